@@ -1,0 +1,159 @@
+# mailgw - top-level build. `make` builds build/mailgw (static, musl,
+# stripped); `make test` sets up, builds and runs every suite; `make run`
+# starts the demo. See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD   := build
+SYSROOT := $(BUILD)/sysroot
+STAMP   := $(SYSROOT)/.bootstrap-stamp
+PYTHON  := /usr/bin/python3
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+SRCS     := $(sort $(wildcard gateway/*/*.c))
+MAIN_SRC := gateway/main.c
+COMMANDS := postconf postmap postalias newaliases
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+          -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual -Wundef
+COMMON := -std=c11 -D_GNU_SOURCE -Igateway $(WARN) \
+          -DMAILGW_VERSION='"$(VERSION)"' -DMAILGW_GITREV='"$(GITREV)"'
+
+# Firmware: musl, static, stripped; only what is used survives gc-sections.
+FW_CC      := musl-gcc
+FW_CFLAGS  := $(COMMON) -Os -fstack-protector-strong -ffunction-sections \
+              -fdata-sections -isystem $(SYSROOT)/include
+FW_LDFLAGS := -static -s -Wl,--gc-sections -L$(SYSROOT)/lib
+FW_LIBS    := -lpcre2-8 -llmdb -lbearssl -lpthread
+FW_OBJ     := $(BUILD)/obj/fw
+
+# Host test build: gcc with AddressSanitizer and UBSan, Debian's libraries
+# (the same upstream versions as the sysroot).
+SAN        := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+HOST_CC    := gcc
+HOST_CFLAGS := $(COMMON) -g -O1 $(SAN) -D_FORTIFY_SOURCE=2 \
+               -fstack-protector-strong -DMAILGW_TESTING
+HOST_LIBS  := -lpcre2-8 -llmdb -lcmocka -lpthread
+HOST_OBJ   := $(BUILD)/obj/host
+
+# libFuzzer build: clang.
+FUZZ_CC     := clang
+FUZZ_CFLAGS := $(COMMON) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -DMAILGW_TESTING -DMAILGW_FUZZING
+FUZZ_OBJ    := $(BUILD)/obj/fuzz
+FUZZ_TIME   ?= 5
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all bootstrap test unit fuzz integration lint run stop clean distclean \
+        bench image
+
+all: $(BUILD)/mailgw
+
+$(STAMP):
+	tools/bootstrap
+
+bootstrap:
+	tools/bootstrap
+
+# ---- firmware ----
+FW_OBJS := $(patsubst %.c,$(FW_OBJ)/%.o,$(SRCS) $(MAIN_SRC))
+
+$(FW_OBJ)/%.o: %.c | $(STAMP)
+	@mkdir -p $(@D)
+	$(FW_CC) $(FW_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/mailgw: $(FW_OBJS)
+	$(FW_CC) $(FW_LDFLAGS) -o $@ $(FW_OBJS) $(FW_LIBS)
+	@for c in $(COMMANDS); do ln -sf ../mailgw $(BUILD)/bin/$$c 2>/dev/null || \
+	  { mkdir -p $(BUILD)/bin && ln -sf ../mailgw $(BUILD)/bin/$$c; }; done
+	@printf 'mailgw: %s bytes, %s\n' "$$(stat -c %s $@)" \
+	  "$$(file -b $@ | cut -d, -f1-4)"
+
+# ---- host (ASan/UBSan) library for unit tests ----
+HOST_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,$(SRCS))
+
+$(HOST_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(HOST_OBJ)/libmailgw.a: $(HOST_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(HOST_OBJ)/libmailgw.a
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/unit -MMD -MP -o $@ $< \
+	  $(HOST_OBJ)/libmailgw.a $(HOST_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 MAILGW_TESTDATA=$(CURDIR)/tests/unit/data; \
+	fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	exit $$fail
+
+# ---- libFuzzer ----
+FUZZ_OBJS := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(SRCS))
+
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_OBJ)/libmailgw.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)/libmailgw.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_OBJ)/libmailgw.a -lpcre2-8 -llmdb -lpthread
+
+# Each harness: replay saved crashes, then fuzz FUZZ_TIME seconds starting
+# from the committed seed corpus (new inputs go to a scratch directory).
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	  seeds=tests/fuzz/corpus/$${n#fuzz_}; scratch=$(BUILD)/fuzz/work-$$n; \
+	  rm -rf $$scratch; mkdir -p $$scratch; \
+	  if [ -d tests/fuzz/crashes/$${n#fuzz_} ]; then \
+	    $$f -runs=0 tests/fuzz/crashes/$${n#fuzz_}/* >/dev/null 2>&1 || \
+	      { echo "$$n: a saved crash input fails again"; exit 1; }; fi; \
+	  echo "== $$n ($(FUZZ_TIME)s)"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -timeout=5 -rss_limit_mb=1024 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$n- $$scratch $$seeds \
+	    >$(BUILD)/fuzz/$$n.log 2>&1 || \
+	    { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	  tail -1 $(BUILD)/fuzz/$$n.log; done
+
+# ---- integration (pytest against the real binary) ----
+integration: $(BUILD)/mailgw
+	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# ---- source checks ----
+lint:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok)[[:space:]]*\(' \
+	  $(SRCS) $(MAIN_SRC) || { echo "lint: banned function (STYLE.md rule 6)"; exit 1; }
+	@echo "lint: no banned functions"
+
+test: $(STAMP)
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory integration
+
+run: $(STAMP)
+	@$(MAKE) --no-print-directory all
+	tools/demo
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bin \
+	  $(BUILD)/mailgw run
+
+distclean: clean
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

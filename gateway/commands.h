@@ -1,0 +1,14 @@
+/* commands - the entry points of the multi-call binary.
+ *
+ * Each command is `int NAME_main(int argc, char **argv)` with argv[0] the
+ * command name; it returns the process exit status. main.c dispatches on the
+ * basename of argv[0] or on the first argument. */
+#ifndef MAILGW_COMMANDS_H
+#define MAILGW_COMMANDS_H
+
+int postconf_main(int argc, char **argv);  /* conf/postconf.c */
+int postmap_main(int argc, char **argv);   /* dict/postmap.c */
+int postalias_main(int argc, char **argv); /* dict/postmap.c */
+int newaliases_main(int argc, char **argv); /* dict/postmap.c */
+
+#endif

@@ -1,0 +1,158 @@
+/* buf - bounded byte buffer; see buf.h for the contract. */
+#include "buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mem.h"
+
+#define BUF_MIN_CAP 64
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->cap = BUF_MIN_CAP;
+	b->data = mem_alloc(b->cap);
+	b->data[0] = 0;
+	b->len = 0;
+	b->max = max;
+	b->err = 0;
+}
+
+void buf_free(struct buf *b)
+{
+	mem_free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+struct buf *buf_new(size_t max)
+{
+	struct buf *b = mem_alloc(sizeof(*b));
+
+	buf_init(b, max);
+	return b;
+}
+
+void buf_destroy(struct buf *b)
+{
+	if (b == NULL)
+		return;
+	buf_free(b);
+	mem_free(b);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->data[0] = 0;
+	b->err = 0;
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = 0;
+	}
+}
+
+void buf_clear_error(struct buf *b) { b->err = 0; }
+
+/* Make room for n more bytes plus the NUL, within max. */
+static int reserve(struct buf *b, size_t n)
+{
+	size_t need;
+
+	if (n > b->max - b->len) {
+		b->err = BUF_ERR_FULL;
+		return BUF_ERR_FULL;
+	}
+	need = b->len + n + 1;
+	if (need > b->cap) {
+		size_t cap = b->cap;
+
+		while (cap < need)
+			cap = cap > (b->max + 1) / 2 ? b->max + 1 : cap * 2;
+		b->data = mem_realloc(b->data, cap);
+		b->cap = cap;
+	}
+	return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (reserve(b, n) < 0)
+		return BUF_ERR_FULL;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = 0;
+	return 0;
+}
+
+int buf_puts(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
+
+int buf_putc(struct buf *b, int c)
+{
+	char ch = (char)c;
+
+	return buf_append(b, &ch, 1);
+}
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		b->data[b->len] = 0;
+		b->err = BUF_ERR_FULL;
+		return BUF_ERR_FULL;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (reserve(b, (size_t)n) < 0) {
+			b->data[b->len] = 0;
+			return BUF_ERR_FULL;
+		}
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	} else if ((size_t)n > b->max - b->len) {
+		b->data[b->len] = 0;
+		b->err = BUF_ERR_FULL;
+		return BUF_ERR_FULL;
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int buf_set(struct buf *b, const void *p, size_t n)
+{
+	buf_reset(b);
+	return buf_append(b, p, n);
+}
+
+int buf_sets(struct buf *b, const char *s) { return buf_set(b, s, strlen(s)); }
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	b->data[b->len] = 0;
+}

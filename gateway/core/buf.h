@@ -1,0 +1,59 @@
+/* buf - the bounded, binary-safe byte buffer used everywhere.
+ *
+ * A buf owns a heap block that grows on demand up to a hard maximum fixed at
+ * buf_init(). Appending past the maximum stores nothing of the append and
+ * sets a sticky error (BUF_ERR_FULL) that stays until buf_reset() or
+ * buf_clear_error(); every append returns 0 or BUF_ERR_FULL so the caller may
+ * check each step or only the end (buf_error()).
+ *
+ * The contents are always followed by a NUL byte that is not counted in len,
+ * so buf_str() is a C string for text (binary contents may hold NULs too).
+ * A zero-initialised struct is not valid: call buf_init() first.
+ *
+ * This type replaces strcpy/strcat/sprintf in mailgw (STYLE.md rule 6). */
+#ifndef MAILGW_CORE_BUF_H
+#define MAILGW_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define BUF_ERR_FULL (-1)
+
+/* Default maximum for general-purpose text (config values, log lines...). */
+#define BUF_MAX_DEFAULT (1024 * 1024)
+
+struct buf {
+	char *data;  /* len bytes + NUL; never NULL after buf_init() */
+	size_t len;  /* bytes used, not counting the NUL */
+	size_t cap;  /* bytes allocated, including room for the NUL */
+	size_t max;  /* hard limit on len */
+	int err;     /* sticky: 0 or BUF_ERR_FULL */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);            /* releases memory; b may be re-init'ed */
+struct buf *buf_new(size_t max);         /* heap-allocated buf_init() */
+void buf_destroy(struct buf *b);         /* buf_free() + free the struct */
+
+void buf_reset(struct buf *b);           /* len = 0, err = 0, keeps memory */
+void buf_truncate(struct buf *b, size_t len); /* len = min(len, b->len) */
+void buf_clear_error(struct buf *b);
+
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_putc(struct buf *b, int c);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Replace the contents: buf_reset() + buf_append(). */
+int buf_set(struct buf *b, const void *p, size_t n);
+int buf_sets(struct buf *b, const char *s);
+/* Remove the first n bytes (consumed input). */
+void buf_consume(struct buf *b, size_t n);
+
+static inline const char *buf_str(const struct buf *b) { return b->data; }
+static inline size_t buf_len(const struct buf *b) { return b->len; }
+static inline int buf_error(const struct buf *b) { return b->err; }
+
+#endif

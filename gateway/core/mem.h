@@ -1,0 +1,26 @@
+/* mem - the one allocation wrapper.
+ *
+ * Every heap allocation in mailgw goes through these functions. They never
+ * return NULL: on failure they log a fatal error and exit, so callers do not
+ * test for it. mem_fail_after() is the test hook of STYLE.md rule 23: with
+ * n > 0, the n-th allocation from now fails (and the process exits through
+ * the out-of-memory path, which unit tests observe with a handler). */
+#ifndef MAILGW_CORE_MEM_H
+#define MAILGW_CORE_MEM_H
+
+#include <stddef.h>
+
+void *mem_alloc(size_t n);                 /* uninitialised, n may be 0 */
+void *mem_zalloc(size_t n);                /* zero-filled */
+void *mem_realloc(void *p, size_t n);
+char *mem_strdup(const char *s);
+char *mem_strndup(const char *s, size_t n); /* copies at most n bytes + NUL */
+void *mem_memdup(const void *p, size_t n);
+void mem_free(void *p);
+
+/* Test hook: make the n-th allocation from now fail; 0 disables. */
+void mem_fail_after(unsigned long n);
+/* Test hook: called instead of exiting when an allocation fails. */
+void mem_set_oom_handler(void (*fn)(size_t n));
+
+#endif
