@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 BUILD   := build
-SYSROOT := $(BUILD)/sysroot
+SYSROOT := build/sysroot
 STAMP   := $(SYSROOT)/.bootstrap-stamp
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
