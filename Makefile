@@ -138,14 +138,16 @@ lint:
 	  $(SRCS) $(MAIN_SRC) || { echo "lint: banned function (STYLE.md rule 6)"; exit 1; }
 	@echo "lint: no banned functions"
 
-test: $(STAMP)
+test:
+	tools/bootstrap
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
 
-run: $(STAMP)
+run:
+	tools/bootstrap
 	@$(MAKE) --no-print-directory all
 	tools/demo
 
