@@ -122,10 +122,13 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 
 			log_set_hostname(uname(&u) == 0 ? u.nodename : "localhost");
 		}
+		/* As Postfix's maillog_file (msg_logger.c): zero-padded day,
+		 * first label of the host name. */
 		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		n = snprintf(line, sizeof(line), "%s %s mailgw/%s[%ld]: %s\n",
-			     stamp, hostname, program, (long)getpid(), text);
+		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s %.*s mailgw/%s[%ld]: %s\n",
+			     stamp, (int)strcspn(hostname, "."), hostname,
+			     program, (long)getpid(), text);
 		if (n > 0)
 			write_all(file_fd, line,
 				  (size_t)n < sizeof(line) ? (size_t)n
