@@ -113,10 +113,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 		return BUF_ERR_FULL;
 	}
 	if ((size_t)n >= b->cap - b->len) {
-		if (reserve(b, (size_t)n) < 0) {
-			b->data[b->len] = 0;
+		/* The truncated attempt overwrote the NUL; put it back before
+		 * growing, which may leave through the out-of-memory path. */
+		b->data[b->len] = 0;
+		if (reserve(b, (size_t)n) < 0)
 			return BUF_ERR_FULL;
-		}
 		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	} else if ((size_t)n > b->max - b->len) {
 		b->data[b->len] = 0;
