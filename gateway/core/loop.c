@@ -28,10 +28,10 @@
 #include "log.h"
 #include "mem.h"
 
-#define LOOP_MAX_EVENTS 256
+#define LOOP_MAX_EVENTS    256
 #define LOOP_SIGINFO_BATCH 16
-#define TAG_WAKEUP UINT64_MAX
-#define TAG_SIGNAL (UINT64_MAX - 1)
+#define TAG_WAKEUP         UINT64_MAX
+#define TAG_SIGNAL         (UINT64_MAX - 1)
 
 struct fd_slot {
 	int mask;
@@ -48,8 +48,8 @@ struct sig_slot {
 struct loop {
 	int epfd;
 	int evfd;
-	int sigfd;                /* -1 until the first loop_signal_add() */
-	sigset_t sigs;            /* signals taken through sigfd */
+	int sigfd;     /* -1 until the first loop_signal_add() */
+	sigset_t sigs; /* signals taken through sigfd */
 	sigset_t sigs_were_blocked;
 	struct sig_slot sig[_NSIG];
 	struct fd_slot *fds;
@@ -78,7 +78,10 @@ static uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t loop_clock_ms(void) { return clock_ns() / 1000000u; }
+uint64_t loop_clock_ms(void)
+{
+	return clock_ns() / 1000000u;
+}
 
 /* ---- life cycle ---- */
 
@@ -289,7 +292,8 @@ static void heap_down(struct loop *lp, size_t i)
 
 		if (c >= lp->nheap)
 			break;
-		if (c + 1 < lp->nheap && timer_before(lp->heap[c + 1], lp->heap[c]))
+		if (c + 1 < lp->nheap &&
+		    timer_before(lp->heap[c + 1], lp->heap[c]))
 			c++;
 		if (!timer_before(lp->heap[c], t))
 			break;
@@ -332,8 +336,8 @@ void loop_timer_set_at(struct loop *lp, struct loop_timer *t, uint64_t when_ms)
 	loop_timer_cancel(lp, t);
 	if (lp->nheap == lp->capheap) {
 		lp->capheap = lp->capheap ? lp->capheap * 2 : 64;
-		lp->heap = mem_realloc(lp->heap,
-				       lp->capheap * sizeof(*lp->heap));
+		lp->heap =
+			mem_realloc(lp->heap, lp->capheap * sizeof(*lp->heap));
 	}
 	t->when = when_ms;
 	t->seq = ++lp->seq;

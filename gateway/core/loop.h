@@ -69,9 +69,9 @@ typedef void loop_hook_fn(struct loop *lp, void *arg);
 
 /* Caller-owned; the fields are private to loop.c. */
 struct loop_timer {
-	uint64_t when;      /* deadline, loop_clock_ms() scale */
-	uint64_t seq;       /* arming order, breaks ties */
-	size_t slot;        /* heap index + 1; 0 when idle */
+	uint64_t when; /* deadline, loop_clock_ms() scale */
+	uint64_t seq;  /* arming order, breaks ties */
+	size_t slot;   /* heap index + 1; 0 when idle */
 	loop_timer_fn *fn;
 	void *arg;
 };
@@ -86,7 +86,7 @@ int loop_run(struct loop *lp);
 /* One iteration waiting at most max_wait_ms (-1: until the earliest timer
  * or forever). Returns the number of callbacks run, or a negative errno. */
 int loop_run_once(struct loop *lp, int max_wait_ms);
-void loop_stop(struct loop *lp);         /* any thread; async-signal-safe */
+void loop_stop(struct loop *lp); /* any thread; async-signal-safe */
 
 int loop_fd_add(struct loop *lp, int fd, int mask, loop_fd_fn *fn, void *arg);
 void loop_fd_del(struct loop *lp, int fd, int mask);
@@ -109,7 +109,7 @@ static inline int loop_timer_pending(const struct loop_timer *t)
 int loop_signal_add(struct loop *lp, int signo, loop_signal_fn *fn, void *arg);
 void loop_signal_del(struct loop *lp, int signo);
 
-void loop_wakeup(struct loop *lp);       /* any thread; async-signal-safe */
+void loop_wakeup(struct loop *lp); /* any thread; async-signal-safe */
 void loop_set_wakeup(struct loop *lp, loop_hook_fn *fn, void *arg);
 void loop_set_before_sleep(struct loop *lp, loop_hook_fn *fn, void *arg);
 

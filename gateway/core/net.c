@@ -67,7 +67,7 @@ int net_addr_parse(struct net_addr *out, const char *s, size_t n)
 	const char *host, *port;
 	size_t hlen, plen;
 	unsigned portnum = 0;
-	int r;
+	int r = 0;
 
 	if (n == 0 || memchr(s, 0, n) != NULL)
 		return NET_ADDR_ERR_SYNTAX;
@@ -113,7 +113,9 @@ int net_addr_parse(struct net_addr *out, const char *s, size_t n)
 		plen = (size_t)(s + n - port);
 		if (hlen == 1 && host[0] == '*')
 			sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		else if ((r = parse_ip(AF_INET, host, hlen, &sin->sin_addr)) < 0)
+		else
+			r = parse_ip(AF_INET, host, hlen, &sin->sin_addr);
+		if (r < 0)
 			return r;
 		if ((r = parse_port(port, plen, &portnum)) < 0)
 			return r;
@@ -136,27 +138,20 @@ int net_addr_port(const struct net_addr *a)
 
 int net_addr_format(const struct net_addr *a, struct buf *out)
 {
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->sa;
+	int v6 = a->sa.ss_family == AF_INET6;
 	char host[INET6_ADDRSTRLEN];
 
-	if (a->sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 =
-			(const struct sockaddr_in6 *)&a->sa;
-
-		if (!inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)))
-			return -errno;
-		return buf_printf(out, "[%s]:%u", host,
-				  (unsigned)ntohs(sin6->sin6_port));
-	}
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *sin =
-			(const struct sockaddr_in *)&a->sa;
-
-		if (!inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)))
-			return -errno;
-		return buf_printf(out, "%s:%u", host,
-				  (unsigned)ntohs(sin->sin_port));
-	}
-	return -EAFNOSUPPORT;
+	if (!v6 && a->sa.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (!inet_ntop(a->sa.ss_family,
+		       v6 ? (const void *)&sin6->sin6_addr
+			  : (const void *)&sin->sin_addr,
+		       host, sizeof(host)))
+		return -errno;
+	return buf_printf(out, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
+			  net_addr_port(a));
 }
 
 int net_set_nonblock(int fd)
@@ -180,8 +175,8 @@ int net_set_cloexec(int fd)
 /* A non-blocking, close-on-exec TCP socket: fd, or a negative errno. */
 static int new_socket(const struct net_addr *a)
 {
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-						 SOCK_CLOEXEC, 0);
+	int fd = socket(a->sa.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	return fd < 0 ? -errno : fd;
 }

@@ -58,13 +58,29 @@ static void match_line(const char *line, const char *pattern)
 		fail_msg("line \"%s\" does not match /%s/", line, pattern);
 }
 
-#define STAMP "^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) " \
-	      "[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] "
+/* match_line() with the pattern built by printf. */
+static void match_linef(const char *line, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void match_linef(const char *line, const char *fmt, ...)
+{
+	char pattern[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pattern, sizeof(pattern), fmt, ap);
+	va_end(ap);
+	match_line(line, pattern);
+}
+
+#define STAMP                                                                  \
+	"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "                  \
+	"[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] "
 
 static void test_file_format(void **state)
 {
 	const char *path = test_write_file("maillog", "");
-	char pattern[256], today[16];
+	char today[16];
 	char *text, *line, *cursor;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -82,11 +98,10 @@ static void test_file_format(void **state)
 	text = slurp(path);
 	cursor = text;
 	line = next_line(&cursor);
-	snprintf(pattern, sizeof(pattern),
-		 STAMP "mx1 mailgw/smtpd\\[%ld\\]: "
-		       "connect from client\\.example\\[192\\.0\\.2\\.1\\]$",
-		 (long)getpid());
-	match_line(line, pattern);
+	match_linef(line,
+		    STAMP "mx1 mailgw/smtpd\\[%ld\\]: "
+			  "connect from client\\.example\\[192\\.0\\.2\\.1\\]$",
+		    (long)getpid());
 	/* Zero-padded day of today (or of a second later, at midnight). */
 	localtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%b %d", &tm);
@@ -96,15 +111,13 @@ static void test_file_format(void **state)
 		strftime(today, sizeof(today), "%b %d", &tm);
 		assert_memory_equal(line, today, strlen(today));
 	}
-	line = next_line(&cursor);
-	snprintf(pattern, sizeof(pattern),
-		 STAMP "mx1 mailgw/smtpd\\[%ld\\]: warning: hostname x does "
-		       "not resolve$",
-		 (long)getpid());
-	match_line(line, pattern);
-	line = next_line(&cursor);
-	match_line(line, STAMP "mx1 mailgw/smtpd\\[[0-9]+\\]: error: "
-			       "queue file 7$");
+	match_linef(next_line(&cursor),
+		    STAMP "mx1 mailgw/smtpd\\[%ld\\]: warning: hostname x "
+			  "does not resolve$",
+		    (long)getpid());
+	match_line(next_line(&cursor),
+		   STAMP "mx1 mailgw/smtpd\\[[0-9]+\\]: error: "
+			 "queue file 7$");
 	assert_null(next_line(&cursor));
 	free(text);
 }

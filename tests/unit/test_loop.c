@@ -230,6 +230,15 @@ static void on_tagged(struct loop *lp, struct loop_timer *t, void *arg)
 	x->o->seen[x->o->n++] = x->tag;
 }
 
+static void tags_init(struct tagged *x, int n, struct order *o)
+{
+	for (int i = 0; i < n; i++) {
+		loop_timer_init(&x[i].t, on_tagged, &x[i]);
+		x[i].o = o;
+		x[i].tag = i;
+	}
+}
+
 static void run_until(struct loop *lp, int *done_flag, int want)
 {
 	uint64_t deadline = loop_clock_ms() + WAIT_MS;
@@ -247,11 +256,7 @@ static void test_timer_order(void **state)
 	uint64_t base = loop_clock_ms();
 
 	(void)state;
-	for (int i = 0; i < 5; i++) {
-		loop_timer_init(&x[i].t, on_tagged, &x[i]);
-		x[i].o = &o;
-		x[i].tag = i;
-	}
+	tags_init(x, 5, &o);
 	loop_timer_set_at(lp, &x[0].t, base + 30);
 	loop_timer_set_at(lp, &x[1].t, base + 10);
 	loop_timer_set_at(lp, &x[2].t, base + 20);
@@ -313,11 +318,7 @@ static void test_timer_cancel(void **state)
 	uint64_t base = loop_clock_ms();
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
-		loop_timer_init(&x[i].t, on_tagged, &x[i]);
-		x[i].o = &o;
-		x[i].tag = i;
-	}
+	tags_init(x, 4, &o);
 	/* Cancelling an idle timer is a no-op, twice too. */
 	loop_timer_cancel(lp, &x[0].t);
 	loop_timer_set_at(lp, &x[0].t, base + 5);

@@ -138,8 +138,14 @@ static void test_realloc_failure_keeps_block(void **state)
 /* Without a handler that jumps, out of memory is fatal and logged. */
 static jmp_buf fatal_env;
 
-static void oom_return(size_t n) { oom_size = n; }
-static void fatal_jump(void) { longjmp(fatal_env, 1); }
+static void oom_return(size_t n)
+{
+	oom_size = n;
+}
+static void fatal_jump(void)
+{
+	longjmp(fatal_env, 1);
+}
 
 static void test_oom_is_fatal(void **state)
 {
@@ -197,10 +203,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fail_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_fail_nth, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_realloc_failure_keeps_block,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_realloc_failure_keeps_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oom_is_fatal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_buf_growth, setup,

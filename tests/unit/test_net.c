@@ -25,7 +25,8 @@ static void check_format(const struct net_addr *a, const char *want)
 	r = net_addr_format(a, &b);
 	same = strcmp(buf_str(&b), want) == 0;
 	if (!same)
-		print_error("formatted \"%s\", want \"%s\"\n", buf_str(&b), want);
+		print_error("formatted \"%s\", want \"%s\"\n", buf_str(&b),
+			    want);
 	buf_free(&b);
 	assert_int_equal(r, 0);
 	assert_true(same);
@@ -49,7 +50,8 @@ static void test_parse_good(void **state)
 		{"[::1]:587", AF_INET6, 587, "[::1]:587"},
 		{"[::]:0", AF_INET6, 0, "[::]:0"},
 		{"[2001:DB8::1]:10025", AF_INET6, 10025, "[2001:db8::1]:10025"},
-		{"[::ffff:192.0.2.1]:25", AF_INET6, 25, "[::ffff:192.0.2.1]:25"},
+		{"[::ffff:192.0.2.1]:25", AF_INET6, 25,
+		 "[::ffff:192.0.2.1]:25"},
 		{"[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535",
 		 AF_INET6, 65535,
 		 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"},
@@ -92,13 +94,13 @@ static void test_parse_errors(void **state)
 		int err;
 	} cases[] = {
 		{"", NET_ADDR_ERR_SYNTAX},
-		{"::1:25", NET_ADDR_ERR_SYNTAX},      /* IPv6 needs brackets */
+		{"::1:25", NET_ADDR_ERR_SYNTAX}, /* IPv6 needs brackets */
 		{"1.2.3.4:25:26", NET_ADDR_ERR_SYNTAX},
 		{"[::1]25", NET_ADDR_ERR_SYNTAX},
 		{"[::1:25", NET_ADDR_ERR_SYNTAX},
 		{"[::1]]:25", NET_ADDR_ERR_SYNTAX},
 		{":25", NET_ADDR_ERR_HOST},
-		{"localhost:25", NET_ADDR_ERR_HOST},  /* names: caller's job */
+		{"localhost:25", NET_ADDR_ERR_HOST}, /* names: caller's job */
 		{"256.1.1.1:25", NET_ADDR_ERR_HOST},
 		{"1.2.3:25", NET_ADDR_ERR_HOST},
 		{"1.2.3.4.5:25", NET_ADDR_ERR_HOST},
@@ -110,8 +112,8 @@ static void test_parse_errors(void **state)
 		{"[:::1]:25", NET_ADDR_ERR_HOST},
 		{"[1:2:3:4:5:6:7:8:9]:25", NET_ADDR_ERR_HOST},
 		{"[0000:0000:0000:0000:0000:0000:0000:0000:0]:25",
-		 NET_ADDR_ERR_HOST},                    /* longer than any IPv6 */
-		{"1.2.3.4", NET_ADDR_ERR_PORT},        /* read as a port */
+		 NET_ADDR_ERR_HOST},            /* longer than any IPv6 */
+		{"1.2.3.4", NET_ADDR_ERR_PORT}, /* read as a port */
 		{"1.2.3.4:", NET_ADDR_ERR_PORT},
 		{"1.2.3.4:65536", NET_ADDR_ERR_PORT},
 		{"1.2.3.4:99999", NET_ADDR_ERR_PORT},
@@ -119,7 +121,8 @@ static void test_parse_errors(void **state)
 		{"1.2.3.4:-1", NET_ADDR_ERR_PORT},
 		{"1.2.3.4:+25", NET_ADDR_ERR_PORT},
 		{"1.2.3.4:25 ", NET_ADDR_ERR_PORT},
-		{"1.2.3.4:smtp", NET_ADDR_ERR_PORT},   /* services: caller's job */
+		{"1.2.3.4:smtp",
+		 NET_ADDR_ERR_PORT}, /* services: caller's job */
 		{"smtp", NET_ADDR_ERR_PORT},
 		{"[::1]", NET_ADDR_ERR_PORT},
 		{"[::1]:", NET_ADDR_ERR_PORT},
@@ -238,7 +241,8 @@ static void run_connection(struct loop *lp, struct conn *c,
 	loop_timer_set(lp, &deadline, WAIT_MS);
 	if (c->lfd >= 0)
 		assert_int_equal(
-			loop_fd_add(lp, c->lfd, LOOP_READABLE, on_listen, c), 0);
+			loop_fd_add(lp, c->lfd, LOOP_READABLE, on_listen, c),
+			0);
 	r = net_connect(to, &c->client_fd);
 	if (r < 0) { /* refused at once: allowed on loopback */
 		c->connect_result = r;
