@@ -63,7 +63,8 @@ struct loop {
 	loop_hook_fn *on_wakeup;
 	void *on_wakeup_arg;
 	atomic_int stop;
-	int running;
+	int running;     /* inside loop_run() */
+	int dispatching; /* inside loop_run_once() */
 	struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -499,13 +500,19 @@ int loop_run_once(struct loop *lp, int max_wait_ms)
 {
 	int n, done = 0;
 
+	/* A nested call would reuse events[] while it is being walked. */
+	if (lp->dispatching)
+		msg_panic("loop_run_once: called from inside a callback");
+	lp->dispatching = 1;
 	if (lp->before_sleep)
 		lp->before_sleep(lp, lp->before_sleep_arg);
 	n = epoll_wait(lp->epfd, lp->events, LOOP_MAX_EVENTS,
 		       wait_ms(lp, max_wait_ms));
 	if (n < 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			lp->dispatching = 0;
 			return -errno;
+		}
 		n = 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -518,7 +525,9 @@ int loop_run_once(struct loop *lp, int max_wait_ms)
 		else
 			done += dispatch_fd(lp, ev);
 	}
-	return done + run_timers(lp);
+	done += run_timers(lp);
+	lp->dispatching = 0;
+	return done;
 }
 
 int loop_run(struct loop *lp)

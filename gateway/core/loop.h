@@ -84,7 +84,8 @@ void loop_free(struct loop *lp);
  * epoll_wait fails (other than EINTR). Not re-entrant. */
 int loop_run(struct loop *lp);
 /* One iteration waiting at most max_wait_ms (-1: until the earliest timer
- * or forever). Returns the number of callbacks run, or a negative errno. */
+ * or forever). Returns the number of callbacks run, or a negative errno.
+ * Not to be called from a callback (panics). */
 int loop_run_once(struct loop *lp, int max_wait_ms);
 void loop_stop(struct loop *lp); /* any thread; async-signal-safe */
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "core/loop.h"
@@ -710,6 +711,39 @@ static void test_before_sleep(void **state)
 	loop_free(lp);
 }
 
+static void on_nested(struct loop *lp, struct loop_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	loop_run_once(lp, 0);
+}
+
+/* Re-entering the loop from a callback is a broken invariant: panic. */
+static void test_nested_run_panics(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct loop *lp = loop_new();
+		struct loop_timer t;
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, STDERR_FILENO);
+		loop_timer_init(&t, on_nested, NULL);
+		loop_timer_set(lp, &t, 0);
+		for (int i = 0; i < 100; i++)
+			loop_run_once(lp, 10);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
 static void test_clock(void **state)
 {
 	uint64_t a = loop_clock_ms(), b;
@@ -740,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_wakeup_from_thread),
 		cmocka_unit_test(test_stop_from_thread),
 		cmocka_unit_test(test_before_sleep),
+		cmocka_unit_test(test_nested_run_panics),
 		cmocka_unit_test(test_clock),
 	};
 
