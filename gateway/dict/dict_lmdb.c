@@ -1,0 +1,435 @@
+/* dict_lmdb - LMDB tables: NAME.lmdb, one file (MDB_NOSUBDIR).
+ *
+ * Files are interchangeable with Postfix's lmdb tables: the unnamed
+ * database, keys and values without a trailing NUL (postmap) or with one
+ * (postalias, DICT_FLAG_NUL); lookups try both forms.
+ *
+ * Nothing is ever modified in place. A writer takes an exclusive flock(2)
+ * on the current file, copies it (mdb_env_copyfd2, compacting) to a
+ * temporary file in the same directory, or starts empty, applies the
+ * changes in one transaction, and at close commits, syncs, renames the new
+ * file over the old one and syncs the directory: the rename is the commit
+ * point. Readers therefore never need a lock (MDB_NOLOCK): the file they
+ * map is never written again. Before each lookup or dump a reader compares
+ * st_dev/st_ino/mtime/size of the path with those of the file it maps and
+ * reopens when the table was rebuilt. */
+#include "dict_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+
+struct lmdb {
+	char *path;          /* NAME.lmdb */
+	MDB_env *env;
+	MDB_dbi dbi;
+	struct stat id;      /* identity of the mapped file (readers) */
+	int writing;
+	char *tmp;           /* writers: the new file */
+	MDB_txn *wtxn;
+	int dirty;
+	int lockfd;          /* writers: flock on the old file, or -1 */
+	MDB_txn *stxn;       /* sequence: read txn (readers) */
+	MDB_cursor *cur;
+};
+
+/* mut - LMDB's MDB_val takes void *, though mdb_get/mdb_put only read it */
+static void *mut(const void *p) { return (void *)(uintptr_t)p; }
+
+static void set_err(struct dict *d, const char *what, int rc)
+{
+	buf_reset(&d->err);
+	buf_printf(&d->err, "%s %s: %s", what, ((struct lmdb *)d->impl)->path,
+		   mdb_strerror(rc));
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* open_env - env and dbi on path; rc of LMDB (0 ok) */
+static int open_env(const char *path, int rdonly, MDB_env **envp,
+		    MDB_dbi *dbi)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	if (!rdonly && (rc = mdb_env_set_mapsize(env, DICT_LMDB_MAP_SIZE)))
+		goto fail;
+	rc = mdb_env_open(env, path,
+			  MDB_NOSUBDIR | MDB_NOLOCK | (rdonly ? MDB_RDONLY : 0),
+			  0644);
+	if (rc != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(env, NULL, rdonly ? MDB_RDONLY : 0, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, NULL, 0, dbi)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	*envp = env;
+	return 0;
+fail:
+	mdb_env_close(env);
+	return rc;
+}
+
+static void end_seq(struct lmdb *m)
+{
+	if (m->cur)
+		mdb_cursor_close(m->cur);
+	m->cur = NULL;
+	if (m->stxn)
+		mdb_txn_abort(m->stxn);
+	m->stxn = NULL;
+}
+
+/* reader_open - (re)open the current file and remember its identity */
+static int reader_open(struct dict *d)
+{
+	struct lmdb *m = d->impl;
+	MDB_env *env;
+	MDB_dbi dbi;
+	int fd, rc;
+
+	if ((rc = open_env(m->path, 1, &env, &dbi)) != 0) {
+		set_err(d, "open database", rc);
+		return DICT_ERR;
+	}
+	end_seq(m);
+	if (m->env)
+		mdb_env_close(m->env);
+	m->env = env;
+	m->dbi = dbi;
+	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &m->id) != 0)
+		memset(&m->id, 0, sizeof(m->id));
+	return DICT_OK;
+}
+
+/* fresh - reopen when the path now names another file */
+static int fresh(struct dict *d)
+{
+	struct lmdb *m = d->impl;
+	struct stat st;
+
+	if (m->writing || stat(m->path, &st) != 0 || same_file(&st, &m->id))
+		return DICT_OK;
+	return reader_open(d);
+}
+
+/* copy_out - val into b without one trailing NUL */
+static void copy_out(struct buf *b, const MDB_val *val)
+{
+	size_t n = val->mv_size;
+
+	if (n > 0 && ((const char *)val->mv_data)[n - 1] == 0)
+		n--;
+	buf_set(b, val->mv_data, n);
+}
+
+static int lmdb_get(struct dict *d, const char *key, const char **value)
+{
+	struct lmdb *m = d->impl;
+	MDB_txn *txn = m->wtxn;
+	MDB_val k, v;
+	int rc;
+
+	if (fresh(d) < 0)
+		return DICT_ERR;
+	if (txn == NULL &&
+	    (rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		set_err(d, "read database", rc);
+		return DICT_ERR;
+	}
+	k.mv_data = mut(key);
+	k.mv_size = strlen(key);
+	rc = mdb_get(txn, m->dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		k.mv_size++; /* Postfix's postalias stores the NUL */
+		rc = mdb_get(txn, m->dbi, &k, &v);
+	}
+	if (rc == 0)
+		copy_out(&d->value, &v);
+	if (txn != m->wtxn)
+		mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return DICT_NOTFOUND;
+	if (rc != 0) {
+		set_err(d, "read database", rc);
+		return DICT_ERR;
+	}
+	if (buf_error(&d->value)) {
+		buf_reset(&d->err);
+		buf_printf(&d->err, "value too long in %s", m->path);
+		return DICT_ERR;
+	}
+	*value = buf_str(&d->value);
+	return DICT_OK;
+}
+
+static int lmdb_next(struct dict *d, int how, const char **key,
+		     const char **value)
+{
+	struct lmdb *m = d->impl;
+	MDB_val k, v;
+	int rc;
+
+	if (how == DICT_SEQ_FIRST) {
+		end_seq(m);
+		if (fresh(d) < 0)
+			return DICT_ERR;
+		if (m->wtxn == NULL &&
+		    (rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &m->stxn))) {
+			set_err(d, "read database", rc);
+			return DICT_ERR;
+		}
+		rc = mdb_cursor_open(m->wtxn ? m->wtxn : m->stxn, m->dbi,
+				     &m->cur);
+		if (rc != 0) {
+			end_seq(m);
+			set_err(d, "read database", rc);
+			return DICT_ERR;
+		}
+	} else if (m->cur == NULL) {
+		return DICT_NOTFOUND;
+	}
+	rc = mdb_cursor_get(m->cur, &k, &v,
+			    how == DICT_SEQ_FIRST ? MDB_FIRST : MDB_NEXT);
+	if (rc == MDB_NOTFOUND) {
+		end_seq(m);
+		return DICT_NOTFOUND;
+	}
+	if (rc != 0) {
+		end_seq(m);
+		set_err(d, "read database", rc);
+		return DICT_ERR;
+	}
+	copy_out(&d->key, &k);
+	copy_out(&d->value, &v);
+	*key = buf_str(&d->key);
+	*value = buf_str(&d->value);
+	return DICT_OK;
+}
+
+static int lmdb_set(struct dict *d, const char *key, const char *value)
+{
+	struct lmdb *m = d->impl;
+	int nul = (d->flags & DICT_FLAG_NUL) != 0;
+	MDB_val k = {strlen(key) + nul, mut(key)};
+	MDB_val alt = {strlen(key) + !nul, mut(key)}; /* other NUL form */
+	MDB_val v = {strlen(value) + nul, mut(value)};
+	MDB_val old;
+	int rc;
+
+	end_seq(m);
+	if (mdb_get(m->wtxn, m->dbi, &k, &old) == 0 ||
+	    mdb_get(m->wtxn, m->dbi, &alt, &old) == 0) {
+		if (!(d->flags & DICT_FLAG_DUP_REPLACE))
+			return DICT_EXISTS;
+		(void)mdb_del(m->wtxn, m->dbi, &alt, NULL);
+	}
+	if ((rc = mdb_put(m->wtxn, m->dbi, &k, &v, 0)) != 0) {
+		set_err(d, "update database", rc);
+		return DICT_ERR;
+	}
+	m->dirty = 1;
+	return DICT_OK;
+}
+
+static int lmdb_del(struct dict *d, const char *key)
+{
+	struct lmdb *m = d->impl;
+	MDB_val k = {strlen(key), mut(key)};
+	int rc, found = 0;
+
+	end_seq(m);
+	for (int nul = 0; nul < 2; nul++, k.mv_size++) {
+		rc = mdb_del(m->wtxn, m->dbi, &k, NULL);
+		if (rc == 0)
+			found = 1;
+		else if (rc != MDB_NOTFOUND) {
+			set_err(d, "update database", rc);
+			return DICT_ERR;
+		}
+	}
+	if (!found)
+		return DICT_NOTFOUND;
+	m->dirty = 1;
+	return DICT_OK;
+}
+
+/* sync_dir - fsync the directory holding path (the rename) */
+static void sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? mem_strndup(path, (size_t)(slash - path))
+			  : mem_strdup(".");
+	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	mem_free(dir);
+}
+
+static int lmdb_close(struct dict *d, int commit)
+{
+	struct lmdb *m = d->impl;
+	int ret = DICT_OK, rc;
+
+	end_seq(m);
+	if (m->writing) {
+		int replace = commit &&
+			      (m->dirty || (d->flags & DICT_FLAG_TRUNC));
+
+		if (replace) {
+			if ((rc = mdb_txn_commit(m->wtxn)) != 0 ||
+			    (rc = mdb_env_sync(m->env, 1)) != 0) {
+				set_err(d, "commit database", rc);
+				replace = 0;
+				ret = DICT_ERR;
+			}
+		} else {
+			mdb_txn_abort(m->wtxn);
+		}
+		m->wtxn = NULL;
+		mdb_env_close(m->env);
+		m->env = NULL;
+		if (replace && rename(m->tmp, m->path) != 0) {
+			buf_reset(&d->err);
+			buf_printf(&d->err, "rename %s to %s: %s", m->tmp,
+				   m->path, strerror(errno));
+			ret = DICT_ERR;
+			replace = 0;
+		}
+		if (replace)
+			sync_dir(m->path);
+		else
+			unlink(m->tmp);
+		if (m->lockfd >= 0)
+			close(m->lockfd);
+	}
+	if (m->env)
+		mdb_env_close(m->env);
+	mem_free(m->tmp);
+	mem_free(m->path);
+	mem_free(m);
+	d->impl = NULL;
+	return ret;
+}
+
+static const struct dict_ops lmdb_ops = {
+	lmdb_get, lmdb_next, lmdb_set, lmdb_del, lmdb_close,
+};
+
+/* lock_current - flock the file path names now; -1 when it is missing */
+static int lock_current(const char *path)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX) == 0 && fstat(fd, &a) == 0 &&
+		    stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd); /* replaced while we waited: lock the new one */
+	}
+	return -1;
+}
+
+/* writer_open - lock, copy or create the new file, start the txn */
+static int writer_open(struct dict *d)
+{
+	struct lmdb *m = d->impl;
+	struct stat st;
+	struct buf tmp;
+	int fd, rc, exists;
+
+	m->writing = 1;
+	m->lockfd = lock_current(m->path);
+	exists = stat(m->path, &st) == 0;
+	buf_init(&tmp, 4096 + strlen(m->path));
+	buf_printf(&tmp, "%s.XXXXXX", m->path);
+	m->tmp = mem_strdup(buf_str(&tmp));
+	buf_free(&tmp);
+	if ((fd = mkstemp(m->tmp)) < 0) {
+		buf_printf(&d->err, "create %s: %s", m->tmp, strerror(errno));
+		return DICT_ERR;
+	}
+	(void)fchmod(fd, exists ? st.st_mode & 07777 : 0644);
+	if (exists && !(d->flags & DICT_FLAG_TRUNC)) {
+		MDB_env *src;
+		MDB_dbi dbi;
+
+		rc = open_env(m->path, 1, &src, &dbi);
+		if (rc == 0) {
+			rc = mdb_env_copyfd2(src, fd, MDB_CP_COMPACT);
+			mdb_env_close(src);
+		}
+		if (rc != 0) {
+			close(fd);
+			unlink(m->tmp);
+			set_err(d, "open database", rc);
+			return DICT_ERR;
+		}
+	}
+	close(fd);
+	if ((rc = open_env(m->tmp, 0, &m->env, &m->dbi)) != 0 ||
+	    (rc = mdb_txn_begin(m->env, NULL, 0, &m->wtxn)) != 0) {
+		unlink(m->tmp);
+		set_err(d, "open database", rc);
+		return DICT_ERR;
+	}
+	return DICT_OK;
+}
+
+/* dict_lmdb_open - see dict_impl.h */
+int dict_lmdb_open(struct dict *d)
+{
+	struct lmdb *m = mem_zalloc(sizeof(*m));
+	struct buf path;
+	int rc;
+
+	buf_init(&path, strlen(d->name) + 16);
+	buf_printf(&path, "%s.lmdb", d->name);
+	m->path = mem_strdup(buf_str(&path));
+	buf_free(&path);
+	m->lockfd = -1;
+	d->impl = m;
+	d->ops = &lmdb_ops;
+	rc = d->flags & DICT_FLAG_WRITE ? writer_open(d) : reader_open(d);
+	if (rc != DICT_OK) {
+		if (m->env)
+			mdb_env_close(m->env);
+		m->env = NULL;
+		if (m->lockfd >= 0)
+			close(m->lockfd);
+		mem_free(m->tmp);
+		mem_free(m->path);
+		mem_free(m);
+		d->impl = NULL;
+	}
+	return rc;
+}
