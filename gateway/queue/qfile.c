@@ -11,15 +11,16 @@
  * rather than crash or deliver a misread envelope. */
 #include "qfile.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/mem.h"
 
-#define QFILE_CRC_HEX    8
-#define QFILE_NUM_DIGITS 19 /* decimal digits that always fit int64 */
-#define QFILE_LENFIELD_DIGITS 5 /* enough to see a length > VALUE_MAX */
-#define QFILE_VERSION_DIGITS 3
-#define QFILE_USEC_DIGITS 6
+#define QFILE_CRC_HEX         8
+#define QFILE_NUM_DIGITS      19 /* decimal digits that always fit int64 */
+#define QFILE_LENFIELD_DIGITS 5  /* enough to see a length > VALUE_MAX */
+#define QFILE_VERSION_DIGITS  3
+#define QFILE_USEC_DIGITS     6
 
 /* Record types; the table in docs/queue-format.md. */
 enum {
@@ -76,6 +77,33 @@ static const struct {
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Envelope records whose value is a plain string field of qfile_msg. The
+ * sender comes first: it is always written, even empty; the others are
+ * written only when not empty. */
+static const struct {
+	char type;
+	size_t off;
+} str_fields[] = {
+	{REC_SENDER, offsetof(struct qfile_msg, sender)},
+	{REC_CLIENT_NAME, offsetof(struct qfile_msg, client_name)},
+	{REC_CLIENT_ADDR, offsetof(struct qfile_msg, client_addr)},
+	{REC_CLIENT_PORT, offsetof(struct qfile_msg, client_port)},
+	{REC_HELO, offsetof(struct qfile_msg, helo)},
+	{REC_PROTOCOL, offsetof(struct qfile_msg, protocol)},
+	{REC_SASL_USER, offsetof(struct qfile_msg, sasl_user)},
+	{REC_ENVID, offsetof(struct qfile_msg, envid)},
+};
+
+/* The string field of m for a record type, or NULL. */
+static struct qfile_str *str_field(struct qfile_msg *m, int type)
+{
+	for (size_t i = 0; i < NELEM(str_fields); i++)
+		if (str_fields[i].type == type)
+			return (struct qfile_str *)((char *)m +
+						    str_fields[i].off);
+	return NULL;
+}
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32()). Records are short, so
  * the bitwise form is fast enough and needs no table. */
@@ -176,16 +204,18 @@ static int put_envelope(struct buf *out, const struct qfile_msg *m)
 	v[n++] = '.';
 	for (long u = 100000; u > 0; u /= 10)
 		v[n++] = (char)('0' + m->arrival_usec / u % 10);
-	if ((rc = put_record(out, REC_TIME, v, n)) < 0 ||
-	    (rc = put_str(out, REC_SENDER, m->sender)) < 0 ||
-	    (rc = put_opt(out, REC_CLIENT_NAME, m->client_name)) < 0 ||
-	    (rc = put_opt(out, REC_CLIENT_ADDR, m->client_addr)) < 0 ||
-	    (rc = put_opt(out, REC_CLIENT_PORT, m->client_port)) < 0 ||
-	    (rc = put_opt(out, REC_HELO, m->helo)) < 0 ||
-	    (rc = put_opt(out, REC_PROTOCOL, m->protocol)) < 0 ||
-	    (rc = put_opt(out, REC_SASL_USER, m->sasl_user)) < 0 ||
-	    (rc = put_opt(out, REC_ENVID, m->envid)) < 0)
+	if ((rc = put_record(out, REC_TIME, v, n)) < 0)
 		return rc;
+	for (size_t i = 0; i < NELEM(str_fields); i++) {
+		const struct qfile_str *f =
+			(const struct qfile_str *)((const char *)m +
+						   str_fields[i].off);
+
+		rc = i == 0 ? put_str(out, str_fields[i].type, *f)
+			    : put_opt(out, str_fields[i].type, *f);
+		if (rc < 0)
+			return rc;
+	}
 	if (m->body != QFILE_BODY_NONE &&
 	    (rc = put_cstr(out, REC_BODY, body_names[m->body])) < 0)
 		return rc;
@@ -359,8 +389,7 @@ static int dsn_valid(const char *s, size_t n)
 }
 
 /* "IDX SP [STATE SP] DSN SP" into head. */
-static int rcpt_head(char *head, size_t idx, const char *state,
-		     const char *dsn)
+static int rcpt_head(char *head, size_t idx, const char *state, const char *dsn)
 {
 	size_t n, k = strlen(dsn);
 
@@ -379,9 +408,8 @@ static int rcpt_head(char *head, size_t idx, const char *state,
 	return (int)n;
 }
 
-int qfile_format_done(struct buf *out, size_t idx,
-		      enum qfile_rcpt_state state, const char *dsn,
-		      const void *text, size_t text_len)
+int qfile_format_done(struct buf *out, size_t idx, enum qfile_rcpt_state state,
+		      const char *dsn, const void *text, size_t text_len)
 {
 	char head[48];
 	int n;
@@ -438,7 +466,7 @@ struct rec {
 	int type;
 	const char *v; /* the value */
 	size_t len;
-	size_t start;  /* offset of the type byte */
+	size_t start; /* offset of the type byte */
 };
 
 struct cursor {
@@ -447,7 +475,10 @@ struct cursor {
 	size_t off;
 };
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
 
 /* Frame the record at c->off: TYPE DIGITS SP VALUE LF. Returns 0 (and
  * advances), QFILE_ERR_TRUNCATED when the input ends inside it (or at its
@@ -495,8 +526,7 @@ static int take_num(const char *s, size_t n, size_t *i, uint64_t *out)
 	size_t start = *i;
 
 	while (*i < n && is_digit(s[*i])) {
-		if (*i - start >= QFILE_NUM_DIGITS ||
-		    (*i > start && v == 0))
+		if (*i - start >= QFILE_NUM_DIGITS || (*i > start && v == 0))
 			return -1;
 		v = v * 10 + (uint64_t)(s[(*i)++] - '0');
 	}
@@ -626,52 +656,24 @@ static int envelope_record(struct qfile_msg *m, const struct rec *r,
 			return QFILE_ERR_RECORD;
 		*rcpt_open = 1;
 		return parse_notify(r, &last->notify);
-	case REC_TIME:
-	case REC_SENDER:
-	case REC_CLIENT_NAME:
-	case REC_CLIENT_ADDR:
-	case REC_CLIENT_PORT:
-	case REC_HELO:
-	case REC_PROTOCOL:
-	case REC_SASL_USER:
-	case REC_ENVID:
-	case REC_BODY:
-	case REC_SMTPUTF8:
-	case REC_RET:
-		break;
 	default:
-		return QFILE_ERR_RECORD;
+		break;
 	}
+	field = str_field(m, r->type);
+	if (field == NULL && r->type != REC_TIME && r->type != REC_BODY &&
+	    r->type != REC_SMTPUTF8 && r->type != REC_RET)
+		return QFILE_ERR_RECORD;
 	if (*seen & type_bit(r->type))
 		return QFILE_ERR_RECORD;
 	*seen |= type_bit(r->type);
+	if (field != NULL) {
+		field->p = r->v;
+		field->len = r->len;
+		return 0;
+	}
 	switch (r->type) {
 	case REC_TIME:
 		return parse_time(r, m);
-	case REC_SENDER:
-		field = &m->sender;
-		break;
-	case REC_CLIENT_NAME:
-		field = &m->client_name;
-		break;
-	case REC_CLIENT_ADDR:
-		field = &m->client_addr;
-		break;
-	case REC_CLIENT_PORT:
-		field = &m->client_port;
-		break;
-	case REC_HELO:
-		field = &m->helo;
-		break;
-	case REC_PROTOCOL:
-		field = &m->protocol;
-		break;
-	case REC_SASL_USER:
-		field = &m->sasl_user;
-		break;
-	case REC_ENVID:
-		field = &m->envid;
-		break;
 	case REC_BODY:
 		v = lookup(body_names, NELEM(body_names), r->v, r->len);
 		if (v < 0)
@@ -683,16 +685,13 @@ static int envelope_record(struct qfile_msg *m, const struct rec *r,
 			return QFILE_ERR_VALUE;
 		m->smtputf8 = 1;
 		return 0;
-	case REC_RET:
+	default: /* REC_RET */
 		v = lookup(ret_names, NELEM(ret_names), r->v, r->len);
 		if (v < 0)
 			return QFILE_ERR_VALUE;
 		m->ret = (enum qfile_ret)v;
 		return 0;
 	}
-	field->p = r->v;
-	field->len = r->len;
-	return 0;
 }
 
 /* The CRC prefix of an appended record; 0 when it matches. The payload is
@@ -758,8 +757,7 @@ static int apply_rcpt_record(struct qfile_msg *m, int type, const char *s,
 	return 0;
 }
 
-static int apply_record(struct qfile_msg *m, int type, const char *s,
-			size_t n)
+static int apply_record(struct qfile_msg *m, int type, const char *s, size_t n)
 {
 	uint64_t a, b;
 	size_t i = 0;
@@ -801,9 +799,9 @@ static int parse_magic(struct cursor *c)
 	if (c->n == 0)
 		return QFILE_ERR_TRUNCATED;
 	if (c->n < k + 1)
-		return memcmp(c->p, QFILE_MAGIC " ", c->n) == 0 ?
-			       QFILE_ERR_TRUNCATED :
-			       QFILE_ERR_MAGIC;
+		return memcmp(c->p, QFILE_MAGIC " ", c->n) == 0
+			       ? QFILE_ERR_TRUNCATED
+			       : QFILE_ERR_MAGIC;
 	if (memcmp(c->p, QFILE_MAGIC " ", k + 1) != 0)
 		return QFILE_ERR_MAGIC;
 	c->off = k + 1;

@@ -41,8 +41,8 @@
 
 /* Limits (STYLE.md rule 8). A value is any record's payload: an address,
  * a HELO name, a reply text. Replies of many lines are joined into one. */
-#define QFILE_VALUE_MAX 8192
-#define QFILE_RCPT_MAX  100000
+#define QFILE_VALUE_MAX  8192
+#define QFILE_RCPT_MAX   100000
 #define QFILE_LEN_DIGITS 20 /* the content length field, zero-padded */
 /* Longest reply text an appended record keeps (longer is cut: the text is
  * for people; the status code is what programs act on). */
@@ -106,21 +106,21 @@ struct qfile_rcpt {
 /* The envelope and, after qfile_parse(), the state. The writer reads the
  * fields marked "in"; the reader fills all of them. */
 struct qfile_msg {
-	int64_t arrival_sec;            /* in */
-	long arrival_usec;              /* in, 0..999999 */
-	struct qfile_str sender;        /* in, may be empty (null sender) */
-	struct qfile_str client_name;   /* in, each client field optional */
-	struct qfile_str client_addr;   /* in */
-	struct qfile_str client_port;   /* in */
-	struct qfile_str helo;          /* in */
-	struct qfile_str protocol;      /* in: SMTP, ESMTP, ESMTPSA... */
-	struct qfile_str sasl_user;     /* in */
-	enum qfile_body body;           /* in */
-	int smtputf8;                   /* in: 0 or 1 */
-	struct qfile_str envid;         /* in: DSN ENVID, xtext as received */
-	enum qfile_ret ret;             /* in */
-	struct qfile_rcpt *rcpt;        /* in: addr, orcpt, notify */
-	size_t nrcpt;                   /* in: 1..QFILE_RCPT_MAX */
+	int64_t arrival_sec;          /* in */
+	long arrival_usec;            /* in, 0..999999 */
+	struct qfile_str sender;      /* in, may be empty (null sender) */
+	struct qfile_str client_name; /* in, each client field optional */
+	struct qfile_str client_addr; /* in */
+	struct qfile_str client_port; /* in */
+	struct qfile_str helo;        /* in */
+	struct qfile_str protocol;    /* in: SMTP, ESMTP, ESMTPSA... */
+	struct qfile_str sasl_user;   /* in */
+	enum qfile_body body;         /* in */
+	int smtputf8;                 /* in: 0 or 1 */
+	struct qfile_str envid;       /* in: DSN ENVID, xtext as received */
+	enum qfile_ret ret;           /* in */
+	struct qfile_rcpt *rcpt;      /* in: addr, orcpt, notify */
+	size_t nrcpt;                 /* in: 1..QFILE_RCPT_MAX */
 
 	/* Filled by qfile_parse(). */
 	size_t content_off;  /* the content: bytes [off, off + len) */
@@ -139,13 +139,13 @@ struct qfile_msg {
 /* ---- writer ---- */
 
 struct qfile_writer {
-	int state;          /* private: 0 idle, 1 content, 2 finished, <0 err */
-	int canonical;      /* private: check CRLF form */
-	int prev_cr;        /* private: last content byte was CR */
-	int prev_lf;        /* private: last content byte was LF */
+	int state;     /* private: 0 idle, 1 content, 2 finished, <0 err */
+	int canonical; /* private: check CRLF form */
+	int prev_cr;   /* private: last content byte was CR */
+	int prev_lf;   /* private: last content byte was LF */
 	uint64_t content_len;
-	size_t len_off;     /* file offset of the length placeholder */
-	size_t written;     /* bytes of the file so far (header + content) */
+	size_t len_off; /* file offset of the length placeholder */
+	size_t written; /* bytes of the file so far (header + content) */
 };
 
 /* Append the magic line, the envelope records of m and the content record
@@ -188,9 +188,8 @@ int qfile_format(struct buf *out, const struct qfile_msg *m,
 
 /* Recipient idx is done: state SENT, BOUNCED or DISCARDED; dsn is the
  * enhanced status code ("2.0.0"), text the reply or reason. */
-int qfile_format_done(struct buf *out, size_t idx,
-		      enum qfile_rcpt_state state, const char *dsn,
-		      const void *text, size_t text_len);
+int qfile_format_done(struct buf *out, size_t idx, enum qfile_rcpt_state state,
+		      const char *dsn, const void *text, size_t text_len);
 /* Recipient idx failed for now (stays TODO; the reason shows in mailq). */
 int qfile_format_defer(struct buf *out, size_t idx, const char *dsn,
 		       const void *text, size_t text_len);

@@ -37,7 +37,7 @@
 #define QID_LEN_MAX    (QID_SEC_WIDTH + QID_USEC_WIDTH + QID_INO_MAX)
 #define QID_SIZE       (QID_LEN_MAX + 1) /* room for the NUL */
 
-#define QID_ERR_RANGE (-1) /* time out of the representable range */
+#define QID_ERR_RANGE  (-1) /* time out of the representable range */
 #define QID_ERR_SYNTAX (-2) /* not a queue ID */
 
 /* Write the ID for (sec, usec, ino) and a NUL into out[QID_SIZE]. Returns

@@ -58,7 +58,10 @@ const char *spool_queue_name(enum spool_queue q)
 	return (unsigned)q < SPOOL_NQUEUES ? queue_names[q] : NULL;
 }
 
-static int neg_errno(void) { return errno ? -errno : -EIO; }
+static int neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
 
 static int sync_fd(int fd)
 {
@@ -68,8 +71,7 @@ static int sync_fd(int fd)
 }
 
 /* Rename that fails with EEXIST instead of replacing the target. */
-static int rename_noreplace(int ofd, const char *old, int nfd,
-			    const char *new)
+static int rename_noreplace(int ofd, const char *old, int nfd, const char *new)
 {
 	if (fault())
 		return neg_errno();
@@ -113,8 +115,7 @@ static int write_all(int fd, const void *p, size_t n)
 
 /* ---- the tree ---- */
 
-static int make_dir(int at, const char *name, mode_t mode, uid_t uid,
-		    gid_t gid)
+static int make_dir(int at, const char *name, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct stat st;
 
@@ -190,8 +191,8 @@ int spool_sync_queue(struct spool *sp, enum spool_queue q)
 
 /* ---- a new message ---- */
 
-int spool_file_new(struct spool *sp, struct spool_file *f,
-		   int64_t arrival_sec, long arrival_usec)
+int spool_file_new(struct spool *sp, struct spool_file *f, int64_t arrival_sec,
+		   long arrival_usec)
 {
 	int incoming = sp->dir_fd[SPOOL_INCOMING];
 	struct stat st;
@@ -209,7 +210,8 @@ int spool_file_new(struct spool *sp, struct spool_file *f,
 			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			       SPOOL_FILE_MODE);
 		/* EEXIST: left by a crashed process that had our pid. */
-		if (f->fd < 0 && (errno != EEXIST || tries >= SPOOL_NEW_TRIES)) {
+		if (f->fd < 0 &&
+		    (errno != EEXIST || tries >= SPOOL_NEW_TRIES)) {
 			f->err = neg_errno();
 			return f->err;
 		}
@@ -239,8 +241,7 @@ int spool_file_write(struct spool_file *f, const void *p, size_t n)
 	return f->err;
 }
 
-int spool_file_pwrite(struct spool_file *f, const void *p, size_t n,
-		      off_t off)
+int spool_file_pwrite(struct spool_file *f, const void *p, size_t n, off_t off)
 {
 	const char *s = p;
 

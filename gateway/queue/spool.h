@@ -57,12 +57,12 @@ enum spool_queue {
 	SPOOL_NQUEUES
 };
 
-#define SPOOL_ROOT_MODE 0755 /* queue_directory itself, owned by root */
-#define SPOOL_DIR_MODE  0700 /* each queue, owned by mail_owner */
-#define SPOOL_FILE_MODE 0600
+#define SPOOL_ROOT_MODE  0755 /* queue_directory itself, owned by root */
+#define SPOOL_DIR_MODE   0700 /* each queue, owned by mail_owner */
+#define SPOOL_FILE_MODE  0600
 #define SPOOL_TMP_PREFIX ".tmp."
-#define SPOOL_TMP_SIZE  48
-#define SPOOL_NEW_TRIES 100 /* O_EXCL name clashes before giving up */
+#define SPOOL_TMP_SIZE   48
+#define SPOOL_NEW_TRIES  100 /* O_EXCL name clashes before giving up */
 
 #define SPOOL_SYNC 1 /* spool_move(): fsync both directories */
 
@@ -74,11 +74,11 @@ struct spool {
 
 /* A new message file being written. */
 struct spool_file {
-	int fd;                    /* -1 once committed or aborted */
-	int err;                   /* first error, sticky (0 or -errno) */
-	int synced;                /* spool_file_sync() succeeded */
-	char tmp[SPOOL_TMP_SIZE];  /* name in incoming/ until the commit */
-	char qid[QID_SIZE];        /* the queue ID, valid after new() */
+	int fd;                   /* -1 once committed or aborted */
+	int err;                  /* first error, sticky (0 or -errno) */
+	int synced;               /* spool_file_sync() succeeded */
+	char tmp[SPOOL_TMP_SIZE]; /* name in incoming/ until the commit */
+	char qid[QID_SIZE];       /* the queue ID, valid after new() */
 };
 
 /* "incoming", "active"...; NULL for an unknown value. */
@@ -97,12 +97,11 @@ void spool_close(struct spool *sp);
 /* Step 1: create a temporary file in incoming/ and name the message.
  * arrival_sec/usec: the time the queue ID encodes (the message's arrival
  * time, also stored in the file). */
-int spool_file_new(struct spool *sp, struct spool_file *f,
-		   int64_t arrival_sec, long arrival_usec);
+int spool_file_new(struct spool *sp, struct spool_file *f, int64_t arrival_sec,
+		   long arrival_usec);
 /* Step 2: write all n bytes at the end / at offset off. */
 int spool_file_write(struct spool_file *f, const void *p, size_t n);
-int spool_file_pwrite(struct spool_file *f, const void *p, size_t n,
-		      off_t off);
+int spool_file_pwrite(struct spool_file *f, const void *p, size_t n, off_t off);
 /* Step 3 [blocks]. */
 int spool_file_sync(struct spool_file *f);
 /* Step 4: rename into incoming/QID and close. -EINVAL when not synced or

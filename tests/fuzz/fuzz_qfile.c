@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hi = data + size;
 	rc = qfile_parse(&m, data, size);
 	if (rc != 0) {
-		if (rc < QFILE_ERR_CONTENT || m.rcpt != NULL || m.err_off > size)
+		if (rc < QFILE_ERR_CONTENT || m.rcpt != NULL ||
+		    m.err_off > size)
 			abort();
 		return 0;
 	}

@@ -78,8 +78,7 @@ static void assert_envelope_equal(const struct qfile_msg *a,
 }
 
 /* Parse from an exact-size heap copy, so ASan sees any overread. */
-static int parse_copy(struct qfile_msg *m, const char *p, size_t n,
-		      char **copy)
+static int parse_copy(struct qfile_msg *m, const char *p, size_t n, char **copy)
 {
 	*copy = mem_memdup(p, n);
 	return qfile_parse(m, *copy, n);
@@ -153,11 +152,12 @@ static void test_streaming(void **state)
 			assert_int_equal(qfile_writer_offset(&w), file.len);
 			assert_int_equal(qfile_writer_push(&w, content, a), 0);
 			buf_append(&file, content, a);
-			assert_int_equal(qfile_writer_push(&w, content + a, z - a),
-					 0);
+			assert_int_equal(
+				qfile_writer_push(&w, content + a, z - a), 0);
 			buf_append(&file, content + a, z - a);
 			assert_int_equal(
-				qfile_writer_push(&w, content + z, clen - z), 0);
+				qfile_writer_push(&w, content + z, clen - z),
+				0);
 			buf_append(&file, content + z, clen - z);
 			assert_int_equal(qfile_writer_offset(&w), file.len);
 			assert_int_equal(
@@ -172,8 +172,8 @@ static void test_streaming(void **state)
 	buf_free(&file);
 }
 
-static int format_content(struct buf *b, enum qfile_body body,
-			  const char *c, size_t n)
+static int format_content(struct buf *b, enum qfile_body body, const char *c,
+			  size_t n)
 {
 	struct qfile_rcpt r = {.addr = S("x@y")};
 	struct qfile_msg m = {.rcpt = &r, .nrcpt = 1, .body = body};
@@ -185,12 +185,11 @@ static int format_content(struct buf *b, enum qfile_body body,
 static void test_canonical_content(void **state)
 {
 	static const char *const bad[] = {
-		"a\n",        /* bare LF */
-		"a\rb\r\n",   /* bare CR */
-		"a\r\n\r",    /* ends inside CRLF */
-		"a\r\nb",     /* last line unterminated */
-		"\n",
-		"a\r\r\n",
+		"a\n",      /* bare LF */
+		"a\rb\r\n", /* bare CR */
+		"a\r\n\r",  /* ends inside CRLF */
+		"a\r\nb",   /* last line unterminated */
+		"\n",       "a\r\r\n",
 	};
 	struct buf b;
 	struct qfile_writer w;
@@ -476,19 +475,19 @@ static void test_bad_appended_record(void **state)
 	buf_init(&b, 1 << 20);
 	build_history(&b, ends);
 	good = b.len;
-	assert_int_equal(qfile_format_done(&b, 3, QFILE_RCPT_SENT, "2.0.0",
-					   "", 0),
-			 0); /* only 3 recipients */
+	assert_int_equal(
+		qfile_format_done(&b, 3, QFILE_RCPT_SENT, "2.0.0", "", 0),
+		0); /* only 3 recipients */
 	assert_int_equal(qfile_parse(&m, b.data, b.len), QFILE_ERR_VALUE);
 	assert_int_equal(m.err_off, good);
 	assert_null(m.rcpt);
 	/* The formatters refuse what the reader would refuse. */
-	assert_int_equal(qfile_format_done(&b, 0, QFILE_RCPT_TODO, "2.0.0",
-					   "", 0),
-			 QFILE_ERR_VALUE);
-	assert_int_equal(qfile_format_done(&b, 0, QFILE_RCPT_SENT, "2.0", "",
-					   0),
-			 QFILE_ERR_VALUE);
+	assert_int_equal(
+		qfile_format_done(&b, 0, QFILE_RCPT_TODO, "2.0.0", "", 0),
+		QFILE_ERR_VALUE);
+	assert_int_equal(
+		qfile_format_done(&b, 0, QFILE_RCPT_SENT, "2.0", "", 0),
+		QFILE_ERR_VALUE);
 	assert_int_equal(qfile_format_defer(&b, 0, "3.1.1", "", 0),
 			 QFILE_ERR_VALUE);
 	assert_int_equal(qfile_format_defer(&b, 0, "4.1234.1", "", 0),
@@ -509,8 +508,8 @@ static void test_text_cut(void **state)
 	memset(text, 't', sizeof(text));
 	buf_init(&b, 1 << 20);
 	build_history(&b, ends);
-	assert_int_equal(qfile_format_done(&b, 2, QFILE_RCPT_BOUNCED,
-					   "5.3.4", text, sizeof(text)),
+	assert_int_equal(qfile_format_done(&b, 2, QFILE_RCPT_BOUNCED, "5.3.4",
+					   text, sizeof(text)),
 			 0);
 	assert_int_equal(qfile_parse(&m, b.data, b.len), 0);
 	assert_int_equal(m.rcpt[2].text.len, QFILE_TEXT_MAX);

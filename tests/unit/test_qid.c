@@ -19,7 +19,8 @@ static void test_round_trip(void **state)
 		{0, 0, 0},
 		{1, 1, 1},
 		{1700000000, 123456, 131073},
-		{19770609663LL, 999999, UINT64_MAX}, /* 52^6 - 1: the last second */
+		{19770609663LL, 999999,
+		 UINT64_MAX}, /* 52^6 - 1: the last second */
 		{4102444800LL, 500000, 52},
 	};
 	char id[QID_SIZE];
@@ -59,11 +60,11 @@ static void test_range_and_syntax(void **state)
 	assert_int_equal(qid_format(id, 0, -1, 0), QID_ERR_RANGE);
 
 	assert_false(qid_valid(""));
-	assert_false(qid_valid("0000000000"));           /* no inode */
+	assert_false(qid_valid("0000000000"));               /* no inode */
 	assert_false(qid_valid("000000000001234567890123")); /* too long */
-	assert_false(qid_valid("0000000000A"));          /* vowel */
+	assert_false(qid_valid("0000000000A"));              /* vowel */
 	assert_false(qid_valid("0000000000a"));
-	assert_false(qid_valid("000000000001"));         /* leading zero */
+	assert_false(qid_valid("000000000001")); /* leading zero */
 	assert_false(qid_valid("00000000001."));
 	assert_false(qid_valid(".tmp.123.4"));
 	assert_false(qid_valid("../../etc/x"));
@@ -150,7 +151,8 @@ static void test_unique_across_processes(void **state)
 				/* Time order within a process: the time
 				 * part never goes back. */
 				bad |= strncmp(prev, f.qid,
-					       QID_SEC_WIDTH + QID_USEC_WIDTH) > 0;
+					       QID_SEC_WIDTH + QID_USEC_WIDTH) >
+				       0;
 				memcpy(prev, f.qid, sizeof(prev));
 			}
 			spool_close(&sp);
