@@ -130,7 +130,7 @@ struct qfile_msg {
 	int torn;            /* bytes after valid_len were ignored */
 	int64_t retry_after; /* 0, or not before this time (seconds) */
 	unsigned attempts;   /* delivery attempts recorded */
-	int hold;            /* 1 while on hold */
+	int hold;            /* 1 while on hold; hold/ follows this */
 	int64_t warned;      /* 0, or when the delay warning was sent */
 	size_t nrcpt_todo;   /* recipients still in QFILE_RCPT_TODO */
 	size_t err_off;      /* on error: where in the input */
@@ -149,10 +149,11 @@ struct qfile_writer {
 };
 
 /* Append the magic line, the envelope records of m and the content record
- * (with a placeholder length) to out, which must be empty or hold only what
- * precedes the file's first byte: offsets count from out->len at the call.
- * Returns 0, QFILE_ERR_LIMIT (value too long, 0 or too many recipients),
- * QFILE_ERR_VALUE (time or enum out of range) or QFILE_ERR_FULL. */
+ * (with a placeholder length) to out. The bytes appended are the first
+ * bytes of the file: file offsets (the placeholder's, the writer offset)
+ * count from where they start in out. On error out is unchanged. Returns 0,
+ * QFILE_ERR_LIMIT (value too long, 0 or too many recipients), QFILE_ERR_VALUE
+ * (time or enum out of range) or QFILE_ERR_FULL. */
 int qfile_writer_begin(struct qfile_writer *w, struct buf *out,
 		       const struct qfile_msg *m);
 
