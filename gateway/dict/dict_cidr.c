@@ -247,19 +247,17 @@ int dict_cidr_parse(struct dict_cidr *t, const char *file, const char *data,
 	return g->count - before;
 }
 
-/* matches - does addr (of family) fall in rule r, negation applied */
+/* matches - does addr fall in rule r, negation applied; a rule of the
+ * other address family never matches, negated or not (as Postfix) */
 static int matches(const struct dict_cidr_rule *r, int family,
 		   const unsigned char *addr)
 {
-	int in = 0;
-
-	if (r->family == family) {
-		in = 1;
-		for (size_t i = 0; i < family_bytes(family); i++)
-			if ((addr[i] & r->mask[i]) != r->net[i])
-				in = 0;
-	}
-	return in != r->negate;
+	if (r->family != family)
+		return 0;
+	for (size_t i = 0; i < family_bytes(family); i++)
+		if ((addr[i] & r->mask[i]) != r->net[i])
+			return r->negate;
+	return !r->negate;
 }
 
 /* dict_cidr_match - first matching rule */

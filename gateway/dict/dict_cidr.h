@@ -8,7 +8,8 @@
  * Parsing is pure (no I/O, logging or globals); problems go to the caller's
  * struct dict_diag in Postfix's words and the rule is skipped. The first
  * matching rule wins; an IPv4 rule never matches an IPv6 key (nor an
- * IPv4-mapped IPv6 key) and the reverse. */
+ * IPv4-mapped IPv6 key) and the reverse, negated or not: "!10.0.0.0/8"
+ * matches IPv4 addresses outside 10/8 only. */
 #ifndef MAILGW_DICT_DICT_CIDR_H
 #define MAILGW_DICT_DICT_CIDR_H
 

@@ -429,6 +429,9 @@ static void test_cidr(void **state)
 	/* negation, if/endif */
 	assert_lookup(cidr_lookup("!1.2.3.0/24 neg\n", "1.2.3.4"), NULL);
 	assert_lookup(cidr_lookup("!1.2.3.0/24 neg\n", "9.9.9.9"), "neg");
+	assert_lookup(cidr_lookup("!1.2.3.0/24 neg\n", "::1"), NULL);
+	assert_lookup(cidr_lookup("if !1.2.3.0/24\n::/0 x\nendif\n", "::1"),
+		      NULL);
 	assert_lookup(cidr_lookup("! 1.2.3.4 x\n", "9.9.9.9"), "x");
 	assert_lookup(cidr_lookup("!!1.2.3.4 x\n", "1.2.3.4"), "x");
 	assert_lookup(cidr_lookup("if 1.2.3.0/24\n1.2.3.4 in\nendif\n",
