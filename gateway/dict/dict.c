@@ -189,6 +189,43 @@ static int report(struct dict *d, const struct dict_diag *g)
 	return DICT_OK;
 }
 
+/* compiled - a table compiled from its source file by a pure parser */
+struct compiled {
+	size_t size; /* of the parser's table struct */
+	void (*parse)(struct dict *d, void *t, const char *data, size_t len,
+		      struct dict_diag *g);
+	void (*release)(void *t);
+	const struct dict_ops *ops;
+};
+
+/* open_compiled - read d->name, parse it, log or refuse the warnings */
+static int open_compiled(struct dict *d, const struct compiled *c)
+{
+	struct dict_diag g;
+	struct buf src;
+	void *t;
+	int rc;
+
+	buf_init(&src, DICT_FILE_MAX);
+	if (read_source(d, d->name, &src) < 0) {
+		buf_free(&src);
+		return DICT_ERR;
+	}
+	t = mem_alloc(c->size);
+	dict_diag_init(&g);
+	c->parse(d, t, buf_str(&src), buf_len(&src), &g);
+	rc = report(d, &g);
+	dict_diag_free(&g);
+	buf_free(&src);
+	if (rc < 0) {
+		c->release(t);
+		return DICT_ERR;
+	}
+	d->impl = t;
+	d->ops = c->ops;
+	return DICT_OK;
+}
+
 /* ---- static ---- */
 
 static int static_get(struct dict *d, const char *key, const char **value)
@@ -362,43 +399,28 @@ static int re_get(struct dict *d, const char *key, const char **value)
 	return DICT_OK;
 }
 
+static void re_release(void *t);
+
 static int re_close(struct dict *d, int commit)
 {
 	(void)commit;
-	dict_re_free(d->impl);
-	mem_free(d->impl);
+	re_release(d->impl);
 	return DICT_OK;
 }
 
 static const struct dict_ops re_ops = {re_get, NULL, NULL, NULL, re_close};
 
-static int re_open(struct dict *d)
+static void re_parse(struct dict *d, void *t, const char *data,
+		     size_t len, struct dict_diag *g)
 {
-	struct dict_re *t;
-	struct dict_diag g;
-	struct buf src;
-	int rc;
+	dict_re_parse(t, strcmp(d->type, "regexp") == 0, d->name, data, len,
+		      g);
+}
 
-	buf_init(&src, DICT_FILE_MAX);
-	if (read_source(d, d->name, &src) < 0) {
-		buf_free(&src);
-		return DICT_ERR;
-	}
-	t = mem_alloc(sizeof(*t));
-	dict_diag_init(&g);
-	dict_re_parse(t, strcmp(d->type, "regexp") == 0, d->name,
-		      buf_str(&src), buf_len(&src), &g);
-	rc = report(d, &g);
-	dict_diag_free(&g);
-	buf_free(&src);
-	if (rc < 0) {
-		dict_re_free(t);
-		mem_free(t);
-		return DICT_ERR;
-	}
-	d->impl = t;
-	d->ops = &re_ops;
-	return DICT_OK;
+static void re_release(void *t)
+{
+	dict_re_free(t);
+	mem_free(t);
 }
 
 /* ---- cidr ---- */
@@ -413,11 +435,12 @@ static int cidr_get(struct dict *d, const char *key, const char **value)
 	return DICT_OK;
 }
 
+static void cidr_release(void *t);
+
 static int cidr_close(struct dict *d, int commit)
 {
 	(void)commit;
-	dict_cidr_free(d->impl);
-	mem_free(d->impl);
+	cidr_release(d->impl);
 	return DICT_OK;
 }
 
@@ -425,32 +448,16 @@ static const struct dict_ops cidr_ops = {
 	cidr_get, NULL, NULL, NULL, cidr_close,
 };
 
-static int cidr_open(struct dict *d)
+static void cidr_parse(struct dict *d, void *t, const char *data,
+		       size_t len, struct dict_diag *g)
 {
-	struct dict_cidr *t;
-	struct dict_diag g;
-	struct buf src;
-	int rc;
+	dict_cidr_parse(t, d->name, data, len, g);
+}
 
-	buf_init(&src, DICT_FILE_MAX);
-	if (read_source(d, d->name, &src) < 0) {
-		buf_free(&src);
-		return DICT_ERR;
-	}
-	t = mem_alloc(sizeof(*t));
-	dict_diag_init(&g);
-	dict_cidr_parse(t, d->name, buf_str(&src), buf_len(&src), &g);
-	rc = report(d, &g);
-	dict_diag_free(&g);
-	buf_free(&src);
-	if (rc < 0) {
-		dict_cidr_free(t);
-		mem_free(t);
-		return DICT_ERR;
-	}
-	d->impl = t;
-	d->ops = &cidr_ops;
-	return DICT_OK;
+static void cidr_release(void *t)
+{
+	dict_cidr_free(t);
+	mem_free(t);
 }
 
 /* ---- unix ---- */
@@ -501,6 +508,24 @@ static int unix_open(struct dict *d)
 	}
 	d->ops = &unix_ops;
 	return DICT_OK;
+}
+
+static int re_open(struct dict *d)
+{
+	static const struct compiled c = {
+		sizeof(struct dict_re), re_parse, re_release, &re_ops,
+	};
+
+	return open_compiled(d, &c);
+}
+
+static int cidr_open(struct dict *d)
+{
+	static const struct compiled c = {
+		sizeof(struct dict_cidr), cidr_parse, cidr_release, &cidr_ops,
+	};
+
+	return open_compiled(d, &c);
 }
 
 /* ---- registry ---- */

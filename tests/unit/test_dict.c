@@ -287,43 +287,46 @@ static void test_if_endif_nesting(void **state)
 
 static void test_re_messages(void **state)
 {
+	static const struct {
+		int posix;
+		const char *table, *msg;
+	} cases[] = {
+		{0, "/a/ x\nif /b/\n/c/ y\n",
+		 "pcre map /t, line 2: IF has no matching ENDIF"},
+		{1, "/a/ x\nendif\n",
+		 "regexp map /t, line 2: ignoring ENDIF without matching IF"},
+		{0, "/a(/ x\n", "pcre map /t, line 1: error in regex at offset "
+		 "2: missing closing parenthesis"},
+		{1, "\n\n/a(/ x\n", "regexp map /t, line 3: Unmatched ( or \\("},
+		{0, "/a/q x\n", "pcre map /t, line 1: unknown regexp option "
+		 "\"q\": skipping this rule"},
+		{1, "/a/s x\n", "regexp map /t, line 1: unknown regexp option "
+		 "\"s\": skipping this rule"},
+		{0, "abc x\n", "pcre map /t, line 1: ignoring unrecognized "
+		 "request"},
+		{0, "/a/ $3\n", "pcre map /t, line 1: out of range replacement "
+		 "index \"3\": skipping this rule"},
+		{1, "!/(a)/ $1\n", "regexp map /t, line 1: $number found in "
+		 "negative match replacement text: skipping this rule"},
+		{0, "/a\n", "pcre map /t, line 1: no closing regexp delimiter "
+		 "\"/\": ignoring this rule"},
+		{1, "/a\n", "regexp map /t, line 1: no closing regexp "
+		 "delimiter \"/\": skipping this rule"},
+		{0, "/a/\n", "pcre map /t, line 1: no replacement text: using "
+		 "empty string"},
+		{0, "if\n", "pcre map /t, line 1: no regexp: skipping this "
+		 "rule"},
+		{0, "/a/X y\n", "pcre map /t, line 1: ignoring obsolete regexp "
+		 "option \"X\""},
+	};
+	char expect[512];
+
 	(void)state;
-	assert_string_equal(re_messages(0, "/a/ x\nif /b/\n/c/ y\n"),
-		"pcre map /t, line 2: IF has no matching ENDIF\n");
-	assert_string_equal(re_messages(1, "/a/ x\nendif\n"),
-		"regexp map /t, line 2: ignoring ENDIF without matching IF\n");
-	assert_string_equal(re_messages(0, "/a(/ x\n"),
-		"pcre map /t, line 1: error in regex at offset 2: missing "
-		"closing parenthesis\n");
-	assert_string_equal(re_messages(1, "\n\n/a(/ x\n"),
-		"regexp map /t, line 3: Unmatched ( or \\(\n");
-	assert_string_equal(re_messages(0, "/a/q x\n"),
-		"pcre map /t, line 1: unknown regexp option \"q\": skipping "
-		"this rule\n");
-	assert_string_equal(re_messages(1, "/a/s x\n"),
-		"regexp map /t, line 1: unknown regexp option \"s\": skipping "
-		"this rule\n");
-	assert_string_equal(re_messages(0, "abc x\n"),
-		"pcre map /t, line 1: ignoring unrecognized request\n");
-	assert_string_equal(re_messages(0, "/a/ $3\n"),
-		"pcre map /t, line 1: out of range replacement index \"3\": "
-		"skipping this rule\n");
-	assert_string_equal(re_messages(1, "!/(a)/ $1\n"),
-		"regexp map /t, line 1: $number found in negative match "
-		"replacement text: skipping this rule\n");
-	assert_string_equal(re_messages(0, "/a\n"),
-		"pcre map /t, line 1: no closing regexp delimiter \"/\": "
-		"ignoring this rule\n");
-	assert_string_equal(re_messages(1, "/a\n"),
-		"regexp map /t, line 1: no closing regexp delimiter \"/\": "
-		"skipping this rule\n");
-	assert_string_equal(re_messages(0, "/a/\n"),
-		"pcre map /t, line 1: no replacement text: using empty "
-		"string\n");
-	assert_string_equal(re_messages(0, "if\n"),
-		"pcre map /t, line 1: no regexp: skipping this rule\n");
-	assert_string_equal(re_messages(0, "/a/X y\n"),
-		"pcre map /t, line 1: ignoring obsolete regexp option \"X\"\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(expect, sizeof(expect), "%s\n", cases[i].msg);
+		assert_string_equal(re_messages(cases[i].posix,
+						cases[i].table), expect);
+	}
 	/* a broken rule is skipped, the others still work */
 	assert_lookup(re_lookup(0, "/(/ z\n/a/ y\n", "a"), "y");
 }
