@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-
 /* ---- bytes ---- */
 
 static int is_alpha(int c)
@@ -25,10 +24,22 @@ static int is_alpha(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-static int is_space(int c) { return c == ' ' || c == '\t'; }
-static int is_8bit(int c) { return c >= 0x80; }
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+static int is_alnum(int c)
+{
+	return is_alpha(c) || is_digit(c);
+}
+static int is_space(int c)
+{
+	return c == ' ' || c == '\t';
+}
+static int is_8bit(int c)
+{
+	return c >= 0x80;
+}
 
 static int upper(int c)
 {
@@ -91,7 +102,8 @@ static int utf8_valid(const unsigned char *s, size_t n)
 		for (size_t j = 1; j <= k; j++) {
 			unsigned t = s[i + j];
 
-			if (t < (j == 1 ? lo : 0x80) || t > (j == 1 ? hi : 0xbf))
+			if (t < (j == 1 ? lo : 0x80) ||
+			    t > (j == 1 ? hi : 0xbf))
 				return 0;
 		}
 		i += k + 1;
@@ -108,8 +120,7 @@ static struct smtp_slice slice(const char *p, size_t n)
 
 /* ---- 1. framing ---- */
 
-void smtp_line_init(struct smtp_line_reader *r, enum smtp_bare bare,
-		    size_t max)
+void smtp_line_init(struct smtp_line_reader *r, enum smtp_bare bare, size_t max)
 {
 	if (max == 0)
 		max = SMTP_CMD_LINE_MAX;
@@ -170,37 +181,47 @@ static const struct verb_row {
 	int arg;
 	struct smtp_reply syntax;
 } verb_table[SMTP_VERB_COUNT] = {
-	[SMTP_VERB_NONE] = {"", ARG_OPT, {500, "5.5.2", "Error: bad syntax", 0}},
-	[SMTP_VERB_EHLO] = {"EHLO", ARG_REQ,
+	[SMTP_VERB_NONE] = {"",
+			    ARG_OPT,
+			    {500, "5.5.2", "Error: bad syntax", 0}},
+	[SMTP_VERB_EHLO] = {"EHLO",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: EHLO hostname", 0}},
-	[SMTP_VERB_HELO] = {"HELO", ARG_REQ,
+	[SMTP_VERB_HELO] = {"HELO",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: HELO hostname", 0}},
-	[SMTP_VERB_MAIL] = {"MAIL", ARG_REQ,
+	[SMTP_VERB_MAIL] = {"MAIL",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: MAIL FROM:<address>", 0}},
-	[SMTP_VERB_RCPT] = {"RCPT", ARG_REQ,
+	[SMTP_VERB_RCPT] = {"RCPT",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: RCPT TO:<address>", 0}},
-	[SMTP_VERB_DATA] = {"DATA", ARG_NONE,
+	[SMTP_VERB_DATA] = {"DATA",
+			    ARG_NONE,
 			    {501, "5.5.4", "Syntax: DATA", 0}},
 	/* A bad BDAT leaves the chunk size unknown: Postfix disconnects. */
-	[SMTP_VERB_BDAT] = {"BDAT", ARG_REQ,
+	[SMTP_VERB_BDAT] = {"BDAT",
+			    ARG_REQ,
 			    {521, "5.5.4", "Syntax: BDAT count [LAST]", 0}},
-	[SMTP_VERB_RSET] = {"RSET", ARG_NONE,
+	[SMTP_VERB_RSET] = {"RSET",
+			    ARG_NONE,
 			    {501, "5.5.4", "Syntax: RSET", 0}},
 	/* RFC 5321 4.1.1.9: NOOP may carry a string, to be ignored. */
-	[SMTP_VERB_NOOP] = {"NOOP", ARG_OPT,
-			    {501, "5.5.4", "Syntax: NOOP", 0}},
+	[SMTP_VERB_NOOP] = {"NOOP", ARG_OPT, {501, "5.5.4", "Syntax: NOOP", 0}},
 	/* Lenient: a client that wants to leave is let go. */
-	[SMTP_VERB_QUIT] = {"QUIT", ARG_OPT,
-			    {501, "5.5.4", "Syntax: QUIT", 0}},
-	[SMTP_VERB_VRFY] = {"VRFY", ARG_REQ,
+	[SMTP_VERB_QUIT] = {"QUIT", ARG_OPT, {501, "5.5.4", "Syntax: QUIT", 0}},
+	[SMTP_VERB_VRFY] = {"VRFY",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: VRFY address", 0}},
-	[SMTP_VERB_ETRN] = {"ETRN", ARG_REQ,
+	[SMTP_VERB_ETRN] = {"ETRN",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: ETRN domain", 0}},
-	[SMTP_VERB_HELP] = {"HELP", ARG_OPT,
-			    {501, "5.5.4", "Syntax: HELP", 0}},
-	[SMTP_VERB_STARTTLS] = {"STARTTLS", ARG_NONE,
+	[SMTP_VERB_HELP] = {"HELP", ARG_OPT, {501, "5.5.4", "Syntax: HELP", 0}},
+	[SMTP_VERB_STARTTLS] = {"STARTTLS",
+				ARG_NONE,
 				{501, "5.5.4", "Syntax: STARTTLS", 0}},
-	[SMTP_VERB_AUTH] = {"AUTH", ARG_REQ,
+	[SMTP_VERB_AUTH] = {"AUTH",
+			    ARG_REQ,
 			    {501, "5.5.4", "Syntax: AUTH mechanism", 0}},
 };
 
@@ -211,8 +232,7 @@ const char *smtp_verb_name(enum smtp_verb verb)
 	return verb_table[verb].name;
 }
 
-int smtp_cmd_parse(struct smtp_cmd *out, const char *line, size_t n,
-		   size_t max)
+int smtp_cmd_parse(struct smtp_cmd *out, const char *line, size_t n, size_t max)
 {
 	size_t i = 0, v, end;
 
@@ -349,7 +369,8 @@ static int scan_mailbox(const char *s, size_t n, size_t *pos,
 				break;
 			if (c == '\\') {
 				/* quoted-pairSMTP = %d92 %d32-126 */
-				if (i + 1 >= n || s[i + 1] < 32 || s[i + 1] > 126)
+				if (i + 1 >= n || s[i + 1] < 32 ||
+				    s[i + 1] > 126)
 					return -1;
 				i += 2;
 			} else if ((c >= 32 && c <= 126) || is_8bit(c)) {
@@ -396,9 +417,8 @@ static int scan_mailbox(const char *s, size_t n, size_t *pos,
 	return 0;
 }
 
-/* Path = "<" [ A-d-l ":" ] Mailbox ">", or "<>" when allowed, or (not
- * strict) a bare Mailbox. Leaves *pos after the path. *null is set for
- * "<>". */
+/* Path = "<" [ A-d-l ":" ] Mailbox ">", or "<>" when allowed (addr.n is
+ * then 0), or (not strict) a bare Mailbox. Leaves *pos after the path. */
 static int scan_path(const char *s, size_t n, size_t *pos,
 		     struct smtp_path *out, int strict, int allow_null)
 {
@@ -443,7 +463,10 @@ static int scan_path(const char *s, size_t n, size_t *pos,
 	if (strict || scan_mailbox(s, n, &i, out) != 0)
 		return -1;
 	*pos = i;
-	return 0;
+	/* "Name <a@b>": a phrase, which we do not take, not a parameter */
+	while (i < n && is_space((unsigned char)s[i]))
+		i++;
+	return i < n && s[i] == '<' ? -1 : 0;
 }
 
 /* xtext check (RFC 3461 4): hexchar "+" 2(%x30-39 / %x41-46), xchar
@@ -523,8 +546,7 @@ static int next_param(const char *s, size_t n, size_t *pos, struct param *p)
 
 /* The argument starts with word (case-insensitive) and then, after
  * optional spaces, the path. */
-static int skip_prefix(const char *s, size_t n, const char *word,
-		       size_t *pos)
+static int skip_prefix(const char *s, size_t n, const char *word, size_t *pos)
 {
 	size_t w = strlen(word), i;
 
@@ -579,8 +601,7 @@ static int path_utf8(const struct smtp_path *path, int smtputf8)
 	return 0;
 }
 
-static int mail_param(struct smtp_mail *m, const struct param *p,
-		      unsigned ext)
+static int mail_param(struct smtp_mail *m, const struct param *p, unsigned ext)
 {
 	const struct smtp_slice *k = &p->key, *v = &p->val;
 
@@ -761,9 +782,9 @@ int smtp_cmd_parse_rcpt(struct smtp_rcpt *out, const char *arg, size_t n,
 	if (scan_path(arg, n, &i, &out->path, opts->strict, 0) != 0 ||
 	    !path_ends(arg, n, i))
 		return SMTP_CMD_ERR_RECIPIENT;
-	out->postmaster = out->path.domain.n == 0 &&
-			  word_eq(out->path.local.p, out->path.local.n,
-				  "POSTMASTER");
+	out->postmaster =
+		out->path.domain.n == 0 &&
+		word_eq(out->path.local.p, out->path.local.n, "POSTMASTER");
 	while (next_param(arg, n, &i, &p)) {
 		if (p.key.n == 0)
 			r = SMTP_CMD_ERR_UNSUPPORTED;
@@ -777,8 +798,7 @@ int smtp_cmd_parse_rcpt(struct smtp_rcpt *out, const char *arg, size_t n,
 	return path_utf8(&out->path, opts->smtputf8);
 }
 
-int smtp_cmd_parse_bdat(uint64_t *count, int *last, const char *arg,
-			size_t n)
+int smtp_cmd_parse_bdat(uint64_t *count, int *last, const char *arg, size_t n)
 {
 	size_t i = 0;
 	struct smtp_slice num;
@@ -861,25 +881,24 @@ static const struct smtp_reply cmd_replies[] = {
 	[-SMTP_CMD_ERR_UNKNOWN] = {502, "5.5.2",
 				   "Error: command not recognized", 0},
 	[-SMTP_CMD_ERR_SYNTAX] = {501, "5.5.4", "Syntax error", 0},
-	[-SMTP_CMD_ERR_SENDER] = {501, "5.1.7", "Bad sender address syntax",
-				  0},
+	[-SMTP_CMD_ERR_SENDER] = {501, "5.1.7", "Bad sender address syntax", 0},
 	[-SMTP_CMD_ERR_RECIPIENT] = {501, "5.1.3",
 				     "Bad recipient address syntax", 0},
 	[-SMTP_CMD_ERR_NEED_UTF8] = {553, "5.6.7",
 				     "Must declare SMTPUTF8 to send unicode "
-				     "address", 0},
-	[-SMTP_CMD_ERR_BAD_UTF8] = {500, "5.5.2", "Error: bad UTF-8 syntax",
-				    0},
+				     "address",
+				     0},
+	[-SMTP_CMD_ERR_BAD_UTF8] = {500, "5.5.2", "Error: bad UTF-8 syntax", 0},
 	[-SMTP_CMD_ERR_UNSUPPORTED] = {555, "5.5.4", "Unsupported option", 1},
 	[-SMTP_CMD_ERR_DUPLICATE] = {501, "5.5.4", "Error: duplicate option",
 				     1},
 	[-SMTP_CMD_ERR_SIZE] = {501, "5.5.4", "Bad message size syntax", 0},
 	[-SMTP_CMD_ERR_SIZE_RANGE] = {552, "5.3.4",
 				      "Message size exceeds file system "
-				      "imposed limit", 0},
+				      "imposed limit",
+				      0},
 	[-SMTP_CMD_ERR_RET] = {501, "5.5.4", "Bad RET parameter syntax", 0},
-	[-SMTP_CMD_ERR_ENVID] = {501, "5.5.4", "Bad ENVID parameter syntax",
-				 0},
+	[-SMTP_CMD_ERR_ENVID] = {501, "5.5.4", "Bad ENVID parameter syntax", 0},
 	[-SMTP_CMD_ERR_NOTIFY] = {501, "5.5.4",
 				  "Error: Bad NOTIFY parameter syntax", 0},
 	[-SMTP_CMD_ERR_ORCPT] = {501, "5.5.4",
@@ -887,8 +906,7 @@ static const struct smtp_reply cmd_replies[] = {
 	[-SMTP_CMD_ERR_AUTH] = {501, "5.5.4", "Bad AUTH parameter syntax", 0},
 	[-SMTP_CMD_ERR_AUTH_TWICE] = {503, "5.5.4",
 				      "Error: multiple AUTH= options", 0},
-	[-SMTP_CMD_ERR_DSN_OFF] = {501, "5.7.1", "DSN support is disabled",
-				   0},
+	[-SMTP_CMD_ERR_DSN_OFF] = {501, "5.7.1", "DSN support is disabled", 0},
 	[-SMTP_CMD_ERR_XTEXT] = {501, "5.5.4", "Bad xtext syntax", 0},
 };
 

@@ -60,18 +60,18 @@
  * +500 for RCPT; RFC 4954: +500): Postfix uses line_length_limit = 2048 for
  * all, and so do we (the CRLF is not counted). */
 #define SMTP_CMD_LINE_MAX     2048
-#define SMTP_CMD_LINE_MAX_MIN 512    /* RFC 5321 4.5.3.1.4 */
+#define SMTP_CMD_LINE_MAX_MIN 512 /* RFC 5321 4.5.3.1.4 */
 #define SMTP_CMD_LINE_MAX_MAX 65536
 /* An address (the mailbox, without brackets and source route). RFC 5321
  * 4.5.3.1.3 gives 256 octets for the path; SRS/BATV rewriting and UTF-8
  * addresses run longer in practice, so we take twice that. */
-#define SMTP_ADDR_MAX         512
-#define SMTP_DOMAIN_MAX       255 /* RFC 5321 4.5.3.1.2 */
-#define SMTP_LABEL_MAX        63  /* RFC 1035 2.3.4 */
-#define SMTP_ENVID_MAX        100 /* RFC 3461 4.4, the xtext as sent */
-#define SMTP_ORCPT_MAX        500 /* RFC 3461 4.2, the value as sent */
-#define SMTP_AUTH_PARAM_MAX   500 /* RFC 4954 5, the xtext as sent */
-#define SMTP_SIZE_DIGITS      20  /* RFC 1870: size-value = 1*20DIGIT */
+#define SMTP_ADDR_MAX       512
+#define SMTP_DOMAIN_MAX     255 /* RFC 5321 4.5.3.1.2 */
+#define SMTP_LABEL_MAX      63  /* RFC 1035 2.3.4 */
+#define SMTP_ENVID_MAX      100 /* RFC 3461 4.4, the xtext as sent */
+#define SMTP_ORCPT_MAX      500 /* RFC 3461 4.2, the value as sent */
+#define SMTP_AUTH_PARAM_MAX 500 /* RFC 4954 5, the xtext as sent */
+#define SMTP_SIZE_DIGITS    20  /* RFC 1870: size-value = 1*20DIGIT */
 
 /* Error codes; smtp_cmd_reply() gives the reply for each. */
 #define SMTP_CMD_ERR_EMPTY       (-1)  /* empty line */
@@ -187,13 +187,17 @@ const char *smtp_verb_name(enum smtp_verb verb);
 /* ---- 3. MAIL, RCPT, BDAT ---- */
 
 struct smtp_cmd_opts {
-	unsigned ext;  /* SMTP_EXT_* the session announced (0 after HELO) */
-	int strict;    /* strict_rfc821_envelopes */
-	int smtputf8;  /* RCPT: the transaction's MAIL carried SMTPUTF8 */
+	unsigned ext; /* SMTP_EXT_* the session announced (0 after HELO) */
+	int strict;   /* strict_rfc821_envelopes */
+	int smtputf8; /* RCPT: the transaction's MAIL carried SMTPUTF8 */
 };
 
-enum smtp_body { SMTP_BODY_NONE = 0, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME,
-		 SMTP_BODY_BINARYMIME };
+enum smtp_body {
+	SMTP_BODY_NONE = 0,
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME
+};
 enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 #define SMTP_NOTIFY_NEVER   0x01u
@@ -217,7 +221,7 @@ struct smtp_path {
 struct smtp_mail {
 	struct smtp_path path;
 	int has_size;
-	uint64_t size;          /* SIZE=, when has_size */
+	uint64_t size; /* SIZE=, when has_size */
 	enum smtp_body body;
 	int smtputf8;
 	enum smtp_ret ret;
@@ -228,8 +232,8 @@ struct smtp_mail {
 
 struct smtp_rcpt {
 	struct smtp_path path;
-	int postmaster;          /* "<postmaster>" (RFC 5321 4.1.1.3) */
-	unsigned notify;         /* SMTP_NOTIFY_* bits, 0 when absent */
+	int postmaster;               /* "<postmaster>" (RFC 5321 4.1.1.3) */
+	unsigned notify;              /* SMTP_NOTIFY_* bits, 0 when absent */
 	struct smtp_slice orcpt_type; /* "rfc822", "utf-8"...; n == 0: none */
 	struct smtp_slice orcpt;      /* xtext as sent */
 	struct smtp_slice bad;
@@ -243,8 +247,7 @@ int smtp_cmd_parse_rcpt(struct smtp_rcpt *out, const char *arg, size_t n,
 /* "count [LAST]": count 1*20DIGIT below 2^63, LAST case-insensitive.
  * Errors: SYNTAX (reply 521: the session cannot know where the chunk
  * ends, Postfix disconnects), SIZE_RANGE. */
-int smtp_cmd_parse_bdat(uint64_t *count, int *last, const char *arg,
-			size_t n);
+int smtp_cmd_parse_bdat(uint64_t *count, int *last, const char *arg, size_t n);
 
 /* ---- 4. xtext ---- */
 
@@ -258,10 +261,10 @@ int smtp_xtext_encode(struct buf *out, const void *s, size_t n);
 /* ---- 5. replies ---- */
 
 struct smtp_reply {
-	int code;          /* 501 */
-	const char *enh;   /* "5.1.7" (RFC 3463) */
-	const char *text;  /* "Bad sender address syntax" */
-	int detail;        /* the text is followed by ": " and a detail */
+	int code;         /* 501 */
+	const char *enh;  /* "5.1.7" (RFC 3463) */
+	const char *text; /* "Bad sender address syntax" */
+	int detail;       /* the text is followed by ": " and a detail */
 };
 
 /* The reply for an error code of this module (for SYNTAX, the verb's

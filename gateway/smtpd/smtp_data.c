@@ -77,7 +77,7 @@ static void emit_crs(struct smtp_data *d, uint64_t count)
 	d->line_out += count;
 	while (count > 0) {
 		size_t k = count > sizeof(crs) - 1 ? sizeof(crs) - 1
-						    : (size_t)count;
+						   : (size_t)count;
 
 		emit(d, crs, k);
 		count -= k;
@@ -113,8 +113,7 @@ void smtp_data_init(struct smtp_data *d, const struct smtp_data_opts *o,
 	init_common(d, o, sink, arg, 0);
 }
 
-void smtp_data_init_bdat(struct smtp_data *d,
-			 const struct smtp_data_opts *o,
+void smtp_data_init_bdat(struct smtp_data *d, const struct smtp_data_opts *o,
 			 smtp_data_sink_fn sink, void *arg)
 {
 	init_common(d, o, sink, arg, 1);
@@ -255,8 +254,7 @@ int smtp_data_bdat_begin(struct smtp_data *d, uint64_t count, int last)
 	return smtp_data_push(d, "", 0, &used);
 }
 
-int smtp_data_push(struct smtp_data *d, const char *p, size_t n,
-		   size_t *used)
+int smtp_data_push(struct smtp_data *d, const char *p, size_t n, size_t *used)
 {
 	size_t take = n;
 
@@ -285,8 +283,8 @@ static const struct smtp_reply data_replies[] = {
 				    0},
 	[-SMTP_DATA_ERR_SIZE] = {552, "5.3.4",
 				 "Message size exceeds fixed limit", 0},
-	[-SMTP_DATA_ERR_SINK] = {451, "4.3.0",
-				 "Error: queue file write error", 0},
+	[-SMTP_DATA_ERR_SINK] = {451, "4.3.0", "Error: queue file write error",
+				 0},
 };
 
 _Static_assert(sizeof(data_replies) / sizeof(data_replies[0]) ==

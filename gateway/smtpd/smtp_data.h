@@ -55,8 +55,8 @@
 
 #include "smtp_cmd.h"
 
-#define SMTP_DATA_LINE_MAX     998  /* RFC 5321 4.5.3.1.6, CRLF excluded */
-#define SMTP_DATA_LINE_MAX_MIN 78   /* RFC 5322 2.1.1 SHOULD */
+#define SMTP_DATA_LINE_MAX     998 /* RFC 5321 4.5.3.1.6, CRLF excluded */
+#define SMTP_DATA_LINE_MAX_MIN 78  /* RFC 5322 2.1.1 SHOULD */
 #define SMTP_DATA_LINE_MAX_MAX (1024 * 1024)
 #define SMTP_DATA_OUTBUF       4096 /* staging before each sink call */
 #define SMTP_DATA_NO_BODY      UINT64_MAX
@@ -100,8 +100,8 @@ struct smtp_data {
 	size_t out_len;
 	char out[SMTP_DATA_OUTBUF];
 	/* results (read-only) */
-	uint64_t size;       /* content bytes produced */
-	uint64_t in_bytes;   /* input bytes consumed */
+	uint64_t size;     /* content bytes produced */
+	uint64_t in_bytes; /* input bytes consumed */
 	uint64_t lines;
 	uint64_t max_line;
 	uint64_t long_lines; /* lines longer than line_limit */
@@ -116,8 +116,7 @@ struct smtp_data {
 void smtp_data_init(struct smtp_data *d, const struct smtp_data_opts *o,
 		    smtp_data_sink_fn sink, void *arg);
 /* Start receiving BDAT content (at the first BDAT command). */
-void smtp_data_init_bdat(struct smtp_data *d,
-			 const struct smtp_data_opts *o,
+void smtp_data_init_bdat(struct smtp_data *d, const struct smtp_data_opts *o,
 			 smtp_data_sink_fn sink, void *arg);
 /* A BDAT command: count bytes follow, last for LAST. Returns
  * SMTP_DATA_MORE when count > 0, else what a push of the empty chunk
@@ -128,8 +127,7 @@ int smtp_data_bdat_begin(struct smtp_data *d, uint64_t count, int last);
  * SMTP_DATA_CHUNK; *used is how many bytes were consumed: all of them for
  * MORE, up to and including the terminator or the chunk's last byte
  * otherwise. After DONE, push consumes nothing and returns DONE. */
-int smtp_data_push(struct smtp_data *d, const char *p, size_t n,
-		   size_t *used);
+int smtp_data_push(struct smtp_data *d, const char *p, size_t n, size_t *used);
 
 static inline int smtp_data_error(const struct smtp_data *d)
 {

@@ -41,8 +41,8 @@ struct outcome {
 	struct buf out;
 };
 
-static void run_data(struct outcome *o, enum smtp_bare bare,
-		     const char *in, size_t n, size_t step)
+static void run_data(struct outcome *o, enum smtp_bare bare, const char *in,
+		     size_t n, size_t step)
 {
 	struct smtp_data_opts opts = {bare, 0, 0};
 
@@ -84,9 +84,9 @@ static void check_golden(const struct golden *g, size_t step)
 	buf_free(&o.out);
 }
 
-#define N SMTP_BARE_NORMALIZE
-#define R SMTP_BARE_REJECT
-#define O SMTP_BARE_NO
+#define N    SMTP_BARE_NORMALIZE
+#define R    SMTP_BARE_REJECT
+#define O    SMTP_BARE_NO
 #define E_LF SMTP_DATA_ERR_BARE_LF
 
 static const struct golden goldens[] = {
@@ -115,10 +115,10 @@ static const struct golden goldens[] = {
 	 NULL, 0},
 	{N, "a\r.\r\nMAIL FROM:<e@x>\r\n", "a\r.\r\nMAIL FROM:<e@x>\r\n", 0,
 	 NULL, 0},
-	{N, "a\r.\nMAIL FROM:<e@x>\r\n", "a\r.\r\nMAIL FROM:<e@x>\r\n", 0,
-	 NULL, 0},
-	{N, "a\n.\rMAIL FROM:<e@x>\r\n", "a\r\n\rMAIL FROM:<e@x>\r\n", 0,
-	 NULL, 0},
+	{N, "a\r.\nMAIL FROM:<e@x>\r\n", "a\r.\r\nMAIL FROM:<e@x>\r\n", 0, NULL,
+	 0},
+	{N, "a\n.\rMAIL FROM:<e@x>\r\n", "a\r\n\rMAIL FROM:<e@x>\r\n", 0, NULL,
+	 0},
 	{N, "a\r\n.\r\r\nMAIL FROM:<e@x>\r\n", "a\r\n.\r\nMAIL FROM:<e@x>\r\n",
 	 0, NULL, 0},
 	{N, ".\nMAIL FROM:<e@x>\r\n", ".\r\nMAIL FROM:<e@x>\r\n", 0, NULL, 0},
@@ -162,19 +162,18 @@ static void test_golden(void **state)
 
 /* Every way to cut a message in two and in three gives the same output,
  * the same counters and the same end. */
-static const char sample[] =
-	"From: a@example.org\r\n"
-	"Subject: t\n"
-	"X: y\r\r\n"
-	"\r\n"
-	"..stuffed\r\n"
-	"a\n.\nsmuggled\r\n"
-	"b\r.\rc\r\n"
-	"d\r\n.\re\r\n"
-	"..\r\n"
-	"\r\n"
-	".\r\n"
-	"RSET\r\n";
+static const char sample[] = "From: a@example.org\r\n"
+			     "Subject: t\n"
+			     "X: y\r\r\n"
+			     "\r\n"
+			     "..stuffed\r\n"
+			     "a\n.\nsmuggled\r\n"
+			     "b\r.\rc\r\n"
+			     "d\r\n.\re\r\n"
+			     "..\r\n"
+			     "\r\n"
+			     ".\r\n"
+			     "RSET\r\n";
 
 static void same(const struct outcome *a, const struct outcome *b)
 {
@@ -445,8 +444,8 @@ static void test_after_done(void **state)
 
 /* ---- BDAT ---- */
 
-static void bdat_init(struct smtp_data *d, struct buf *out,
-		      enum smtp_bare bare, uint64_t limit)
+static void bdat_init(struct smtp_data *d, struct buf *out, enum smtp_bare bare,
+		      uint64_t limit)
 {
 	struct smtp_data_opts opts = {bare, limit, 0};
 
@@ -534,9 +533,8 @@ static void test_bdat_binary_identity(void **state)
 			size_t k = sizeof(in) - off < step ? sizeof(in) - off
 							   : step;
 
-			assert_int_equal(smtp_data_bdat_begin(&d, k,
-							      off + k ==
-								      sizeof(in)),
+			assert_int_equal(smtp_data_bdat_begin(
+						 &d, k, off + k == sizeof(in)),
 					 SMTP_DATA_MORE);
 			r = smtp_data_push(&d, (const char *)in + off, k,
 					   &used);
