@@ -7,6 +7,7 @@
 #define MAILGW_COMMANDS_H
 
 int postconf_main(int argc, char **argv);  /* conf/postconf.c */
+int postconf_doc_main(int argc, char **argv); /* conf/postconf.c */
 int postmap_main(int argc, char **argv);   /* dict/postmap.c */
 int postalias_main(int argc, char **argv); /* dict/postmap.c */
 int newaliases_main(int argc, char **argv); /* dict/postmap.c */

@@ -19,6 +19,7 @@ static int version_main(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"postconf", postconf_main, "show or edit main.cf and master.cf parameters"},
+	{"postconf-doc", postconf_doc_main, "print the parameter reference (docs/parameters.md)"},
 	{"postmap", postmap_main, "build, query, dump or edit lookup tables"},
 	{"postalias", postalias_main, "build or query alias tables"},
 	{"newaliases", newaliases_main, "rebuild the alias database(s) of alias_database"},
