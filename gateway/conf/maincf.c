@@ -134,16 +134,16 @@ static int join_rest(struct maincf_parser *ps, unsigned first,
 	struct phys_line l;
 	size_t off;
 	unsigned line;
-	int r;
 
 	for (;;) {
 		off = ps->off;
 		line = ps->line;
 		if (off >= ps->len)
 			return 0;
-		r = line_read(ps->text, ps->len, &off, &l);
-		if (r != 0)
-			return fail(ps, r, line + 1, l.p, l.n);
+		/* A bad next line ends this logical line; the next call
+		 * reports it. */
+		if (line_read(ps->text, ps->len, &off, &l) != 0)
+			return 0;
 		switch (line_kind(&l)) {
 		case LINE_START:
 			return 0; /* the next logical line: not consumed */

@@ -431,9 +431,13 @@ void mastercf_error_format(const struct mastercf_error *err, struct buf *out)
 		buf_puts(out, "unknown error");
 	}
 	if (err->code == MASTERCF_ERR_ENTRIES || err->code == MASTERCF_ERR_LINE ||
-	    err->code == MASTERCF_ERR_LOGICAL)
+	    err->code == MASTERCF_ERR_LOGICAL || err->code == MASTERCF_ERR_FIELDS)
 		return;
-	buf_puts(out, ": \"");
+	/* Column errors read as Postfix's: invalid type field "foo". */
+	if (err->code >= MASTERCF_ERR_MAXPROC && err->code <= MASTERCF_ERR_SERVICE)
+		buf_puts(out, " \"");
+	else
+		buf_puts(out, ": \"");
 	log_escape(out, err->excerpt, strlen(err->excerpt));
 	buf_putc(out, '"');
 }

@@ -655,6 +655,8 @@ const struct conf_param conf_params[] = {
 	  "reply code for a rejected bare newline"),
 	B("smtpd_forbid_unauth_pipelining", "no",
 	  "disconnect clients that pipeline commands without PIPELINING"),
+	L("smtpd_forbidden_commands", "CONNECT GET POST regexp:{{/^[^A-Z]/ Bogus}}",
+	  "commands that make the server disconnect at once (HTTP, proxy probes)"),
 	I("smtpd_hard_error_limit", "20", 1, NOMAX,
 	  "errors in a session after which the connection is closed"),
 	B("smtpd_helo_required", "no",
