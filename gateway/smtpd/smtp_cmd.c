@@ -122,14 +122,9 @@ static struct smtp_slice slice(const char *p, size_t n)
 
 void smtp_line_init(struct smtp_line_reader *r, enum smtp_bare bare, size_t max)
 {
-	if (max == 0)
-		max = SMTP_CMD_LINE_MAX;
-	if (max < SMTP_CMD_LINE_MAX_MIN)
-		max = SMTP_CMD_LINE_MAX_MIN;
-	if (max > SMTP_CMD_LINE_MAX_MAX)
-		max = SMTP_CMD_LINE_MAX_MAX;
 	r->bare = bare;
-	r->max = max;
+	r->max = smtp_limit(max, SMTP_CMD_LINE_MAX, SMTP_CMD_LINE_MAX_MIN,
+			    SMTP_CMD_LINE_MAX_MAX);
 	r->skipping = 0;
 }
 

@@ -133,6 +133,14 @@ enum smtp_verb {
 #define SMTP_EXT_DSN        0x10u /* RET= ENVID= NOTIFY= ORCPT= */
 #define SMTP_EXT_AUTH       0x20u /* AUTH= */
 
+/* A limit as configured: 0 means the default, else clamped to its bounds. */
+static inline size_t smtp_limit(size_t v, size_t def, size_t min, size_t max)
+{
+	if (v == 0)
+		v = def;
+	return v < min ? min : v > max ? max : v;
+}
+
 struct smtp_slice {
 	const char *p;
 	size_t n;

@@ -87,18 +87,12 @@ static void emit_crs(struct smtp_data *d, uint64_t count)
 static void init_common(struct smtp_data *d, const struct smtp_data_opts *o,
 			smtp_data_sink_fn sink, void *arg, int bdat)
 {
-	size_t limit = o->line_limit;
-
 	memset(d, 0, sizeof(*d));
-	if (limit == 0)
-		limit = SMTP_DATA_LINE_MAX;
-	if (limit < SMTP_DATA_LINE_MAX_MIN)
-		limit = SMTP_DATA_LINE_MAX_MIN;
-	if (limit > SMTP_DATA_LINE_MAX_MAX)
-		limit = SMTP_DATA_LINE_MAX_MAX;
 	d->bare = o->bare;
 	d->size_limit = o->size_limit;
-	d->line_limit = limit;
+	d->line_limit =
+		smtp_limit(o->line_limit, SMTP_DATA_LINE_MAX,
+			   SMTP_DATA_LINE_MAX_MIN, SMTP_DATA_LINE_MAX_MAX);
 	d->sink = sink;
 	d->sink_arg = arg;
 	d->bdat = bdat;

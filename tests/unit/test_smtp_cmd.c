@@ -225,6 +225,35 @@ static void test_verb_limit(void **state)
 
 /* ---- MAIL ---- */
 
+/* An argument, the extensions announced, the error and the parameter
+ * blamed (out->bad). */
+struct arg_case {
+	const char *arg;
+	unsigned ext;
+	int err;
+	const char *bad;
+};
+
+static void run_cases(const struct arg_case *cases, size_t count,
+		      enum smtp_verb verb)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct smtp_cmd_opts o = {cases[i].ext, 0, 0};
+		struct smtp_mail m;
+		struct smtp_rcpt rc;
+		const char *a = cases[i].arg;
+		int r = verb == SMTP_VERB_MAIL
+				? smtp_cmd_parse_mail(&m, a, strlen(a), &o)
+				: smtp_cmd_parse_rcpt(&rc, a, strlen(a), &o);
+
+		if (r != cases[i].err)
+			print_error("%s: %d\n", a, r);
+		assert_int_equal(r, cases[i].err);
+		assert_slice(verb == SMTP_VERB_MAIL ? m.bad : rc.bad,
+			     cases[i].bad);
+	}
+}
+
 static int mail(struct smtp_mail *m, const char *arg, unsigned ext, int strict)
 {
 	struct smtp_cmd_opts o = {ext, strict, 0};
@@ -442,12 +471,7 @@ static void test_mail_params(void **state)
 
 static void test_mail_param_errors(void **state)
 {
-	static const struct {
-		const char *arg;
-		unsigned ext;
-		int err;
-		const char *bad;
-	} cases[] = {
+	static const struct arg_case cases[] = {
 		{"FROM:<a@b> SIZE=abc", ALL_EXT, SMTP_CMD_ERR_SIZE, "SIZE=abc"},
 		{"FROM:<a@b> SIZE=", ALL_EXT, SMTP_CMD_ERR_SIZE, "SIZE="},
 		{"FROM:<a@b> SIZE", ALL_EXT, SMTP_CMD_ERR_SIZE, "SIZE"},
@@ -532,17 +556,8 @@ static void test_mail_param_errors(void **state)
 		{"FROM:<\xc3\xbc@x> SMTPUTF8", ALL_EXT & ~SMTP_EXT_SMTPUTF8,
 		 SMTP_CMD_ERR_UNSUPPORTED, "SMTPUTF8"},
 	};
-	struct smtp_mail m;
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = mail(&m, cases[i].arg, cases[i].ext, 0);
-
-		if (r != cases[i].err)
-			print_error("%s: %d\n", cases[i].arg, r);
-		assert_int_equal(r, cases[i].err);
-		assert_slice(m.bad, cases[i].bad);
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), SMTP_VERB_MAIL);
 }
 
 static void test_mail_utf8(void **state)
@@ -638,12 +653,7 @@ static void test_rcpt(void **state)
 
 static void test_rcpt_errors(void **state)
 {
-	static const struct {
-		const char *arg;
-		unsigned ext;
-		int err;
-		const char *bad;
-	} cases[] = {
+	static const struct arg_case cases[] = {
 		{"TO:<>", ALL_EXT, SMTP_CMD_ERR_RECIPIENT, ""},
 		{"TO:<a@b", ALL_EXT, SMTP_CMD_ERR_RECIPIENT, ""},
 		{"TO:<a@b.>", ALL_EXT, SMTP_CMD_ERR_RECIPIENT, ""},
@@ -680,17 +690,8 @@ static void test_rcpt_errors(void **state)
 		{"TO:<a@b> ORCPT=rfc822;a", 0, SMTP_CMD_ERR_DSN_OFF,
 		 "ORCPT=rfc822;a"},
 	};
-	struct smtp_rcpt r;
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int e = rcpt(&r, cases[i].arg, cases[i].ext, 0);
-
-		if (e != cases[i].err)
-			print_error("%s: %d\n", cases[i].arg, e);
-		assert_int_equal(e, cases[i].err);
-		assert_slice(r.bad, cases[i].bad);
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), SMTP_VERB_RCPT);
 }
 
 /* ORCPT of exactly SMTP_ORCPT_MAX and one more. */
