@@ -321,6 +321,12 @@ int mastercf_next(struct mastercf_parser *ps, struct mastercf_entry *e)
 		return fail(ps, MASTERCF_ERR_FIELDS, first, buf_str(ps->scratch),
 			    strlen(buf_str(ps->scratch)));
 
+	for (i = 0; i < MASTERCF_FIELDS; i++)
+		if (tok[i].braced)
+			return fail(ps, MASTERCF_ERR_COLUMN, first,
+				    buf_str(ps->scratch) + tok[i].off,
+				    tok[i].len);
+
 	/* Terminate each token in place: the byte after it is a separator,
 	 * a blank inside its braces or the '}'. */
 	s = ps->scratch->data;
@@ -420,6 +426,7 @@ void mastercf_error_format(const struct mastercf_error *err, struct buf *out)
 		"logical line too long",
 		"too many services",
 		"NUL byte in file",
+		"braces in one of the first eight fields",
 	};
 	int i = -err->code - 1;
 
@@ -448,6 +455,14 @@ static int has_blank(const char *s)
 		if (is_blank((unsigned char)*s) || *s == '\n')
 			return 1;
 	return 0;
+}
+
+/* plain_word - text that reads back as itself without braces. */
+static int plain_word(const char *s)
+{
+	if (*s == 0 || *s == '-' || has_blank(s))
+		return 0;
+	return strpbrk(s, "{}") == NULL;
 }
 
 void mastercf_format(const struct mastercf_entry *e, struct buf *out)
@@ -479,7 +494,7 @@ void mastercf_format(const struct mastercf_entry *e, struct buf *out)
 
 			buf_printf(out, "-o %s%s=%s%s", br ? "{" : "", a->name,
 				   a->value, br ? "}" : "");
-		} else if (a->braced && (has_blank(a->text) || !*a->text)) {
+		} else if (a->braced && !plain_word(a->text)) {
 			buf_printf(out, "{%s}", a->text);
 		} else {
 			buf_puts(out, a->text);

@@ -48,6 +48,7 @@
 #define MASTERCF_ERR_LOGICAL (-11) /* logical line too long */
 #define MASTERCF_ERR_ENTRIES (-12) /* too many services */
 #define MASTERCF_ERR_NUL     (-13) /* NUL byte */
+#define MASTERCF_ERR_COLUMN  (-14) /* "{...}" in one of the eight columns */
 
 enum mastercf_type {
 	MASTERCF_INET,
@@ -124,7 +125,9 @@ void mastercf_error_format(const struct mastercf_error *err, struct buf *out);
 
 /* mastercf_format - one line as postconf -M prints it: the columns padded
  * to Postfix's positions, then command and arguments ("-o name=value",
- * "-o {name=value with spaces}", "{arg with spaces}"). No newline. */
+ * "-o {name=value with spaces}"; an argument given as "{...}" keeps its
+ * braces unless it is a plain word, so the line parses back to the same
+ * entry; Postfix drops them). No newline. */
 void mastercf_format(const struct mastercf_entry *e, struct buf *out);
 
 /* mastercf_type_name - "inet", "unix", ... */
