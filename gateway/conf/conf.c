@@ -49,7 +49,7 @@ struct state {
 	struct conf_setting *set; /* sorted by name; strings owned */
 	char **set_exp;           /* expanded values, parallel to set */
 	size_t nset, capset;
-	char **def_exp;           /* expanded defaults, per table row */
+	char **def_exp; /* expanded defaults, per table row */
 	char *computed[COMP_COUNT];
 };
 
@@ -58,7 +58,10 @@ static struct state *current;
 /* ---- settings, sorted by name ---- */
 
 /* free_const - free a string the public struct shows as const. */
-static void free_const(const char *p) { mem_free((void *)(uintptr_t)p); }
+static void free_const(const char *p)
+{
+	mem_free((void *)(uintptr_t)p);
+}
 
 static int name_cmp(const char *name, size_t len, const char *s)
 {
@@ -240,8 +243,8 @@ static void lk_undefined(void *arg, const char *name, size_t len)
 
 /* expand - the expansion of raw (the value of self) into out; 0 or a
  * MAINCF_ERR_* with the message in msg (may be NULL). */
-static int expand(struct lookup_ctx *c, const char *self,
-		  const char *raw, struct buf *out, struct buf *msg)
+static int expand(struct lookup_ctx *c, const char *self, const char *raw,
+		  struct buf *out, struct buf *msg)
 {
 	struct maincf_lookup lk = {lk_get, lk_undefined, c};
 	struct maincf_error err;
@@ -371,28 +374,48 @@ static char *networks(const char *style, const char *protocols)
 			size_t n = family == AF_INET ? 4 : 16;
 			int bits = (int)n * 8;
 
-			if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
+			if (i->ifa_addr == NULL ||
+			    i->ifa_addr->sa_family != family)
 				continue;
 			if (family == AF_INET)
-				memcpy(a, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+				memcpy(a,
+				       &((struct sockaddr_in *)(void *)
+						 i->ifa_addr)
+						->sin_addr,
+				       4);
 			else
-				memcpy(a, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+				memcpy(a,
+				       &((struct sockaddr_in6 *)(void *)
+						 i->ifa_addr)
+						->sin6_addr,
+				       16);
 			if (strcmp(style, "host") != 0 && i->ifa_netmask) {
 				const unsigned char *m =
 					family == AF_INET
-						? (const unsigned char *)&((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr
-						: (const unsigned char *)&((struct sockaddr_in6 *)(void *)i->ifa_netmask)->sin6_addr;
+						? (const unsigned char *)&(
+							  (struct sockaddr_in
+								   *)(void *)i
+								  ->ifa_netmask)
+							  ->sin_addr
+						: (const unsigned char *)&(
+							  (struct sockaddr_in6
+								   *)(void *)i
+								  ->ifa_netmask)
+							  ->sin6_addr;
 
 				bits = prefix_len(m, n);
 			}
 			if (strcmp(style, "class") == 0 && family == AF_INET)
-				bits = a[0] < 128 ? 8 : a[0] < 192 ? 16
-						: a[0] < 224 ? 24 : 32;
+				bits = a[0] < 128   ? 8
+				       : a[0] < 192 ? 16
+				       : a[0] < 224 ? 24
+						    : 32;
 			apply_prefix(a, n, bits);
 			if (inet_ntop(family, a, text, sizeof(text)) == NULL)
 				continue;
 			buf_reset(&item);
-			buf_printf(&item, family == AF_INET ? "%s/%d" : "[%s]/%d",
+			buf_printf(&item,
+				   family == AF_INET ? "%s/%d" : "[%s]/%d",
 				   text, bits);
 			if (has_word(buf_str(&out), buf_str(&item)))
 				continue;
@@ -431,7 +454,8 @@ static void recompute(struct state *st)
 	v = expand_dup(st, "myhostname", raw_of(st, "myhostname"), 1);
 	st->computed[COMP_MYDOMAIN] = domain_of(v);
 	mem_free(v);
-	v = expand_dup(st, "mynetworks_style", raw_of(st, "mynetworks_style"), 1);
+	v = expand_dup(st, "mynetworks_style", raw_of(st, "mynetworks_style"),
+		       1);
 	w = expand_dup(st, "inet_protocols", raw_of(st, "inet_protocols"), 1);
 	st->computed[COMP_MYNETWORKS] = networks(v, w);
 	mem_free(v);
@@ -527,9 +551,10 @@ static int scan_service(const struct mastercf_entry *e, void *arg)
 	struct master_scan *ms = arg;
 	struct mark_ctx m = {ms->st};
 
-	ms->services = mem_realloc(ms->services,
-				   (ms->nservices + 1) * sizeof(char *));
-	ms->services[ms->nservices++] = mem_strdup(e->field[MASTERCF_F_SERVICE]);
+	ms->services =
+		mem_realloc(ms->services, (ms->nservices + 1) * sizeof(char *));
+	ms->services[ms->nservices++] =
+		mem_strdup(e->field[MASTERCF_F_SERVICE]);
 	for (size_t i = 0; i < e->nargs; i++)
 		if (e->args[i].name)
 			maincf_refs(e->args[i].value, strlen(e->args[i].value),
@@ -682,8 +707,8 @@ static int build(struct state *st, const char *path, const char *text,
 		put_set(st, name, e.value, st->main_path, e.line);
 	}
 	buf_free(&scratch);
-	if (explicit_dir &&
-	    find_set(st, "config_directory", strlen("config_directory"), NULL) < 0)
+	if (explicit_dir && find_set(st, "config_directory",
+				     strlen("config_directory"), NULL) < 0)
 		put_set(st, "config_directory", st->dir, NULL, 0);
 	recompute(st);
 
@@ -789,7 +814,10 @@ int conf_load_flags(const char *dir, int flags)
 	return 0;
 }
 
-int conf_load(const char *dir) { return conf_load_flags(dir, 0); }
+int conf_load(const char *dir)
+{
+	return conf_load_flags(dir, 0);
+}
 
 int conf_check_text(const char *dir, const char *path, const char *text,
 		    size_t len)
@@ -805,7 +833,10 @@ int conf_check_text(const char *dir, const char *path, const char *text,
 	return r ? -1 : 0;
 }
 
-const char *conf_dir(void) { return ensure()->dir; }
+const char *conf_dir(void)
+{
+	return ensure()->dir;
+}
 
 const struct conf_setting *conf_settings(size_t *n)
 {
@@ -905,8 +936,8 @@ static long typed(const char *name, enum conf_type want)
 	}
 	buf_init(&why, 512);
 	if (conf_value_check(p, v, &num, &why) != 0) {
-		msg_warn("%s: bad value \"%s\": %s; using the default",
-			 name, v, buf_str(&why));
+		msg_warn("%s: bad value \"%s\": %s; using the default", name, v,
+			 buf_str(&why));
 		num = 0;
 		buf_reset(&why);
 		conf_value_check(p, default_expanded(st, p), &num, &why);
@@ -915,8 +946,17 @@ static long typed(const char *name, enum conf_type want)
 	return num;
 }
 
-long conf_get_int(const char *name) { return typed(name, CONF_INT); }
+long conf_get_int(const char *name)
+{
+	return typed(name, CONF_INT);
+}
 
-long conf_get_time(const char *name) { return typed(name, CONF_TIME); }
+long conf_get_time(const char *name)
+{
+	return typed(name, CONF_TIME);
+}
 
-int conf_get_bool(const char *name) { return (int)typed(name, CONF_BOOL); }
+int conf_get_bool(const char *name)
+{
+	return (int)typed(name, CONF_BOOL);
+}

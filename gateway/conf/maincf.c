@@ -128,8 +128,7 @@ static int fail(struct maincf_parser *ps, int code, unsigned line,
 }
 
 /* join_rest - append the continuation lines that follow to ps->value. */
-static int join_rest(struct maincf_parser *ps, unsigned first,
-		     unsigned *last)
+static int join_rest(struct maincf_parser *ps, unsigned first, unsigned *last)
 {
 	struct phys_line l;
 	size_t off;
@@ -241,7 +240,8 @@ const char *maincf_strerror(int code)
 	case MAINCF_ERR_NONAME:
 		return "missing attribute name";
 	case MAINCF_ERR_BADNAME:
-		return "bad parameter name (use letters, digits, '_', '-', '.')";
+		return "bad parameter name (use letters, digits, '_', '-', "
+		       "'.')";
 	case MAINCF_ERR_LINE:
 		return "line too long";
 	case MAINCF_ERR_VALUE:
@@ -373,7 +373,8 @@ static int x_name(struct expander *x, const char *name, size_t len)
 		return 0;
 	}
 	for (int i = 0; i < x->nstack; i++)
-		if (x->stack_len[i] == len && memcmp(x->stack[i], name, len) == 0) {
+		if (x->stack_len[i] == len &&
+		    memcmp(x->stack[i], name, len) == 0) {
 			x->err->code = MAINCF_ERR_LOOP;
 			x->err->line = 0;
 			set_name(x->err, name, len);
@@ -410,7 +411,8 @@ static int x_cond(struct expander *x, const char *name, size_t len, char op,
 		while (k < n && is_blank((unsigned char)rest[k]))
 			k++;
 		if (k < n && op == '?' && rest[k] == ':') {
-			if (x_braced(rest + k + 1, n - k - 1, &b, &bn, &used) != 0 ||
+			if (x_braced(rest + k + 1, n - k - 1, &b, &bn, &used) !=
+				    0 ||
 			    !only_blanks(rest + k + 1 + used, n - k - 1 - used))
 				return x_fail(x, MAINCF_ERR_SYNTAX, rest, n);
 		} else if (k < n) {
@@ -536,9 +538,9 @@ int maincf_refs(const char *text, size_t len,
 
 /* ---- editing ---- */
 
-static const struct maincf_edit_item *edit_find(
-	const struct maincf_edit_item *items, size_t n, const char *name,
-	size_t len)
+static const struct maincf_edit_item *
+edit_find(const struct maincf_edit_item *items, size_t n, const char *name,
+	  size_t len)
 {
 	/* The last item for a name wins, as the last assignment would. */
 	for (size_t i = n; i-- > 0;)
@@ -557,8 +559,7 @@ static int put_entry(struct buf *out, const struct maincf_edit_item *it)
 }
 
 /* text_sets - 1 when a logical line of text sets name (already replaced). */
-static int text_sets(const char *text, size_t len, const char *name,
-		     size_t nl)
+static int text_sets(const char *text, size_t len, const char *name, size_t nl)
 {
 	struct phys_line l;
 	size_t off = 0;
@@ -571,8 +572,8 @@ static int text_sets(const char *text, size_t len, const char *name,
 }
 
 int maincf_edit(const char *text, size_t len,
-		const struct maincf_edit_item *items, size_t n,
-		struct buf *out, struct maincf_error *err)
+		const struct maincf_edit_item *items, size_t n, struct buf *out,
+		struct maincf_error *err)
 {
 	struct phys_line l;
 	size_t off = 0;

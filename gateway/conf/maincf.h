@@ -30,30 +30,30 @@
 
 #include "core/buf.h"
 
-#define MAINCF_LINE_MAX    8192        /* bytes in one physical line */
-#define MAINCF_VALUE_MAX   (64 * 1024) /* bytes in one logical line */
-#define MAINCF_NAME_MAX    128         /* bytes in a parameter name */
-#define MAINCF_ENTRIES_MAX 10000       /* logical lines in one file */
-#define MAINCF_EXPAND_DEPTH 100        /* nested references/conditionals */
-#define MAINCF_EXPAND_MAX  (256 * 1024) /* bytes of one expanded value */
-#define MAINCF_EXCERPT_MAX 64          /* bytes of input quoted in errors */
+#define MAINCF_LINE_MAX     8192         /* bytes in one physical line */
+#define MAINCF_VALUE_MAX    (64 * 1024)  /* bytes in one logical line */
+#define MAINCF_NAME_MAX     128          /* bytes in a parameter name */
+#define MAINCF_ENTRIES_MAX  10000        /* logical lines in one file */
+#define MAINCF_EXPAND_DEPTH 100          /* nested references/conditionals */
+#define MAINCF_EXPAND_MAX   (256 * 1024) /* bytes of one expanded value */
+#define MAINCF_EXCERPT_MAX  64           /* bytes of input quoted in errors */
 
 /* Results of maincf_next(); errors are negative. */
-#define MAINCF_END      0
-#define MAINCF_ENTRY    1
-#define MAINCF_WARNING  2 /* err describes it; parsing goes on */
+#define MAINCF_END     0
+#define MAINCF_ENTRY   1
+#define MAINCF_WARNING 2 /* err describes it; parsing goes on */
 
-#define MAINCF_ERR_NOEQ      (-1) /* missing '=' after name */
-#define MAINCF_ERR_NONAME    (-2) /* missing name before '=' */
-#define MAINCF_ERR_BADNAME   (-3) /* name has a byte outside the set */
-#define MAINCF_ERR_LINE      (-4) /* physical line longer than the limit */
-#define MAINCF_ERR_VALUE     (-5) /* logical line longer than the limit */
-#define MAINCF_ERR_ENTRIES   (-6) /* more logical lines than the limit */
-#define MAINCF_ERR_NUL       (-7) /* NUL byte in the input */
-#define MAINCF_ERR_SYNTAX    (-8) /* expansion: bad reference syntax */
-#define MAINCF_ERR_LOOP      (-9) /* expansion: a parameter refers to itself */
-#define MAINCF_ERR_DEPTH     (-10) /* expansion: nesting too deep */
-#define MAINCF_ERR_SIZE      (-11) /* expansion: result too long */
+#define MAINCF_ERR_NOEQ    (-1)  /* missing '=' after name */
+#define MAINCF_ERR_NONAME  (-2)  /* missing name before '=' */
+#define MAINCF_ERR_BADNAME (-3)  /* name has a byte outside the set */
+#define MAINCF_ERR_LINE    (-4)  /* physical line longer than the limit */
+#define MAINCF_ERR_VALUE   (-5)  /* logical line longer than the limit */
+#define MAINCF_ERR_ENTRIES (-6)  /* more logical lines than the limit */
+#define MAINCF_ERR_NUL     (-7)  /* NUL byte in the input */
+#define MAINCF_ERR_SYNTAX  (-8)  /* expansion: bad reference syntax */
+#define MAINCF_ERR_LOOP    (-9)  /* expansion: a parameter refers to itself */
+#define MAINCF_ERR_DEPTH   (-10) /* expansion: nesting too deep */
+#define MAINCF_ERR_SIZE    (-11) /* expansion: result too long */
 
 /* maincf_error - what went wrong, where. line is the first physical line
  * of the logical line (0 for expansion errors); excerpt quotes the input
@@ -82,7 +82,7 @@ struct maincf_entry {
 struct maincf_parser {
 	const char *text;
 	size_t len, off;
-	unsigned line;     /* physical lines consumed */
+	unsigned line; /* physical lines consumed */
 	unsigned entries;
 	int err_code;      /* sticky error: 0 or MAINCF_ERR_* */
 	struct buf *value; /* caller's scratch, max >= MAINCF_VALUE_MAX */
@@ -146,7 +146,7 @@ struct maincf_edit_item {
  * absent names do nothing). Returns 0 or a negative MAINCF_ERR_* from
  * parsing text (err set) or MAINCF_ERR_SIZE when out is full. */
 int maincf_edit(const char *text, size_t len,
-		const struct maincf_edit_item *items, size_t n,
-		struct buf *out, struct maincf_error *err);
+		const struct maincf_edit_item *items, size_t n, struct buf *out,
+		struct maincf_error *err);
 
 #endif

@@ -257,14 +257,17 @@ static int service_ok(const char *s, enum mastercf_type type)
 		return port_ok(s, strlen(s));
 	if (colon == s)
 		return 0;
-	if (!(colon - s == 1 && s[0] == '*') && !port_ok(s, (size_t)(colon - s)))
+	if (!(colon - s == 1 && s[0] == '*') &&
+	    !port_ok(s, (size_t)(colon - s)))
 		return 0;
 	return port_ok(colon + 1, strlen(colon + 1));
 }
 
 static const char *const type_names[] = {
-	[MASTERCF_INET] = "inet",       [MASTERCF_UNIX] = "unix",
-	[MASTERCF_UNIX_DGRAM] = "unix-dgram", [MASTERCF_FIFO] = "fifo",
+	[MASTERCF_INET] = "inet",
+	[MASTERCF_UNIX] = "unix",
+	[MASTERCF_UNIX_DGRAM] = "unix-dgram",
+	[MASTERCF_FIFO] = "fifo",
 	[MASTERCF_PASS] = "pass",
 };
 
@@ -318,8 +321,8 @@ int mastercf_next(struct mastercf_parser *ps, struct mastercf_entry *e)
 			  &ntok)) != 0)
 		return r;
 	if (ntok < MASTERCF_FIELDS)
-		return fail(ps, MASTERCF_ERR_FIELDS, first, buf_str(ps->scratch),
-			    strlen(buf_str(ps->scratch)));
+		return fail(ps, MASTERCF_ERR_FIELDS, first,
+			    buf_str(ps->scratch), strlen(buf_str(ps->scratch)));
 
 	for (i = 0; i < MASTERCF_FIELDS; i++)
 		if (tok[i].braced)
@@ -372,7 +375,8 @@ int mastercf_next(struct mastercf_parser *ps, struct mastercf_entry *e)
 		}
 		e->wakeup = count_value(w, wn);
 		if (e->wakeup == -2 || (e->wakeup_if_used && e->wakeup < 0))
-			return fail(ps, MASTERCF_ERR_WAKEUP, first, w, strlen(w));
+			return fail(ps, MASTERCF_ERR_WAKEUP, first, w,
+				    strlen(w));
 	}
 	e->maxproc = count_value(e->field[MASTERCF_F_MAXPROC],
 				 strlen(e->field[MASTERCF_F_MAXPROC]));
@@ -405,7 +409,8 @@ int mastercf_next(struct mastercf_parser *ps, struct mastercf_entry *e)
 			a->text = t;
 		}
 		if (set_option(a, t, a->braced) != 0)
-			return fail(ps, MASTERCF_ERR_OPTION, first, t, strlen(t));
+			return fail(ps, MASTERCF_ERR_OPTION, first, t,
+				    strlen(t));
 	}
 	return MASTERCF_ENTRY;
 }
@@ -437,11 +442,14 @@ void mastercf_error_format(const struct mastercf_error *err, struct buf *out)
 	} else {
 		buf_puts(out, "unknown error");
 	}
-	if (err->code == MASTERCF_ERR_ENTRIES || err->code == MASTERCF_ERR_LINE ||
-	    err->code == MASTERCF_ERR_LOGICAL || err->code == MASTERCF_ERR_FIELDS)
+	if (err->code == MASTERCF_ERR_ENTRIES ||
+	    err->code == MASTERCF_ERR_LINE ||
+	    err->code == MASTERCF_ERR_LOGICAL ||
+	    err->code == MASTERCF_ERR_FIELDS)
 		return;
 	/* Column errors read as Postfix's: invalid type field "foo". */
-	if (err->code >= MASTERCF_ERR_MAXPROC && err->code <= MASTERCF_ERR_SERVICE)
+	if (err->code >= MASTERCF_ERR_MAXPROC &&
+	    err->code <= MASTERCF_ERR_SERVICE)
 		buf_puts(out, " \"");
 	else
 		buf_puts(out, ": \"");
@@ -469,7 +477,8 @@ void mastercf_format(const struct mastercf_entry *e, struct buf *out)
 {
 	/* Column starts as Postfix prints them; a long column pushes the
 	 * next one right by at least one space. */
-	static const size_t col[MASTERCF_FIELDS] = {0, 11, 17, 25, 33, 41, 49, 57};
+	static const size_t col[MASTERCF_FIELDS] = {0,  11, 17, 25,
+						    33, 41, 49, 57};
 	size_t start = buf_len(out);
 
 	for (int i = 0; i < MASTERCF_FIELDS; i++) {

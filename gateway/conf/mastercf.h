@@ -41,9 +41,9 @@
 #define MASTERCF_ERR_FLAG    (-4) /* private, unpriv or chroot */
 #define MASTERCF_ERR_WAKEUP  (-5)
 #define MASTERCF_ERR_MAXPROC (-6)
-#define MASTERCF_ERR_BRACE   (-7) /* '{' without its '}' */
-#define MASTERCF_ERR_OPTION  (-8) /* -o without name=value, bad name */
-#define MASTERCF_ERR_ARGS    (-9) /* too many arguments */
+#define MASTERCF_ERR_BRACE   (-7)  /* '{' without its '}' */
+#define MASTERCF_ERR_OPTION  (-8)  /* -o without name=value, bad name */
+#define MASTERCF_ERR_ARGS    (-9)  /* too many arguments */
 #define MASTERCF_ERR_LINE    (-10) /* physical line too long */
 #define MASTERCF_ERR_LOGICAL (-11) /* logical line too long */
 #define MASTERCF_ERR_ENTRIES (-12) /* too many services */
@@ -84,7 +84,7 @@ struct mastercf_arg {
  * parser's scratch buffer, valid until the next mastercf_next(). Flags are
  * 1 (y), 0 (n) or -1 (-: the default); wakeup and maxproc are -1 for -. */
 struct mastercf_entry {
-	unsigned line; /* first physical line */
+	unsigned line;                      /* first physical line */
 	const char *field[MASTERCF_FIELDS]; /* the columns as written */
 	enum mastercf_type type;
 	int private_, unpriv, chroot;
@@ -107,7 +107,7 @@ struct mastercf_parser {
 	size_t len, off;
 	unsigned line;
 	unsigned entries;
-	int err_code; /* sticky */
+	int err_code;        /* sticky */
 	struct buf *scratch; /* caller's, max > MASTERCF_LOGICAL_MAX + 1 */
 	struct mastercf_error err;
 };

@@ -12,20 +12,25 @@
 
 #include "core/str.h"
 
-#define ROW(n, t, d, lo, hi, u, f, ch, doc) {n, t, d, lo, hi, u, f, ch, doc}
-#define B(n, d, doc)  ROW(n, CONF_BOOL, d, 0, 1, 0, 0, NULL, doc)
+#define ROW(n, t, d, lo, hi, u, f, ch, doc)                                    \
+	{                                                                      \
+		n, t, d, lo, hi, u, f, ch, doc                                 \
+	}
+#define B(n, d, doc)         ROW(n, CONF_BOOL, d, 0, 1, 0, 0, NULL, doc)
 #define I(n, d, lo, hi, doc) ROW(n, CONF_INT, d, lo, hi, 0, 0, NULL, doc)
-#define Z(n, d, doc)  ROW(n, CONF_SIZE, d, 0, CONF_NOMAX, 0, 0, NULL, doc)
-#define T(n, d, u, lo, doc) ROW(n, CONF_TIME, d, lo, CONF_NOMAX, u, 0, NULL, doc)
+#define Z(n, d, doc)         ROW(n, CONF_SIZE, d, 0, NOMAX, 0, 0, NULL, doc)
+#define T(n, d, u, lo, doc)                                                    \
+	ROW(n, CONF_TIME, d, lo, CONF_NOMAX, u, 0, NULL, doc)
 #define E(n, d, ch, f, doc) ROW(n, CONF_ENUM, d, 0, 0, 0, f, ch, doc)
-#define S(n, d, doc)  ROW(n, CONF_STR, d, 0, 0, 0, 0, NULL, doc)
-#define SR(n, d, doc) ROW(n, CONF_STR, d, 0, 0, 0, CONF_F_RAW, NULL, doc)
-#define SO(n, d, doc) ROW(n, CONF_STR, d, 0, 0, 0, CONF_F_READONLY, NULL, doc)
-#define L(n, d, doc)  ROW(n, CONF_LIST, d, 0, 0, 0, 0, NULL, doc)
-#define LR(n, d, doc) ROW(n, CONF_LIST, d, 0, 0, 0, CONF_F_RAW, NULL, doc)
-#define M(n, d, doc)  ROW(n, CONF_MAPS, d, 0, 0, 0, 0, NULL, doc)
-#define R(n, d, doc)  ROW(n, CONF_RESTR, d, 0, 0, 0, 0, NULL, doc)
-#define C(n, t, f, doc)                                                       \
+#define S(n, d, doc)        ROW(n, CONF_STR, d, 0, 0, 0, 0, NULL, doc)
+#define SR(n, d, doc)       ROW(n, CONF_STR, d, 0, 0, 0, CONF_F_RAW, NULL, doc)
+#define SO(n, d, doc)                                                          \
+	ROW(n, CONF_STR, d, 0, 0, 0, CONF_F_READONLY, NULL, doc)
+#define L(n, d, doc)        ROW(n, CONF_LIST, d, 0, 0, 0, 0, NULL, doc)
+#define LR(n, d, doc)       ROW(n, CONF_LIST, d, 0, 0, 0, CONF_F_RAW, NULL, doc)
+#define M(n, d, doc)        ROW(n, CONF_MAPS, d, 0, 0, 0, 0, NULL, doc)
+#define R(n, d, doc)        ROW(n, CONF_RESTR, d, 0, 0, 0, 0, NULL, doc)
+#define C(n, t, f, doc)                                                        \
 	ROW(n, t, NULL, 0, CONF_NOMAX, 0, CONF_F_COMPUTED | (f), NULL, doc)
 #define NOMAX CONF_NOMAX
 
@@ -80,7 +85,8 @@ const struct conf_param conf_params[] = {
 	T("command_time_limit", "1000s", 's', 1,
 	  "time limit for delivery to a command"),
 	S("compatibility_level", "3.6",
-	  "backwards-compatibility level (mailgw always uses the modern defaults)"),
+	  "backwards-compatibility level (mailgw always uses the modern "
+	  "defaults)"),
 	S("config_directory", "/etc/mailgw",
 	  "location of main.cf and master.cf"),
 	S("content_filter", "",
@@ -90,7 +96,8 @@ const struct conf_param conf_params[] = {
 	T("daemon_timeout", "18000s", 's', 1,
 	  "time limit for a process to handle one request"),
 	S("data_directory", "/var/lib/mailgw",
-	  "location of writable caches (postscreen, verify, TLS session cache)"),
+	  "location of writable caches (postscreen, verify, TLS session "
+	  "cache)"),
 	I("debug_peer_level", "2", 0, NOMAX,
 	  "added verbosity for debug_peer_list sessions"),
 	L("debug_peer_list", "",
@@ -107,7 +114,9 @@ const struct conf_param conf_params[] = {
 	  "user rights for delivery to external files and commands"),
 	I("default_process_limit", "100", 1, NOMAX,
 	  "default maximal number of processes per master.cf service"),
-	SR("default_rbl_reply", "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
+	SR("default_rbl_reply",
+	  "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked "
+	  "using $rbl_domain${rbl_reason?; $rbl_reason}",
 	  "reply template for DNS block list rejects (expanded per reply)"),
 	I("default_recipient_limit", "20000", 1, NOMAX,
 	  "maximal recipients in memory per transport"),
@@ -118,7 +127,8 @@ const struct conf_param conf_params[] = {
 	S("delay_notice_recipient", "postmaster",
 	  "recipient of postmaster copies of delay notices"),
 	T("delay_warning_time", "0h", 'h', 0,
-	  "time after which the sender is told that mail is delayed (0: never)"),
+	  "time after which the sender is told that mail is delayed (0: "
+	  "never)"),
 	B("disable_dns_lookups", "no",
 	  "obsolete: do not use DNS (use smtp_dns_support_level)"),
 	B("disable_mime_input_processing", "no",
@@ -141,7 +151,8 @@ const struct conf_param conf_params[] = {
 	  "environment variables passed to external commands"),
 	S("fallback_transport", "",
 	  "transport for recipients not found in the UNIX password database"),
-	LR("forward_path", "$home/.forward${recipient_delimiter}${extension}, $home/.forward",
+	LR("forward_path",
+	  "$home/.forward${recipient_delimiter}${extension}, $home/.forward",
 	  ".forward file locations (expanded per delivery)"),
 	I("header_address_token_limit", "10240", 1, NOMAX,
 	  "maximal address tokens in one message header"),
@@ -157,12 +168,16 @@ const struct conf_param conf_params[] = {
 	  "maximal Received headers before a message is bounced as looping"),
 	S("html_directory", "no",
 	  "location of HTML documentation (no: not installed)"),
-	L("import_environment", "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME",
+	L("import_environment",
+	  "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C "
+	  "POSTLOG_SERVICE POSTLOG_HOSTNAME",
 	  "environment variables kept from the parent"),
 	T("in_flow_delay", "1s", 's', 0,
-	  "delay for local submissions when mail arrives faster than it leaves"),
+	  "delay for local submissions when mail arrives faster than it "
+	  "leaves"),
 	L("inet_interfaces", "all",
-	  "network addresses this mail system receives mail on (all, loopback-only or addresses)"),
+	  "network addresses this mail system receives mail on (all, "
+	  "loopback-only or addresses)"),
 	L("inet_protocols", "all",
 	  "IP protocols to use: all, ipv4, ipv6"),
 	I("initial_destination_concurrency", "5", 1, NOMAX,
@@ -171,7 +186,8 @@ const struct conf_param conf_params[] = {
 	  "reply code for a malformed HELO host name"),
 	T("ipc_timeout", "3600s", 's', 1,
 	  "time limit for internal communication"),
-	L("known_tcp_ports", "lmtp=24, smtp=25, smtps=submissions=465, submission=587",
+	L("known_tcp_ports",
+	  "lmtp=24, smtp=25, smtps=submissions=465, submission=587",
 	  "name=port pairs used without /etc/services"),
 	Z("line_length_limit", "2048",
 	  "length after which long message lines are broken"),
@@ -187,9 +203,11 @@ const struct conf_param conf_params[] = {
 	  "time limit for the DATA reply"),
 	T("lmtp_data_xfer_timeout", "180s", 's', 1,
 	  "time limit to send message content"),
-	I("lmtp_destination_concurrency_limit", "$default_destination_concurrency_limit", 0, NOMAX,
+	I("lmtp_destination_concurrency_limit",
+	  "$default_destination_concurrency_limit", 0, NOMAX,
 	  "parallel deliveries per destination for the lmtp transport"),
-	I("lmtp_destination_recipient_limit", "$default_destination_recipient_limit", 0, NOMAX,
+	I("lmtp_destination_recipient_limit",
+	  "$default_destination_recipient_limit", 0, NOMAX,
 	  "recipients per delivery for the lmtp transport"),
 	S("lmtp_lhlo_name", "$myhostname",
 	  "host name sent in LHLO"),
@@ -209,7 +227,9 @@ const struct conf_param conf_params[] = {
 	  "tables of username:password per LMTP server"),
 	S("lmtp_tcp_port", "24",
 	  "default TCP port of the LMTP client"),
-	E("lmtp_tls_security_level", "", "none may encrypt dane dane-only fingerprint verify secure", CONF_F_EMPTY,
+	E("lmtp_tls_security_level", "",
+	  "none may encrypt dane dane-only fingerprint verify secure",
+	  CONF_F_EMPTY,
 	  "LMTP client TLS policy"),
 	I("local_destination_concurrency_limit", "2", 0, NOMAX,
 	  "parallel local deliveries per recipient"),
@@ -247,7 +267,8 @@ const struct conf_param conf_params[] = {
 	  "location of manual pages"),
 	I("maps_rbl_reject_code", "554", 400, 599,
 	  "reply code for a client on a DNS block list"),
-	L("masquerade_classes", "envelope_sender, header_sender, header_recipient",
+	L("masquerade_classes",
+	  "envelope_sender, header_sender, header_recipient",
 	  "which addresses masquerade_domains applies to"),
 	L("masquerade_domains", "",
 	  "domains whose subdomains are hidden in addresses"),
@@ -273,7 +294,8 @@ const struct conf_param conf_params[] = {
 	  "time limit to connect to a milter"),
 	T("milter_content_timeout", "300s", 's', 0,
 	  "time limit to send message content to a milter"),
-	E("milter_default_action", "tempfail", "accept reject tempfail quarantine", 0,
+	E("milter_default_action",
+	  "tempfail", "accept reject tempfail quarantine", 0,
 	  "what to do when a milter fails"),
 	M("milter_header_checks", "",
 	  "header checks applied to headers added by milters"),
@@ -292,11 +314,14 @@ const struct conf_param conf_params[] = {
 	L("mydestination", "$myhostname, localhost.$mydomain, localhost",
 	  "domains this machine delivers locally (final destination)"),
 	C("mydomain", CONF_STR, 0,
-	  "internet domain name of this mail system (default: $myhostname minus its first label)"),
+	  "internet domain name of this mail system (default: $myhostname "
+	  "minus its first label)"),
 	C("myhostname", CONF_STR, 0,
-	  "internet host name of this mail system (default: the system host name, completed with .localdomain)"),
+	  "internet host name of this mail system (default: the system host "
+	  "name, completed with .localdomain)"),
 	C("mynetworks", CONF_LIST, 0,
-	  "trusted client networks that may relay (default: computed from mynetworks_style)"),
+	  "trusted client networks that may relay (default: computed from "
+	  "mynetworks_style)"),
 	E("mynetworks_style", "host", "host subnet class", 0,
 	  "how to compute the default mynetworks: host, subnet or class"),
 	S("myorigin", "$myhostname",
@@ -313,15 +338,22 @@ const struct conf_param conf_params[] = {
 	  "problem classes reported to the postmaster"),
 	B("owner_request_special", "yes",
 	  "treat owner-x and x-request addresses specially"),
-	L("parent_domain_matches_subdomains", "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps",
+	L("parent_domain_matches_subdomains",
+	  "debug_peer_list,fast_flush_domains,mynetworks,"
+	  "permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,"
+	  "smtpd_access_maps",
 	  "features in which a domain also matches its subdomains"),
 	L("permit_mx_backup_networks", "",
 	  "networks whose primary MX hosts permit_mx_backup accepts"),
 	I("plaintext_reject_code", "450", 400, 599,
 	  "reply code when TLS is required but not used"),
 	R("postscreen_access_list", "permit_mynetworks",
-	  "permanent allow and deny list for postscreen (permit_mynetworks, cidr tables)"),
-	L("postscreen_allowlist_interfaces", "${postscreen_whitelist_interfaces?{$postscreen_whitelist_interfaces}:{static:all}}",
+	  "permanent allow and deny list for postscreen (permit_mynetworks, "
+	  "cidr tables)"),
+	L("postscreen_allowlist_interfaces",
+	  "${postscreen_whitelist_interfaces?"
+	  "{$postscreen_whitelist_interfaces}:{static:all}}",
+	  
 	  "local addresses on which clients may be allowlisted"),
 	E("postscreen_bare_newline_action", "ignore", "ignore enforce drop", 0,
 	  "action for clients that send bare newlines"),
@@ -335,26 +367,36 @@ const struct conf_param conf_params[] = {
 	  "table of postscreen test results"),
 	T("postscreen_cache_retention_time", "7d", 'd', 0,
 	  "time an expired cache entry is kept"),
-	I("postscreen_client_connection_count_limit", "$smtpd_client_connection_count_limit", 0, NOMAX,
+	I("postscreen_client_connection_count_limit",
+	  "$smtpd_client_connection_count_limit", 0, NOMAX,
 	  "simultaneous connections per client in postscreen"),
 	T("postscreen_command_time_limit", "300s", 's', 1,
 	  "time limit for a command in the postscreen SMTP engine"),
-	E("postscreen_denylist_action", "${postscreen_blacklist_action?{$postscreen_blacklist_action}:{ignore}}", "ignore enforce drop", 0,
+	E("postscreen_denylist_action",
+	  "${postscreen_blacklist_action?"
+	  "{$postscreen_blacklist_action}:{ignore}}",
+	  "ignore enforce drop", 0,
 	  "action for clients on the deny list"),
 	B("postscreen_disable_vrfy_command", "$disable_vrfy_command",
 	  "reject VRFY in postscreen's SMTP engine"),
 	E("postscreen_dnsbl_action", "ignore", "ignore enforce drop", 0,
 	  "action for clients over the DNSBL threshold"),
-	I("postscreen_dnsbl_allowlist_threshold", "${postscreen_dnsbl_whitelist_threshold?{$postscreen_dnsbl_whitelist_threshold}:{0}}", 0, NOMAX,
-	  "combined DNSBL score that allowlists a client (0: off)"),
-	T("postscreen_dnsbl_max_ttl", "${postscreen_dnsbl_ttl?{$postscreen_dnsbl_ttl}:{1}}h", 'h', 0,
+	I("postscreen_dnsbl_allowlist_threshold",
+	  "${postscreen_dnsbl_whitelist_threshold?"
+	  "{$postscreen_dnsbl_whitelist_threshold}:{0}}",
+	  LONG_MIN, NOMAX,
+	  "combined DNSBL score at or below which a client is allowlisted "
+	  "(negative; 0: off)"),
+	T("postscreen_dnsbl_max_ttl",
+	  "${postscreen_dnsbl_ttl?{$postscreen_dnsbl_ttl}:{1}}h", 'h', 0,
 	  "maximal time a DNSBL result is cached"),
 	T("postscreen_dnsbl_min_ttl", "60s", 's', 0,
 	  "minimal time a DNSBL result is cached"),
 	M("postscreen_dnsbl_reply_map", "",
 	  "table replacing DNSBL names in reject replies"),
 	L("postscreen_dnsbl_sites", "",
-	  "DNS block lists with optional filter and weight (site=filter*weight)"),
+	  "DNS block lists with optional filter and weight "
+	  "(site=filter*weight)"),
 	I("postscreen_dnsbl_threshold", "1", 1, NOMAX,
 	  "combined DNSBL score that blocks a client"),
 	T("postscreen_dnsbl_timeout", "10s", 's', 1,
@@ -371,7 +413,8 @@ const struct conf_param conf_params[] = {
 	  "time to wait for a pregreet before the real greeting"),
 	B("postscreen_helo_required", "$smtpd_helo_required",
 	  "require HELO or EHLO in postscreen's SMTP engine"),
-	E("postscreen_non_smtp_command_action", "drop", "ignore enforce drop", 0,
+	E("postscreen_non_smtp_command_action",
+	  "drop", "ignore enforce drop", 0,
 	  "action for clients that send non-SMTP commands"),
 	B("postscreen_non_smtp_command_enable", "no",
 	  "run the non-SMTP command test"),
@@ -387,7 +430,8 @@ const struct conf_param conf_params[] = {
 	  "connections waiting for an SMTP session after passing"),
 	I("postscreen_pre_queue_limit", "$default_process_limit", 1, NOMAX,
 	  "connections waiting in postscreen for tests"),
-	E("postscreen_tls_security_level", "$smtpd_tls_security_level", "none may encrypt", CONF_F_EMPTY,
+	E("postscreen_tls_security_level",
+	  "$smtpd_tls_security_level", "none may encrypt", CONF_F_EMPTY,
 	  "TLS level of postscreen's SMTP engine"),
 	E("postscreen_upstream_proxy_protocol", "", "haproxy", CONF_F_EMPTY,
 	  "proxy protocol spoken by an upstream proxy (empty: none)"),
@@ -400,7 +444,8 @@ const struct conf_param conf_params[] = {
 	L("propagate_unmatched_extensions", "canonical, virtual",
 	  "lookups that keep an address extension the table did not match"),
 	L("proxy_interfaces", "",
-	  "addresses on which mail arrives through a proxy or NAT, treated as local"),
+	  "addresses on which mail arrives through a proxy or NAT, treated "
+	  "as local"),
 	I("qmgr_message_active_limit", "20000", 1, NOMAX,
 	  "maximal messages in the active queue"),
 	I("qmgr_message_recipient_limit", "20000", 1, NOMAX,
@@ -427,12 +472,15 @@ const struct conf_param conf_params[] = {
 	  "reply code of reject"),
 	S("reject_tempfail_action", "defer_if_permit",
 	  "action when a reject restriction fails temporarily"),
-	I("relay_destination_concurrency_limit", "$default_destination_concurrency_limit", 0, NOMAX,
+	I("relay_destination_concurrency_limit",
+	  "$default_destination_concurrency_limit", 0, NOMAX,
 	  "parallel deliveries per destination for the relay transport"),
-	I("relay_destination_recipient_limit", "$default_destination_recipient_limit", 0, NOMAX,
+	I("relay_destination_recipient_limit",
+	  "$default_destination_recipient_limit", 0, NOMAX,
 	  "recipients per delivery for the relay transport"),
 	L("relay_domains", "",
-	  "domains (or tables) this system relays mail to, besides mydestination"),
+	  "domains (or tables) this system relays mail to, besides "
+	  "mydestination"),
 	I("relay_domains_reject_code", "554", 400, 599,
 	  "reply code for relay access denied"),
 	M("relay_recipient_maps", "",
@@ -440,11 +488,13 @@ const struct conf_param conf_params[] = {
 	S("relay_transport", "relay",
 	  "transport for relay_domains"),
 	S("relayhost", "",
-	  "next-hop destination for non-local mail (empty: deliver directly by MX)"),
+	  "next-hop destination for non-local mail (empty: deliver directly "
+	  "by MX)"),
 	M("relocated_maps", "",
 	  "tables of users that moved, with their new address"),
 	S("remote_header_rewrite_domain", "",
-	  "domain appended to incomplete header addresses from remote clients (empty: no rewrite)"),
+	  "domain appended to incomplete header addresses from remote "
+	  "clients (empty: no rewrite)"),
 	S("sample_directory", "/etc/mailgw",
 	  "location of sample configuration files"),
 	M("sender_bcc_maps", "",
@@ -494,10 +544,13 @@ const struct conf_param conf_params[] = {
 	T("smtp_data_xfer_timeout", "180s", 's', 1,
 	  "time limit to send message content"),
 	B("smtp_defer_if_no_mx_address_found", "no",
-	  "defer instead of falling back to A records when MX hosts have no address"),
-	I("smtp_destination_concurrency_limit", "$default_destination_concurrency_limit", 0, NOMAX,
+	  "defer instead of falling back to A records when MX hosts have no "
+	  "address"),
+	I("smtp_destination_concurrency_limit",
+	  "$default_destination_concurrency_limit", 0, NOMAX,
 	  "parallel deliveries per destination for the smtp transport"),
-	I("smtp_destination_recipient_limit", "$default_destination_recipient_limit", 0, NOMAX,
+	I("smtp_destination_recipient_limit",
+	  "$default_destination_recipient_limit", 0, NOMAX,
 	  "recipients per delivery for the smtp transport"),
 	E("smtp_dns_support_level", "", "disabled enabled dnssec", CONF_F_EMPTY,
 	  "DNS support: disabled, enabled or dnssec"),
@@ -525,7 +578,8 @@ const struct conf_param conf_params[] = {
 	  "maximal server addresses tried per delivery (0: no limit)"),
 	I("smtp_mx_session_limit", "2", 0, NOMAX,
 	  "maximal sessions per delivery (0: no limit)"),
-	B("smtp_per_request_deadline", "${smtp_per_record_deadline?{$smtp_per_record_deadline}:{no}}",
+	B("smtp_per_request_deadline",
+	  "${smtp_per_record_deadline?{$smtp_per_record_deadline}:{no}}",
 	  "make the timeouts deadlines for the whole request"),
 	T("smtp_quit_timeout", "300s", 's', 1,
 	  "time limit for the QUIT reply"),
@@ -591,10 +645,13 @@ const struct conf_param conf_params[] = {
 	  "maximal depth of a server certificate chain"),
 	L("smtp_tls_secure_cert_match", "nexthop, dot-nexthop",
 	  "name checks of server certificates at level secure"),
-	E("smtp_tls_security_level", "", "none may encrypt dane dane-only fingerprint verify secure", CONF_F_EMPTY,
+	E("smtp_tls_security_level", "",
+	  "none may encrypt dane dane-only fingerprint verify secure",
+	  CONF_F_EMPTY,
 	  "SMTP client TLS policy"),
 	S("smtp_tls_servername", "",
-	  "SNI name sent to servers (empty: none, hostname, nexthop or a name)"),
+	  "SNI name sent to servers (empty: none, hostname, nexthop or a "
+	  "name)"),
 	M("smtp_tls_session_cache_database", "",
 	  "client TLS session cache"),
 	T("smtp_tls_session_cache_timeout", "3600s", 's', 0,
@@ -617,7 +674,8 @@ const struct conf_param conf_params[] = {
 	  "simultaneous connections per client (0: no limit)"),
 	I("smtpd_client_connection_rate_limit", "0", 0, NOMAX,
 	  "connections per client per anvil_rate_time_unit (0: no limit)"),
-	L("smtpd_client_event_limit_exceptions", "${smtpd_client_connection_limit_exceptions:$mynetworks}",
+	L("smtpd_client_event_limit_exceptions",
+	  "${smtpd_client_connection_limit_exceptions:$mynetworks}",
 	  "clients exempt from the connection, message and recipient limits"),
 	I("smtpd_client_message_rate_limit", "0", 0, NOMAX,
 	  "messages per client per anvil_rate_time_unit (0: no limit)"),
@@ -628,13 +686,15 @@ const struct conf_param conf_params[] = {
 	I("smtpd_client_recipient_rate_limit", "0", 0, NOMAX,
 	  "recipients per client per anvil_rate_time_unit (0: no limit)"),
 	R("smtpd_client_restrictions", "",
-	  "restrictions applied to the client host at connect (or later with smtpd_delay_reject)"),
+	  "restrictions applied to the client host at connect (or later "
+	  "with smtpd_delay_reject)"),
 	M("smtpd_command_filter", "",
 	  "table that rewrites SMTP commands before parsing"),
 	R("smtpd_data_restrictions", "",
 	  "restrictions applied to the DATA command"),
 	B("smtpd_delay_reject", "yes",
-	  "wait until RCPT TO before applying client, HELO and sender restrictions"),
+	  "wait until RCPT TO before applying client, HELO and sender "
+	  "restrictions"),
 	M("smtpd_discard_ehlo_keyword_address_maps", "",
 	  "tables of EHLO keywords to hide per client address"),
 	L("smtpd_discard_ehlo_keywords", "",
@@ -655,8 +715,10 @@ const struct conf_param conf_params[] = {
 	  "reply code for a rejected bare newline"),
 	B("smtpd_forbid_unauth_pipelining", "no",
 	  "disconnect clients that pipeline commands without PIPELINING"),
-	L("smtpd_forbidden_commands", "CONNECT GET POST regexp:{{/^[^A-Z]/ Bogus}}",
-	  "commands that make the server disconnect at once (HTTP, proxy probes)"),
+	L("smtpd_forbidden_commands",
+	  "CONNECT GET POST regexp:{{/^[^A-Z]/ Bogus}}",
+	  "commands that make the server disconnect at once (HTTP, proxy "
+	  "probes)"),
 	I("smtpd_hard_error_limit", "20", 1, NOMAX,
 	  "errors in a session after which the connection is closed"),
 	B("smtpd_helo_required", "no",
@@ -666,7 +728,8 @@ const struct conf_param conf_params[] = {
 	I("smtpd_history_flush_threshold", "100", 0, NOMAX,
 	  "commands kept for postmaster notices before the history is flushed"),
 	I("smtpd_junk_command_limit", "100", 1, NOMAX,
-	  "NOOP, VRFY, ETRN and RSET commands allowed before they count as errors"),
+	  "NOOP, VRFY, ETRN and RSET commands allowed before they count as "
+	  "errors"),
 	L("smtpd_log_access_permit_actions", "",
 	  "access table actions that are logged when they permit"),
 	L("smtpd_milters", "",
@@ -677,9 +740,11 @@ const struct conf_param conf_params[] = {
 	  "lookup key for the null sender address in access tables"),
 	B("smtpd_peername_lookup", "yes",
 	  "look up the client host name in the DNS"),
-	B("smtpd_per_request_deadline", "${smtpd_per_record_deadline?{$smtpd_per_record_deadline}:{no}}",
+	B("smtpd_per_request_deadline",
+	  "${smtpd_per_record_deadline?{$smtpd_per_record_deadline}:{no}}",
 	  "make smtpd_timeout a deadline for the whole command or reply"),
-	S("smtpd_policy_service_default_action", "451 4.3.5 Server configuration problem",
+	S("smtpd_policy_service_default_action",
+	  "451 4.3.5 Server configuration problem",
 	  "reply when a policy server is unavailable"),
 	T("smtpd_policy_service_max_idle", "300s", 's', 1,
 	  "idle time after which a policy server connection is closed"),
@@ -696,7 +761,8 @@ const struct conf_param conf_params[] = {
 	I("smtpd_recipient_limit", "1000", 1, NOMAX,
 	  "maximal number of recipients per message"),
 	I("smtpd_recipient_overshoot_limit", "1000", 1, NOMAX,
-	  "recipients per message beyond which errors count toward the error limits"),
+	  "recipients per message beyond which errors count toward the "
+	  "error limits"),
 	R("smtpd_recipient_restrictions", "",
 	  "restrictions applied to the RCPT TO command (spam blocking)"),
 	SR("smtpd_reject_footer", "",
@@ -704,9 +770,13 @@ const struct conf_param conf_params[] = {
 	B("smtpd_reject_unlisted_recipient", "yes",
 	  "reject recipients in our domains that are not listed as valid"),
 	B("smtpd_reject_unlisted_sender", "no",
-	  "reject senders in our domains that are not listed as valid recipients"),
-	R("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination",
-	  "relay control restrictions applied to RCPT TO before smtpd_recipient_restrictions"),
+	  "reject senders in our domains that are not listed as valid "
+	  "recipients"),
+	R("smtpd_relay_restrictions",
+	  "permit_mynetworks, permit_sasl_authenticated, "
+	  "defer_unauth_destination",
+	  "relay control restrictions applied to RCPT TO before "
+	  "smtpd_recipient_restrictions"),
 	L("smtpd_restriction_classes", "",
 	  "names of user-defined restriction classes"),
 	B("smtpd_sasl_auth_enable", "no",
@@ -732,11 +802,13 @@ const struct conf_param conf_params[] = {
 	S("smtpd_sasl_type", "cyrus",
 	  "SASL implementation used by the SMTP server"),
 	M("smtpd_sender_login_maps", "",
-	  "tables mapping sender addresses to the SASL logins allowed to use them"),
+	  "tables mapping sender addresses to the SASL logins allowed to "
+	  "use them"),
 	R("smtpd_sender_restrictions", "",
 	  "restrictions applied to the MAIL FROM command"),
 	I("smtpd_soft_error_limit", "10", 0, NOMAX,
-	  "errors in a session after which each reply is delayed by smtpd_error_sleep_time"),
+	  "errors in a session after which each reply is delayed by "
+	  "smtpd_error_sleep_time"),
 	T("smtpd_starttls_timeout", "300s", 's', 1,
 	  "time limit for the TLS handshake after STARTTLS"),
 	T("smtpd_timeout", "300s", 's', 1,
@@ -778,7 +850,8 @@ const struct conf_param conf_params[] = {
 	B("smtpd_tls_req_ccert", "no",
 	  "require a verified client certificate"),
 	E("smtpd_tls_security_level", "", "none may encrypt", CONF_F_EMPTY,
-	  "SMTP server TLS: none, may (offer STARTTLS) or encrypt (require it)"),
+	  "SMTP server TLS: none, may (offer STARTTLS) or encrypt (require "
+	  "it)"),
 	M("smtpd_tls_session_cache_database", "",
 	  "server TLS session cache (empty: session tickets only)"),
 	T("smtpd_tls_session_cache_timeout", "3600s", 's', 0,
@@ -806,7 +879,8 @@ const struct conf_param conf_params[] = {
 	S("syslog_name", "mailgw",
 	  "program name prefix in log records (mailgw/smtpd)"),
 	M("transport_maps", "",
-	  "tables mapping recipient domains or addresses to a transport and next hop"),
+	  "tables mapping recipient domains or addresses to a transport and "
+	  "next hop"),
 	T("transport_retry_time", "60s", 's', 1,
 	  "time between attempts to use a broken transport"),
 	I("unknown_address_reject_code", "450", 400, 599,
@@ -858,10 +932,10 @@ const struct conf_param *conf_param_find(const char *name)
 const char *conf_type_name(enum conf_type t)
 {
 	static const char *const names[] = {
-		[CONF_BOOL] = "bool", [CONF_INT] = "int",
-		[CONF_SIZE] = "size", [CONF_TIME] = "time",
-		[CONF_ENUM] = "enum", [CONF_STR] = "string",
-		[CONF_LIST] = "list", [CONF_MAPS] = "maps",
+		[CONF_BOOL] = "bool",          [CONF_INT] = "int",
+		[CONF_SIZE] = "size",          [CONF_TIME] = "time",
+		[CONF_ENUM] = "enum",          [CONF_STR] = "string",
+		[CONF_LIST] = "list",          [CONF_MAPS] = "maps",
 		[CONF_RESTR] = "restrictions",
 	};
 
@@ -991,8 +1065,8 @@ static int range_fail(const struct conf_param *p, const char *unit,
 	return -1;
 }
 
-int conf_value_check(const struct conf_param *p, const char *value,
-		     long *num, struct buf *why)
+int conf_value_check(const struct conf_param *p, const char *value, long *num,
+		     struct buf *why)
 {
 	long v = 0;
 	const char *cur, *tok;
@@ -1012,9 +1086,10 @@ int conf_value_check(const struct conf_param *p, const char *value,
 	case CONF_SIZE:
 		if (str_to_long(value, &v) != 0) {
 			if (why)
-				buf_puts(why, p->type == CONF_SIZE
-						      ? "expected a size in bytes"
-						      : "expected an integer");
+				buf_puts(why,
+					 p->type == CONF_SIZE
+						 ? "expected a size in bytes"
+						 : "expected an integer");
 			return -1;
 		}
 		if (v < p->min || v > p->max)

@@ -44,7 +44,8 @@ enum conf_type {
 	CONF_RESTR,
 };
 
-#define CONF_F_RAW      0x01 /* not expanded by conf: its $names are filled
+#define CONF_F_RAW                                                             \
+	0x01                 /* not expanded by conf: its $names are filled    \
 				in by the user of the value (per delivery) */
 #define CONF_F_COMPUTED 0x02 /* default computed from the host: def NULL */
 #define CONF_F_READONLY 0x04 /* set by the program, not meant for main.cf */
@@ -82,8 +83,8 @@ int conf_parse_bool(const char *s);
 /* conf_value_check - validate an expanded value for p. Returns 0 and,
  * for bool/int/size/time, the number in *num (may be NULL); or -1 with
  * the reason appended to why (may be NULL), e.g. "expected yes or no". */
-int conf_value_check(const struct conf_param *p, const char *value,
-		     long *num, struct buf *why);
+int conf_value_check(const struct conf_param *p, const char *value, long *num,
+		     struct buf *why);
 
 /* conf_list_next - the next element of a main.cf list at *cursor:
  * separators are whitespace and commas, "{...}" nests (inline:{ a=b, c }

@@ -20,6 +20,7 @@
  * postconf_doc_main prints docs/parameters.md from the parameter table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static void print_param(const char *name, const char *value, int value_only)
 		if (*p == 0)
 			break;
 		start = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' &&
+		       *p != '\r')
 			p++;
 		if (!value_only || !first)
 			buf_putc(&b, ' ');
@@ -94,7 +96,9 @@ static void show_all(enum mode mode, int value_only)
 	for (size_t i = 0; i < conf_params_count || j < n;) {
 		const struct conf_param *p =
 			i < conf_params_count ? &conf_params[i] : NULL;
-		int c = p == NULL ? 1 : j >= n ? -1 : strcmp(p->name, s[j].name);
+		int c = p == NULL ? 1
+			: j >= n  ? -1
+				  : strcmp(p->name, s[j].name);
 
 		if (c > 0) {
 			/* A setting the table does not know. */
@@ -152,7 +156,8 @@ static int write_atomic(const char *path, const char *data, size_t len)
 		mode = st.st_mode & 07777;
 	buf_init(&tmp, 8192);
 	buf_printf(&tmp, "%s.tmp", path);
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  mode);
 	if (fd < 0) {
 		msg_error("open %s: %s", buf_str(&tmp), strerror(errno));
 		buf_free(&tmp);
@@ -184,8 +189,9 @@ static int write_atomic(const char *path, const char *data, size_t len)
 
 		if (slash) {
 			*slash = 0;
-			fd = open(buf_len(&tmp) && *buf_str(&tmp) ? buf_str(&tmp)
-								  : "/",
+			fd = open(buf_len(&tmp) && *buf_str(&tmp)
+					  ? buf_str(&tmp)
+					  : "/",
 				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd >= 0) {
 				(void)fsync(fd);
@@ -236,8 +242,8 @@ static int edit(const char *dir, char **args, int n, int remove)
 		msg_error("open %s: %s", buf_str(&path), strerror(-r));
 		goto out;
 	}
-	if (maincf_edit(buf_str(&text), buf_len(&text), items, (size_t)n,
-			&out, &err) != 0) {
+	if (maincf_edit(buf_str(&text), buf_len(&text), items, (size_t)n, &out,
+			&err) != 0) {
 		maincf_error_format(&err, &msg);
 		if (err.line)
 			msg_error("%s, line %u: %s", buf_str(&path), err.line,
@@ -318,7 +324,8 @@ int postconf_main(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt(argc, argv, "+c:dehmMnvX" POSTCONF_REFUSED)) != -1) {
+	while ((ch = getopt(argc, argv, "+c:dehmMnvX" POSTCONF_REFUSED)) !=
+	       -1) {
 		switch (ch) {
 		case 'c':
 			dir = optarg;
@@ -425,7 +432,9 @@ static void md_range(struct buf *b, const struct conf_param *p)
 	case CONF_INT:
 	case CONF_SIZE:
 	case CONF_TIME:
-		if (p->max == CONF_NOMAX)
+		if (p->max == CONF_NOMAX && p->min == LONG_MIN)
+			buf_puts(b, "any");
+		else if (p->max == CONF_NOMAX)
 			buf_printf(b, "&ge; %ld%s", p->min, unit);
 		else
 			buf_printf(b, "%ld to %ld%s", p->min, p->max, unit);

@@ -30,7 +30,8 @@ static const char *vars_get(void *arg, const char *name, size_t len)
 
 	/* The last definition wins, as in main.cf. */
 	for (int i = v->n; i-- > 0;)
-		if (strlen(v->name[i]) == len && memcmp(v->name[i], name, len) == 0)
+		if (strlen(v->name[i]) == len &&
+		    memcmp(v->name[i], name, len) == 0)
 			return v->value[i];
 	return NULL;
 }
@@ -115,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (r == MAINCF_WARNING)
 			continue;
-		if (r != MAINCF_ENTRY || !maincf_name_valid(e.name, e.name_len) ||
+		if (r != MAINCF_ENTRY ||
+		    !maincf_name_valid(e.name, e.name_len) ||
 		    e.value_len > MAINCF_VALUE_MAX ||
 		    strlen(e.value) != e.value_len || e.last_line < e.line)
 			abort();
@@ -137,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Expanding raw input as one value exercises the syntax directly. */
 	buf_reset(&out);
 	if (memchr(data, 0, size) == NULL &&
-	    !known_code(maincf_expand((const char *)data, size, NULL, &lk,
-				      &out, &err)))
+	    !known_code(maincf_expand((const char *)data, size, NULL, &lk, &out,
+				      &err)))
 		abort();
 	if (clean)
 		check_edit((const char *)data, size);

@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (r != MASTERCF_ENTRY || e->nargs > MASTERCF_ARGS_MAX ||
-		    strcmp(mastercf_type_name(e->type), e->field[MASTERCF_F_TYPE]) != 0)
+		    strcmp(mastercf_type_name(e->type),
+			   e->field[MASTERCF_F_TYPE]) != 0)
 			abort();
 		buf_reset(&line);
 		mastercf_format(e, &line);

@@ -84,8 +84,8 @@ static int expand_with(const char *const *pairs, const char *text,
 }
 
 static const char *const vars[] = {
-	"a", "A",       "b", "$a-B",  "empty", "",  "dollar", "$$x",
-	"c", "${a}$(b)", "sp", "x  y", NULL,
+	"a",   "A", "b",        "$a-B", "empty", "",   "dollar",
+	"$$x", "c", "${a}$(b)", "sp",   "x  y",  NULL,
 };
 
 /* ---- the parameter table ---- */
@@ -238,8 +238,12 @@ static void test_value_check(void **state)
 
 	(void)state;
 	buf_init(&why, 1024);
-#define OK(name, v) assert_int_equal(conf_value_check(conf_param_find(name), v, &n, &why), 0)
-#define BAD(name, v) assert_int_equal(conf_value_check(conf_param_find(name), v, &n, &why), -1)
+#define OK(name, v)                                                            \
+	assert_int_equal(conf_value_check(conf_param_find(name), v, &n, &why), \
+			 0)
+#define BAD(name, v)                                                           \
+	assert_int_equal(conf_value_check(conf_param_find(name), v, &n, &why), \
+			 -1)
 	OK("biff", "YES");
 	assert_int_equal(n, 1);
 	OK("biff", "no");
@@ -352,7 +356,8 @@ static void test_maincf_continuation(void **state)
 
 	(void)state;
 	buf_init(&out, 1 << 16);
-	parse_all("myorigin = a,\n   b\n# mid\n  c\n\n  d\nx = 1\n", &out, NULL);
+	parse_all("myorigin = a,\n   b\n# mid\n  c\n\n  d\nx = 1\n", &out,
+		  NULL);
 	assert_string_equal(buf_str(&out), "myorigin=a,   b  c  d@1;x=1@7;");
 	/* The name may be followed by '=' on the next line. */
 	parse_all("name\n = value\n", &out, NULL);
@@ -372,7 +377,8 @@ static void test_maincf_errors(void **state)
 	(void)state;
 	buf_init(&out, 1 << 16);
 	buf_init(&msg, 1024);
-	assert_int_equal(parse_all("a = 1\nfoo\n", &out, &err), MAINCF_ERR_NOEQ);
+	assert_int_equal(parse_all("a = 1\nfoo\n", &out, &err),
+			 MAINCF_ERR_NOEQ);
 	assert_int_equal(err.line, 2);
 	maincf_error_format(&err, &msg);
 	assert_string_equal(buf_str(&msg),
@@ -471,10 +477,11 @@ static void test_expand_basic(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	buf_init(&undef, 4096);
-#define X(in, want)                                                           \
-	do {                                                                  \
-		assert_int_equal(expand_with(vars, in, &out, NULL, &undef), 0); \
-		assert_string_equal(buf_str(&out), want);                     \
+#define X(in, want)                                                            \
+	do {                                                                   \
+		assert_int_equal(expand_with(vars, in, &out, NULL, &undef),    \
+				 0);                                           \
+		assert_string_equal(buf_str(&out), want);                      \
 	} while (0)
 	X("", "");
 	X("plain text", "plain text");
@@ -482,17 +489,17 @@ static void test_expand_basic(void **state)
 	X("${a}", "A");
 	X("$(a)", "A");
 	X("x$a.y", "xA.y");
-	X("$b", "A-B");         /* recursive */
-	X("$c", "AA-B");        /* recursive, mixed forms */
-	X("$$", "$");           /* literal */
+	X("$b", "A-B");  /* recursive */
+	X("$c", "AA-B"); /* recursive, mixed forms */
+	X("$$", "$");    /* literal */
 	X("$$a", "$a");
-	X("$dollar", "$x");     /* $$ inside a referenced value */
+	X("$dollar", "$x"); /* $$ inside a referenced value */
 	X("$sp", "x  y");
-	X("[$nothere]", "[]");  /* undefined: empty */
+	X("[$nothere]", "[]"); /* undefined: empty */
 	assert_string_equal(buf_str(&undef), "nothere;");
 	X("${nothere}", "");
 	assert_string_equal(buf_str(&undef), "nothere;");
-	X("$a_b", "");          /* the name is a_b */
+	X("$a_b", ""); /* the name is a_b */
 	X("${a}_b", "A_b");
 #undef X
 	buf_free(&out);
@@ -506,10 +513,11 @@ static void test_expand_conditional(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	buf_init(&undef, 4096);
-#define X(in, want)                                                           \
-	do {                                                                  \
-		assert_int_equal(expand_with(vars, in, &out, NULL, &undef), 0); \
-		assert_string_equal(buf_str(&out), want);                     \
+#define X(in, want)                                                            \
+	do {                                                                   \
+		assert_int_equal(expand_with(vars, in, &out, NULL, &undef),    \
+				 0);                                           \
+		assert_string_equal(buf_str(&out), want);                      \
 	} while (0)
 	X("${a?yes}", "yes");
 	X("${empty?yes}", "");
@@ -517,7 +525,7 @@ static void test_expand_conditional(void **state)
 	X("${a:no}", "");
 	X("${empty:no}", "no");
 	X("${nothere:no}", "no");
-	X("${a?$b}", "A-B");                 /* text is expanded */
+	X("${a?$b}", "A-B"); /* text is expanded */
 	X("${a?{braced}}", "braced");
 	X("${a?{ trimmed }}", "trimmed");
 	X("${empty:{braced}}", "braced");
@@ -565,9 +573,9 @@ static void test_expand_errors(void **state)
 			 MAINCF_ERR_SYNTAX);
 	assert_int_equal(expand_with(vars, "${a?{x}junk}", &out, &err, NULL),
 			 MAINCF_ERR_SYNTAX);
-	assert_int_equal(expand_with(vars, "${a?{x}:{y}junk}", &out, &err,
-				     NULL),
-			 MAINCF_ERR_SYNTAX);
+	assert_int_equal(
+		expand_with(vars, "${a?{x}:{y}junk}", &out, &err, NULL),
+		MAINCF_ERR_SYNTAX);
 	maincf_error_format(&err, &msg);
 	assert_non_null(strstr(buf_str(&msg), "macro syntax error"));
 	buf_free(&out);
@@ -577,10 +585,10 @@ static void test_expand_errors(void **state)
 static void test_expand_loops(void **state)
 {
 	static const char *const direct[] = {"a", "x$a", NULL};
-	static const char *const indirect[] = {"a", "$b", "b", "${c}",
+	static const char *const indirect[] = {"a", "$b",        "b", "${c}",
 					       "c", "${a?{$a}}", NULL};
 	static const char *const diamond[] = {"a", "$b$b", "b", "$c$c",
-					      "c", "z", NULL};
+					      "c", "z",    NULL};
 	struct buf out, msg;
 	struct maincf_error err;
 	struct maincf_lookup lk;
@@ -609,9 +617,9 @@ static void test_expand_loops(void **state)
 		lk.undefined = NULL;
 		lk.arg = &kv;
 		buf_reset(&out);
-		assert_int_equal(maincf_expand("$me more", 8, "me", &lk, &out,
-					       &err),
-				 MAINCF_ERR_LOOP);
+		assert_int_equal(
+			maincf_expand("$me more", 8, "me", &lk, &out, &err),
+			MAINCF_ERR_LOOP);
 		assert_string_equal(err.name, "me");
 		buf_free(&kv.undefined);
 	}
@@ -624,7 +632,8 @@ static void test_expand_loops(void **state)
 static void test_expand_bounds(void **state)
 {
 	const char *pairs[2 * 2 * MAINCF_EXPAND_DEPTH + 8];
-	char names[2 * MAINCF_EXPAND_DEPTH][16], vals[2 * MAINCF_EXPAND_DEPTH][16];
+	char names[2 * MAINCF_EXPAND_DEPTH][16],
+		vals[2 * MAINCF_EXPAND_DEPTH][16];
 	struct buf out;
 	struct maincf_error err;
 	int n = 0;
@@ -696,7 +705,8 @@ static void test_edit(void **state)
 		{"mydomain", "example.com"},
 		{"relayhost", "[x]:25"},
 	};
-	struct maincf_edit_item del[] = {{"relayhost", NULL}, {"nothere", NULL}};
+	struct maincf_edit_item del[] = {{"relayhost", NULL},
+					 {"nothere", NULL}};
 	struct maincf_edit_item twice[] = {{"a", "1"}, {"a", "2"}};
 	struct maincf_edit_item bad[] = {{"a b", "1"}};
 	struct maincf_edit_item nl[] = {{"a", "1\nb = 2"}};
@@ -705,13 +715,15 @@ static void test_edit(void **state)
 
 	(void)state;
 	buf_init(&out, 1 << 20);
-	assert_int_equal(maincf_edit(text, strlen(text), set, 3, &out, &err), 0);
+	assert_int_equal(maincf_edit(text, strlen(text), set, 3, &out, &err),
+			 0);
 	assert_string_equal(buf_str(&out),
 			    "compatibility_level = 3.6\n# top\nmyorigin = new\n"
 			    "# mid\n\nmyorigin = new\nrelayhost = [x]:25\n"
 			    "# end\nmydomain = example.com\n");
 	buf_reset(&out);
-	assert_int_equal(maincf_edit(text, strlen(text), del, 2, &out, &err), 0);
+	assert_int_equal(maincf_edit(text, strlen(text), del, 2, &out, &err),
+			 0);
 	assert_null(strstr(buf_str(&out), "relayhost"));
 	assert_non_null(strstr(buf_str(&out), "   b\n# mid\n  c\n\n  d\n"));
 	buf_reset(&out);
@@ -774,11 +786,12 @@ static void test_mastercf_fields(void **state)
 	struct buf scratch;
 	struct mastercf_parser ps;
 	struct mastercf_entry *e = mem_alloc(sizeof(*e));
-	const char *text =
-		"# comment\n  # indented comment\n\n"
-		"127.0.0.1:2525 inet n - y 60? 10 smtpd\n"
-		"  -o { smtpd_banner = hello world }  -o smtpd_tls_security_level=may\n"
-		"   -osyslog_name=mailgw/$service_name { arg with  spaces } -v\n";
+	const char *text = "# comment\n  # indented comment\n\n"
+			   "127.0.0.1:2525 inet n - y 60? 10 smtpd\n"
+			   "  -o { smtpd_banner = hello world }  -o "
+			   "smtpd_tls_security_level=may\n"
+			   "   -osyslog_name=mailgw/$service_name { arg with  "
+			   "spaces } -v\n";
 
 	(void)state;
 	buf_init(&scratch, MASTERCF_LOGICAL_MAX + 2);
@@ -818,24 +831,39 @@ static void test_mastercf_format(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	assert_int_equal(
-		master_all("smtp      inet  n       -       y       -       -       smtpd\n"
-			   "relay     unix  -       -       y       -       -       smtp\n"
+		master_all("smtp      inet  n       -       y       -       -  "
+			   "     smtpd\n"
+			   "relay     unix  -       -       y       -       -  "
+			   "     smtp\n"
 			   "        -o syslog_name=postfix/$service_name\n"
-			   "postlog   unix-dgram n  -       n       -       1       postlogd\n"
-			   "scalemail-backend unix -       n       n       -       2       pipe\n"
-			   "  flags=R user=scalemail argv=/usr/lib/scalemail/bin/scalemail-store ${nexthop} ${user} ${extension}\n"
-			   "127.0.0.1:2525 inet n - n - - smtpd -o { smtpd_banner = hello world }\n"
+			   "postlog   unix-dgram n  -       n       -       1  "
+			   "     postlogd\n"
+			   "scalemail-backend unix -       n       n       -   "
+			   "    2       pipe\n"
+			   "  flags=R user=scalemail "
+			   "argv=/usr/lib/scalemail/bin/scalemail-store "
+			   "${nexthop} ${user} ${extension}\n"
+			   "127.0.0.1:2525 inet n - n - - smtpd -o { "
+			   "smtpd_banner = hello world }\n"
 			   "[::1]:25 inet n - n - 10 smtpd\n",
 			   &out, NULL),
 		MASTERCF_END);
 	assert_string_equal(
 		buf_str(&out),
-		"smtp       inet  n       -       y       -       -       smtpd@1\n"
-		"relay      unix  -       -       y       -       -       smtp -o syslog_name=postfix/$service_name@2\n"
-		"postlog    unix-dgram n  -       n       -       1       postlogd@4\n"
-		"scalemail-backend unix - n       n       -       2       pipe flags=R user=scalemail argv=/usr/lib/scalemail/bin/scalemail-store ${nexthop} ${user} ${extension}@5\n"
-		"127.0.0.1:2525 inet n    -       n       -       -       smtpd -o {smtpd_banner=hello world}@7\n"
-		"[::1]:25   inet  n       -       n       -       10      smtpd@8\n");
+		"smtp       inet  n       -       y       -       -       "
+		"smtpd@1\n"
+		"relay      unix  -       -       y       -       -       smtp "
+		"-o syslog_name=postfix/$service_name@2\n"
+		"postlog    unix-dgram n  -       n       -       1       "
+		"postlogd@4\n"
+		"scalemail-backend unix - n       n       -       2       pipe "
+		"flags=R user=scalemail "
+		"argv=/usr/lib/scalemail/bin/scalemail-store ${nexthop} "
+		"${user} ${extension}@5\n"
+		"127.0.0.1:2525 inet n    -       n       -       -       "
+		"smtpd -o {smtpd_banner=hello world}@7\n"
+		"[::1]:25   inet  n       -       n       -       10      "
+		"smtpd@8\n");
 	buf_free(&out);
 }
 
@@ -863,7 +891,8 @@ static void test_mastercf_errors(void **state)
 		 NULL},
 		{"a:b:c inet n - n - - smtpd\n", MASTERCF_ERR_SERVICE, NULL},
 		{"[::1 inet n - n - - smtpd\n", MASTERCF_ERR_SERVICE, NULL},
-		{"[::1]:x/y inet n - n - - smtpd\n", MASTERCF_ERR_SERVICE, NULL},
+		{"[::1]:x/y inet n - n - - smtpd\n", MASTERCF_ERR_SERVICE,
+		 NULL},
 		{":25 inet n - n - - smtpd\n", MASTERCF_ERR_SERVICE, NULL},
 		{"a/b unix n - n - - smtpd\n", MASTERCF_ERR_SERVICE, NULL},
 	};
@@ -886,13 +915,14 @@ static void test_mastercf_errors(void **state)
 			assert_string_equal(buf_str(&msg), cases[i].msg);
 	}
 	/* Service names that are fine. */
-	assert_int_equal(master_all("*:25 inet n - n - - smtpd\n"
-				    "[::1]:submission inet n - n - - smtpd\n"
-				    "smtps inet n - n - - smtpd\n"
-				    "mail.example.com:2525 inet n - n - - smtpd\n"
-				    "scalemail-backend unix - n n - 2 pipe\n",
-				    &out, NULL),
-			 MASTERCF_END);
+	assert_int_equal(
+		master_all("*:25 inet n - n - - smtpd\n"
+			   "[::1]:submission inet n - n - - smtpd\n"
+			   "smtps inet n - n - - smtpd\n"
+			   "mail.example.com:2525 inet n - n - - smtpd\n"
+			   "scalemail-backend unix - n n - 2 pipe\n",
+			   &out, NULL),
+		MASTERCF_END);
 	/* A continuation line at the start: a warning, skipped. */
 	assert_int_equal(master_all("  x inet n - n - - smtpd\n"
 				    "y inet n - n - - smtpd\n",
@@ -934,17 +964,18 @@ static void test_conf_load_values(void **state)
 
 	(void)state;
 	test_log_capture();
-	dir = write_conf("values",
-			 "myhostname = mail.example.com\n"
-			 "mydestination = $myhostname, ${mydomain}\n"
-			 "smtpd_banner = $myhostname ESMTP $mail_name\n"
-			 "smtpd_timeout = 5m\n"
-			 "message_size_limit = 1000\n"
-			 "biff = No\n"
-			 "mua_restrictions = permit_sasl_authenticated, reject\n"
-			 "smtpd_client_restrictions = $mua_restrictions\n"
-			 "default_rbl_reply = $rbl_code blocked\n",
-			 NULL);
+	dir = write_conf(
+		"values",
+		"myhostname = mail.example.com\n"
+		"mydestination = $myhostname, ${mydomain}\n"
+		"smtpd_banner = $myhostname ESMTP $mail_name\n"
+		"smtpd_timeout = 5m\n"
+		"message_size_limit = 1000\n"
+		"biff = No\n"
+		"mua_restrictions = permit_sasl_authenticated, reject\n"
+		"smtpd_client_restrictions = $mua_restrictions\n"
+		"default_rbl_reply = $rbl_code blocked\n",
+		NULL);
 	assert_int_equal(conf_load(dir), 0);
 	assert_string_equal(buf_str(&test_log_lines), "");
 	assert_string_equal(conf_dir(), dir);
@@ -1079,8 +1110,9 @@ static void test_conf_settings_and_check(void **state)
 
 	(void)state;
 	test_log_capture();
-	dir = write_conf("settings", "zz = 1\nbiff = no\nused = x\n"
-				     "myorigin = $used\n",
+	dir = write_conf("settings",
+			 "zz = 1\nbiff = no\nused = x\n"
+			 "myorigin = $used\n",
 			 NULL);
 	assert_int_equal(conf_load(dir), 0);
 	s = conf_settings(&n);
@@ -1160,8 +1192,9 @@ static void test_conf_master_read(void **state)
 	assert_int_equal(conf_master_read(dir, count_service, &n), 0);
 	assert_int_equal(n, 2);
 	test_log_capture();
-	dir = write_conf("master-bad", "", "smtp inet n - y - - smtpd\n"
-					   "bad inet q - y - - smtpd\n");
+	dir = write_conf("master-bad", "",
+			 "smtp inet n - y - - smtpd\n"
+			 "bad inet q - y - - smtpd\n");
 	n = 0;
 	assert_int_equal(conf_master_read(dir, count_service, &n), -1);
 	assert_int_equal(n, 1);
