@@ -278,6 +278,18 @@ static char *expand_dup(const struct state *st, const char *self,
 	return s;
 }
 
+/* join3 - a new string a + sep + b. */
+static char *join3(const char *a, const char *sep, const char *b)
+{
+	size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
+	char *s = mem_alloc(na + ns + nb + 1);
+
+	memcpy(s, a, na);
+	memcpy(s + na, sep, ns);
+	memcpy(s + na + ns, b, nb + 1);
+	return s;
+}
+
 /* ---- host-dependent defaults ---- */
 
 static char *host_name(void)
@@ -287,16 +299,8 @@ static char *host_name(void)
 	if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == 0)
 		snprintf(name, sizeof(name), "localhost");
 	name[sizeof(name) - 1] = 0;
-	if (strchr(name, '.') == NULL) {
-		struct buf b;
-		char *s;
-
-		buf_init(&b, 512);
-		buf_printf(&b, "%s.%s", name, CONF_DEFAULT_DOMAIN);
-		s = mem_strdup(buf_str(&b));
-		buf_free(&b);
-		return s;
-	}
+	if (strchr(name, '.') == NULL)
+		return join3(name, ".", CONF_DEFAULT_DOMAIN);
 	return mem_strdup(name);
 }
 
@@ -512,14 +516,7 @@ int conf_read_file(const char *path, struct buf *out)
 
 static char *join_path(const char *dir, const char *file)
 {
-	struct buf b;
-	char *s;
-
-	buf_init(&b, 8192);
-	buf_printf(&b, "%s/%s", dir, file);
-	s = mem_strdup(buf_str(&b));
-	buf_free(&b);
-	return s;
+	return join3(dir, "/", file);
 }
 
 /* ---- loading ---- */

@@ -470,6 +470,14 @@ static void test_name_valid(void **state)
 
 /* ---- expansion ---- */
 
+/* X - expand in with vars into out (undefined names into undef). */
+#define X(in, want)                                                            \
+	do {                                                                   \
+		assert_int_equal(expand_with(vars, in, &out, NULL, &undef),    \
+				 0);                                           \
+		assert_string_equal(buf_str(&out), want);                      \
+	} while (0)
+
 static void test_expand_basic(void **state)
 {
 	struct buf out, undef;
@@ -477,12 +485,6 @@ static void test_expand_basic(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	buf_init(&undef, 4096);
-#define X(in, want)                                                            \
-	do {                                                                   \
-		assert_int_equal(expand_with(vars, in, &out, NULL, &undef),    \
-				 0);                                           \
-		assert_string_equal(buf_str(&out), want);                      \
-	} while (0)
 	X("", "");
 	X("plain text", "plain text");
 	X("$a", "A");
@@ -501,7 +503,6 @@ static void test_expand_basic(void **state)
 	assert_string_equal(buf_str(&undef), "nothere;");
 	X("$a_b", ""); /* the name is a_b */
 	X("${a}_b", "A_b");
-#undef X
 	buf_free(&out);
 	buf_free(&undef);
 }
@@ -513,12 +514,6 @@ static void test_expand_conditional(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	buf_init(&undef, 4096);
-#define X(in, want)                                                            \
-	do {                                                                   \
-		assert_int_equal(expand_with(vars, in, &out, NULL, &undef),    \
-				 0);                                           \
-		assert_string_equal(buf_str(&out), want);                      \
-	} while (0)
 	X("${a?yes}", "yes");
 	X("${empty?yes}", "");
 	X("${nothere?yes}", "");
@@ -544,7 +539,6 @@ static void test_expand_conditional(void **state)
 
 		assert_int_equal(expand_with(loop, "$l", &out, NULL, NULL), 0);
 	}
-#undef X
 	buf_free(&out);
 	buf_free(&undef);
 }
