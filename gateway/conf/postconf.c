@@ -15,7 +15,7 @@
  * -e/-X write main.cf as Postfix does: each line setting a listed name is
  * replaced (continuation lines dropped) or removed, comments and order
  * kept, new names appended. The edited text is checked like conf_load()
- * would before it replaces main.cf through FILE.tmp, fsync and rename(2).
+ * would before it replaces main.cf through a unique temp file, fsync and rename(2).
  *
  * postconf_doc_main prints docs/parameters.md from the parameter table. */
 #include <errno.h>
@@ -143,45 +143,53 @@ static void show_names(enum mode mode, int value_only, char **names, int n)
 	}
 }
 
-/* write_atomic - replace path with data: PATH.tmp, fsync, rename. */
+/* write_atomic - replace path with data: a unique temp file, fsync,
+ * rename, directory fsync. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
 	struct buf tmp;
 	struct stat st;
 	mode_t mode = 0644;
 	size_t off = 0;
-	int fd, r = 0;
+	int fd, r = 0, err = 0;
+	int have_st = stat(path, &st) == 0;
 
-	if (stat(path, &st) == 0)
+	if (have_st)
 		mode = st.st_mode & 07777;
 	buf_init(&tmp, 8192);
-	buf_printf(&tmp, "%s.tmp", path);
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  mode);
+	/* A unique temp name: concurrent edits never share a file, and a
+	 * planted symlink is never followed. */
+	buf_printf(&tmp, "%s.XXXXXX", path);
+	fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd < 0) {
-		msg_error("open %s: %s", buf_str(&tmp), strerror(errno));
+		msg_error("create %s: %s", buf_str(&tmp), strerror(errno));
 		buf_free(&tmp);
 		return -1;
 	}
-	while (off < len) {
+	/* Keep the old file's mode and owner exactly (open's mode is cut by
+	 * the umask, and root editing must not take ownership). */
+	if (fchmod(fd, mode) != 0 ||
+	    (have_st && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0))
+		r = -1, err = errno;
+	while (r == 0 && off < len) {
 		ssize_t w = write(fd, data + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			r = -1;
+			r = -1, err = errno;
 			break;
 		}
 		off += (size_t)w;
 	}
 	if (r == 0 && fsync(fd) != 0)
-		r = -1;
-	if (close(fd) != 0)
-		r = -1;
+		r = -1, err = errno;
+	if (close(fd) != 0 && r == 0)
+		r = -1, err = errno;
 	if (r == 0 && rename(buf_str(&tmp), path) != 0)
-		r = -1;
+		r = -1, err = errno;
 	if (r != 0) {
-		msg_error("write %s: %s", path, strerror(errno));
+		msg_error("write %s: %s", path, strerror(err));
 		unlink(buf_str(&tmp));
 	} else {
 		/* Make the rename itself durable. */

@@ -357,3 +357,20 @@ def test_parameter_docs_are_current(mailgw):
     for name in REQUIRED:
         assert f"| `{name}` |" in r.out
 
+
+
+def test_edit_keeps_mode_under_strict_umask(cmd, confdir):
+    """-e replaces main.cf with the old mode, whatever the umask, and leaves
+    no temp file behind."""
+    main_cf = confdir / "main.cf"
+    main_cf.write_text("# keep me\nmyhostname = a.example\n")
+    main_cf.chmod(0o644)
+    old = os.umask(0o077)
+    try:
+        r = cmd("postconf", "-c", confdir, "-e", "myhostname = b.example")
+    finally:
+        os.umask(old)
+    assert r.rc == 0, r
+    assert (main_cf.stat().st_mode & 0o7777) == 0o644
+    assert main_cf.read_text() == "# keep me\nmyhostname = b.example\n"
+    assert sorted(p.name for p in confdir.iterdir()) == ["main.cf", "master.cf"]
