@@ -14,7 +14,8 @@ GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 SRCS     := $(sort $(wildcard gateway/*/*.c))
 MAIN_SRC := gateway/main.c
-COMMANDS := postconf postmap postalias newaliases
+COMMANDS := postconf postmap postalias newaliases sendmail mailq postqueue \
+	    postsuper postcat
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
           -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual -Wundef

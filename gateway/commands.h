@@ -11,5 +11,12 @@ int postconf_doc_main(int argc, char **argv); /* conf/postconf.c */
 int postmap_main(int argc, char **argv);   /* dict/postmap.c */
 int postalias_main(int argc, char **argv); /* dict/postmap.c */
 int newaliases_main(int argc, char **argv); /* dict/postmap.c */
+/* master/master.c: argv[0] is start, start-fg, stop, reload or status */
+int master_main(int argc, char **argv);
+int sendmail_main(int argc, char **argv);  /* queue/sendmail.c */
+int postqueue_main(int argc, char **argv); /* queue/postqueue.c */
+int mailq_main(int argc, char **argv);     /* queue/postqueue.c */
+int postsuper_main(int argc, char **argv); /* queue/postsuper.c */
+int postcat_main(int argc, char **argv);   /* queue/postcat.c */
 
 #endif

@@ -3,6 +3,7 @@
  * `mailgw postconf -n` and a symlink `postconf -n` run the same code, as
  * busybox does. Unknown commands exit 2 with a message. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -23,6 +24,16 @@ static const struct command commands[] = {
 	{"postmap", postmap_main, "build, query, dump or edit lookup tables"},
 	{"postalias", postalias_main, "build or query alias tables"},
 	{"newaliases", newaliases_main, "rebuild the alias database(s) of alias_database"},
+	{"start", master_main, "start the mail system (returns once it accepts mail)"},
+	{"start-fg", master_main, "run the mail system in the foreground"},
+	{"stop", master_main, "stop the mail system (transactions in progress finish)"},
+	{"reload", master_main, "re-read the configuration without dropping sessions"},
+	{"status", master_main, "exit 0 when the mail system is running"},
+	{"sendmail", sendmail_main, "submit a message (Sendmail-compatible options)"},
+	{"mailq", mailq_main, "list the queue (postqueue -p)"},
+	{"postqueue", postqueue_main, "list or flush the queue"},
+	{"postsuper", postsuper_main, "delete, hold, release or requeue messages"},
+	{"postcat", postcat_main, "show a queued message"},
 	{"help", help_main, "list the commands"},
 	{"--version", version_main, "print the version"},
 	{NULL, NULL, NULL},
@@ -68,6 +79,17 @@ int main(int argc, char **argv)
 	if (strcmp(base, "mailgw") != 0 && (c = find(base)) != NULL) {
 		log_open(c->name, LOG_DEST_STDERR);
 		return c->main(argc, argv);
+	}
+	/* `mailgw -c DIR COMMAND ...` as `postfix -c DIR`: the directory
+	 * reaches every command through MAIL_CONFIG. */
+	while (argc >= 3 && strcmp(argv[1], "-c") == 0) {
+		if (setenv("MAIL_CONFIG", argv[2], 1) != 0) {
+			fprintf(stderr, "mailgw: cannot set MAIL_CONFIG\n");
+			return 1;
+		}
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
 	}
 	if (argc < 2) {
 		help_main(argc, argv);

@@ -39,6 +39,19 @@ void log_open(const char *prog, int d)
 
 const char *log_program(void) { return program; }
 
+void log_set_program(const char *prog)
+{
+	if (strcmp(prog, program) == 0)
+		return;
+	snprintf(program, sizeof(program), "%s", prog);
+	if (dests & LOG_DEST_SYSLOG) {
+		static char ident[80];
+
+		snprintf(ident, sizeof(ident), "mailgw/%s", program);
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
+}
+
 void log_set_hostname(const char *host)
 {
 	snprintf(hostname, sizeof(hostname), "%s", host);

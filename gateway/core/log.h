@@ -31,6 +31,11 @@ int log_set_file(const char *path);
 /* Set the host name shown in file lines (default: uname nodename). */
 void log_set_hostname(const char *host);
 const char *log_program(void);
+/* Change the name after "mailgw/" for the lines that follow. A process
+ * that does several Postfix roles (the qmgr process also logs as "smtp"
+ * and "bounce") switches before each line group, so that pflogsumm and
+ * fail2ban see the role Postfix would log under. */
+void log_set_program(const char *program);
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,141 @@
+/* deliver - the contract between qmgr (the scheduler) and the delivery
+ * agents (gateway/deliver/).
+ *
+ * Routing: qmgr asks route_rcpt() where a recipient goes (transport_maps,
+ * then relay_transport/default_transport with relayhost, as Postfix's
+ * trivial-rewrite does), groups a message's recipients with the same route
+ * into one job, and hands it to the agent of the route's transport. Until
+ * the resolver issue lands, a next hop that needs an MX lookup defers with
+ * 4.4.3 and a bracketed host name is looked up in /etc/hosts only.
+ *
+ * Agents run on qmgr's loop, never block, never touch the spool. For every
+ * recipient of a job the agent calls rcpt_done exactly once, then done
+ * once; never from inside the call that started the job. The agent logs
+ * the Postfix delivery line for each recipient itself, under the
+ * transport's name (log_set_program()):
+ *   QID: to=<rcpt>, [orig_to=<..>, ]relay=host[addr]:port, delay=T,
+ *   delays=a/b/c/d, dsn=X.Y.Z, status=sent|deferred|bounced (text)
+ * qmgr records outcomes durably and logs from=, removed, bounces.
+ *
+ * Transports: every master.cf service of type unix whose command is smtp
+ * (or lmtp, next issue) is a transport; maxproc is its concurrency limit
+ * (0: unlimited) and its -o overrides apply to deliveries through it
+ * (transport_get()). Transports "smtp" and "relay" exist even when
+ * master.cf lacks them, with Postfix's defaults. */
+#ifndef MAILGW_DELIVER_DELIVER_H
+#define MAILGW_DELIVER_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue/qfile.h"
+
+struct loop;
+
+enum deliver_status {
+	DELIVER_SENT = 2,   /* accepted by the next hop */
+	DELIVER_DEFER = 4,  /* try again later */
+	DELIVER_BOUNCE = 5, /* failed for good */
+};
+
+/* ---- transports (deliver/transport.c) ---- */
+
+#define TRANSPORT_NAME_MAX 64
+
+enum transport_kind {
+	TRANSPORT_SMTP = 1, /* smtp(8) client */
+	TRANSPORT_LMTP,     /* lmtp (next issue) */
+	TRANSPORT_ERROR,    /* error: bounce with the nexthop as text */
+	TRANSPORT_DISCARD,  /* discard: drop, log status=sent */
+	TRANSPORT_HOLD,     /* hold: park the message in hold/ */
+	TRANSPORT_LOCAL,    /* local (next issue) */
+};
+
+struct transport {
+	char name[TRANSPORT_NAME_MAX]; /* master.cf service name */
+	enum transport_kind kind;
+	unsigned maxproc;              /* concurrency limit; 0: none */
+	char **overrides;              /* "name=value" from -o, in order */
+	size_t noverrides;
+};
+
+/* Read the transports of master.cf (conf_master_read()) into a table
+ * (replacing the old one). 0 or -1 (message logged). */
+int transport_load(void);
+/* By name ("smtp", "relay", "error"...); NULL when unknown. The built-in
+ * error, discard and hold transports always exist. */
+const struct transport *transport_find(const char *name);
+/* A parameter as seen by deliveries through tp: its -o override, else
+ * conf_get(). */
+const char *transport_get(const struct transport *tp, const char *name);
+long transport_get_int(const struct transport *tp, const char *name);
+long transport_get_time(const struct transport *tp, const char *name);
+
+/* ---- routing (deliver/route.c) ---- */
+
+#define ROUTE_HOST_MAX 256
+#define ROUTE_TEXT_MAX 512
+
+struct route {
+	const struct transport *tp;
+	/* The next hop for SMTP: host name or address literal (no
+	 * brackets); literal is 1 for [host] (no MX lookup). Empty host for
+	 * error/discard/hold. */
+	char host[ROUTE_HOST_MAX];
+	unsigned port;  /* 0: the transport's default (25) */
+	int literal;
+	/* error:/discard: text (the nexthop part of the table entry). */
+	char text[ROUTE_TEXT_MAX];
+};
+
+/* Where rcpt goes (the address as in the envelope). 0, or -1 when a
+ * lookup table failed (the caller defers with 4.3.0, as Postfix does). */
+int route_rcpt(const char *rcpt, size_t len, struct route *out);
+/* Equal routes share jobs and connections. */
+int route_same(const struct route *a, const struct route *b);
+
+/* ---- jobs ---- */
+
+struct deliver_job;
+typedef void deliver_rcpt_fn(struct deliver_job *job, size_t i,
+			     enum deliver_status st, const char *dsn,
+			     const char *text);
+typedef void deliver_done_fn(struct deliver_job *job);
+
+struct deliver_job {
+	const char *qid;
+	const struct qfile_msg *msg; /* parsed envelope and state */
+	const unsigned char *file;   /* the mapped queue file: content at
+					file + msg->content_off */
+	const size_t *rcpt;          /* indices into msg->rcpt */
+	size_t nrcpt;
+	struct route route;
+	/* For delays=a/b/c/d: wall-clock seconds (with fraction) of the
+	 * arrival (msg), and when qmgr took the message in (a = active_at -
+	 * arrival; b = job start - active_at; the agent measures c, d). */
+	double active_at;
+	deliver_rcpt_fn *rcpt_done; /* i indexes job->rcpt */
+	deliver_done_fn *done;
+	void *arg; /* qmgr's */
+};
+
+/* ---- the SMTP client (deliver/smtp.c) ----
+ * Non-blocking on the loop: connect (with smtp_connect_timeout), EHLO
+ * (HELO fallback), PIPELINING, SIZE, 8BITMIME/SMTPUTF8 as the message
+ * needs, DSN parameters passed on when the server offers DSN, dot-stuffed
+ * canonical CRLF content, per-recipient status, Postfix's timeouts. Idle
+ * connections are cached per next hop (smtp_connection_cache_time_limit)
+ * and reused by later jobs; RSET before reuse. */
+struct smtp_client;
+
+struct smtp_client *smtp_client_new(struct loop *lp);
+/* Start a job; callbacks follow later. 0, or -errno (nothing called). */
+int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job);
+/* Close cached idle connections (QUIT); jobs in progress go on. */
+void smtp_client_flush(struct smtp_client *c);
+/* Jobs in progress. */
+size_t smtp_client_busy(const struct smtp_client *c);
+/* Close everything at once; in-progress jobs get DELIVER_DEFER 4.3.2. */
+void smtp_client_free(struct smtp_client *c);
+
+#endif
