@@ -131,7 +131,7 @@ fuzz: $(FUZZ_BINS)
 
 # ---- integration (pytest against the real binary) ----
 integration: $(BUILD)/mailgw
-	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
+	cd tests/integration && MAILGW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) .
 
 # ---- source checks ----
 lint:
