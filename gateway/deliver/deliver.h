@@ -89,7 +89,15 @@ struct route {
 };
 
 /* Where rcpt goes (the address as in the envelope). 0, or -1 when a
- * lookup table failed (the caller defers with 4.3.0, as Postfix does). */
+ * lookup table failed (the caller defers with 4.3.0, as Postfix does);
+ * also -1 (with a warning logged) for a transport that master.cf does not
+ * define and for a next hop of bad syntax.
+ * Next hops: "[host]:port", "[host]", "host:port", "host" (port a number
+ * or smtp, lmtp, submission, smtps). literal 0 means "look up MX
+ * records": until the resolver issue lands, the scheduler defers such
+ * recipients with 4.4.3 (relayhost = [host] needs no MX). A literal host
+ * is an IPv4/IPv6 address ("ipv6:" prefix allowed) or a name that the
+ * SMTP client finds in /etc/hosts (deliver/hosts.h), per inet_protocols. */
 int route_rcpt(const char *rcpt, size_t len, struct route *out);
 /* Equal routes share jobs and connections. */
 int route_same(const struct route *a, const struct route *b);
