@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "queue/qfile.h"
 
 struct loop;
@@ -126,6 +127,25 @@ struct deliver_job {
 	deliver_done_fn *done;
 	void *arg; /* qmgr's */
 };
+
+/* ---- delivery log lines (deliver/deliver.c) ----
+ * For every agent, qmgr's built-in ones (error, discard) included. */
+
+/* Wall-clock seconds with fraction (for delays=). */
+double deliver_now(void);
+/* Append seconds as Postfix's format_tv() does for delay= and delays=: two
+ * significant digits, at most two decimals, no trailing zeros (0.12, 1.2,
+ * 12, 0.01, 0). Negative values count as 0. */
+void deliver_format_delay(struct buf *out, double seconds);
+/* Log recipient i of job (i indexes job->rcpt) under the transport's name
+ * (job->route.tp->name): "QID: to=<rcpt>, relay=RELAY, delay=T,
+ * delays=a/b/c/d, dsn=DSN, status=sent|deferred|bounced (TEXT)". relay is
+ * "host[addr]:port" or "none"; start is when the agent began the job,
+ * ready when the connection was ready for MAIL (0: never, c then runs to
+ * now and d is 0). Recipient and text are escaped. */
+void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
+		 double start, double ready, enum deliver_status st,
+		 const char *dsn, const char *text);
 
 /* ---- the SMTP client (deliver/smtp.c) ----
  * Non-blocking on the loop: connect (with smtp_connect_timeout), EHLO

@@ -1,0 +1,1174 @@
+/* smtp - the non-blocking SMTP client of the smtp transports.
+ *
+ * RFC 5321 (client side), RFC 2920 PIPELINING, RFC 1870 SIZE, RFC 6152
+ * 8BITMIME, RFC 6531 SMTPUTF8, RFC 3461 DSN. Behaviour, timeouts and log
+ * texts follow Postfix's smtp(8): smtp_*_timeout per wait, EHLO with HELO
+ * fallback, per-recipient status, "host H[A] said: ... (in reply to X
+ * command)", "lost connection with H[A] while ...", "conversation with
+ * H[A] timed out while ...", "connect to H[A]:P: ...".
+ *
+ * One session per connection, an explicit state machine on the loop; the
+ * timer of a session always holds the deadline of what it waits for. The
+ * message content is read from the caller's mapping of the queue file and
+ * dot-stuffed into a bounded output buffer only as fast as the socket
+ * takes it. Trusts nothing the server sends (replies go through the
+ * bounded smtp_reply parser, text is escaped in logs).
+ *
+ * Connection cache: after a job the connection stays open for
+ * smtp_connection_cache_time_limit and a later job to the same next hop
+ * (transport, host, port) takes it, sending RSET first. A cached
+ * connection that fails before MAIL is replaced by a new one without
+ * harm to the job. smtp_connection_reuse_count_limit and
+ * smtp_connection_reuse_time_limit end a connection's reuse. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/net.h"
+#include "core/str.h"
+#include "deliver/deliver.h"
+#include "deliver/hosts.h"
+#include "deliver/smtp_reply.h"
+
+#define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
+#define SMTP_BODY_FILL (64 * 1024)       /* content queued per fill */
+#define SMTP_READ_SIZE 4096
+#define SMTP_TEXT_MAX  (SMTP_REPLY_TEXT_MAX + 512) /* a status text */
+
+enum sess_state {
+	S_FAILED,     /* no connection; the job fails from a timer */
+	S_CONNECT,    /* TCP connection in progress */
+	S_GREETING,   /* waiting for 220 */
+	S_EHLO,       /* EHLO sent */
+	S_HELO,       /* HELO sent after EHLO was refused */
+	S_RSET_REUSE, /* RSET on a cached connection before MAIL */
+	S_XACT,       /* MAIL, RCPT..., DATA replies */
+	S_BODY,       /* sending content */
+	S_DOT,        /* waiting for the end-of-data reply */
+	S_ABORT_DOT,  /* "." after 354 with no recipient accepted */
+	S_RSET_IDLE,  /* RSET after an unfinished transaction */
+	S_IDLE,       /* cached */
+	S_QUIT,       /* QUIT sent */
+};
+
+struct rcpt_status {
+	enum deliver_status st; /* 0: not known yet */
+	char dsn[16];
+	char *text;
+	int accepted; /* 2xx to RCPT; waiting for the end of data */
+};
+
+struct smtp_sess;
+
+struct smtp_client {
+	struct loop *lp;
+	struct smtp_sess *sessions;
+};
+
+struct smtp_sess {
+	struct smtp_client *c;
+	struct smtp_sess *next, *prev;
+	enum sess_state state;
+	int fd;
+	int want_write;
+	struct loop_timer timer;
+
+	/* The next hop. */
+	const struct transport *tp;
+	char tpname[TRANSPORT_NAME_MAX];
+	char host[ROUTE_HOST_MAX]; /* as logged */
+	char key[ROUTE_HOST_MAX];  /* the route's host, for the cache */
+	unsigned port;
+	struct net_addr addrs[HOSTS_ADDR_MAX];
+	size_t naddr, cur;
+	char addr[INET6_ADDRSTRLEN];
+	int connected; /* the TCP connection came up */
+
+	/* The connection. */
+	struct smtp_reply reply;
+	struct buf out;
+	struct smtp_ehlo ehlo;
+	unsigned xacts;   /* transactions finished */
+	uint64_t born_ms; /* when connected */
+	int reused;       /* the job started on a cached connection */
+
+	/* The job. */
+	struct deliver_job *job;
+	struct rcpt_status *rs;
+	size_t seq_sent, seq_acked; /* positions in MAIL, RCPT..., DATA */
+	size_t nacc;
+	int mail_ok;
+	size_t body_off;
+	int bol, body_end;
+	double start, ready;
+};
+
+static void sess_read(struct smtp_sess *s);
+static int sess_flush(struct smtp_sess *s);
+static void conn_lost(struct smtp_sess *s, int timeout);
+static void xact_start(struct smtp_sess *s);
+static int start_connect(struct smtp_sess *s);
+static void on_timer(struct loop *lp, struct loop_timer *t, void *arg);
+
+/* ---- sessions ---- */
+
+static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
+{
+	struct smtp_sess *s = mem_zalloc(sizeof(*s));
+
+	s->c = c;
+	s->fd = -1;
+	s->tp = r->tp;
+	snprintf(s->tpname, sizeof(s->tpname), "%s", r->tp->name);
+	memcpy(s->host, r->host, sizeof(s->host));
+	s->host[sizeof(s->host) - 1] = 0;
+	memcpy(s->key, s->host, sizeof(s->key));
+	buf_init(&s->out, SMTP_OUT_MAX);
+	loop_timer_init(&s->timer, on_timer, s);
+	smtp_reply_init(&s->reply);
+	s->next = c->sessions;
+	if (c->sessions)
+		c->sessions->prev = s;
+	c->sessions = s;
+	return s;
+}
+
+static void sess_close_fd(struct smtp_sess *s)
+{
+	if (s->fd >= 0) {
+		loop_fd_del(s->c->lp, s->fd, LOOP_ALL);
+		close(s->fd);
+		s->fd = -1;
+	}
+	s->want_write = 0;
+}
+
+/* sess_free - close and forget s; its job must be reported already. */
+static void sess_free(struct smtp_sess *s)
+{
+	loop_timer_cancel(s->c->lp, &s->timer);
+	sess_close_fd(s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->c->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	buf_free(&s->out);
+	mem_free(s->rs);
+	mem_free(s);
+}
+
+static void arm(struct smtp_sess *s, long seconds)
+{
+	if (seconds > 0)
+		loop_timer_set(s->c->lp, &s->timer, (uint64_t)seconds * 1000);
+	else
+		loop_timer_cancel(s->c->lp, &s->timer);
+}
+
+static long tp_time(const struct smtp_sess *s, const char *name)
+{
+	return transport_get_time(s->tp, name);
+}
+
+static const char *mail_host(const struct smtp_sess *s)
+{
+	return s->host;
+}
+
+/* ---- recipients and the end of a job ---- */
+
+static enum deliver_status status_of(int code)
+{
+	return code >= 500 && code < 600 ? DELIVER_BOUNCE : DELIVER_DEFER;
+}
+
+static void rcpt_set(struct smtp_sess *s, size_t i, enum deliver_status st,
+		     const char *dsn, const char *text)
+{
+	struct rcpt_status *r = &s->rs[i];
+
+	if (r->st)
+		return;
+	r->st = st;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
+	/* The class of the code decides, whatever the server's text says. */
+	r->dsn[0] = st == DELIVER_SENT ? '2' : st == DELIVER_BOUNCE ? '5' : '4';
+	r->text = mem_strdup(text);
+	r->accepted = 0;
+}
+
+/* set_pending - every recipient without a status yet gets this one. */
+static void set_pending(struct smtp_sess *s, enum deliver_status st,
+			const char *dsn, const char *text)
+{
+	size_t i;
+
+	for (i = 0; s->job && i < s->job->nrcpt; i++)
+		rcpt_set(s, i, st, dsn, text);
+}
+
+/* said - "host H[A] said: REPLY (in reply to CMD command)". */
+static void said(const struct smtp_sess *s, const char *cmd, struct buf *out)
+{
+	buf_printf(out, "host %s[%s] said: ", mail_host(s), s->addr);
+	smtp_reply_oneline(&s->reply, out);
+	buf_printf(out, " (in reply to %s)", cmd);
+}
+
+static void pending_from_reply(struct smtp_sess *s, const char *cmd)
+{
+	struct buf t;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	said(s, cmd, &t);
+	set_pending(s, status_of(s->reply.code), s->reply.dsn, buf_str(&t));
+	buf_free(&t);
+}
+
+/* job_report - log and report every recipient, then done. s is not used
+ * after the callbacks start: they may start the next job on it. */
+static void job_report(struct smtp_sess *s)
+{
+	struct deliver_job *job = s->job;
+	struct rcpt_status *rs = s->rs;
+	double start = s->start, ready = s->ready;
+	char relay[ROUTE_HOST_MAX + INET6_ADDRSTRLEN + 16];
+	size_t i;
+
+	if (job == NULL)
+		return;
+	if (s->connected)
+		snprintf(relay, sizeof(relay), "%s[%s]:%u", mail_host(s),
+			 s->addr, s->port);
+	else
+		snprintf(relay, sizeof(relay), "none");
+	s->job = NULL;
+	s->rs = NULL;
+	for (i = 0; i < job->nrcpt; i++) {
+		if (rs[i].st == 0) { /* cannot happen: defer, never lose */
+			rs[i].st = DELIVER_DEFER;
+			snprintf(rs[i].dsn, sizeof(rs[i].dsn), "4.3.0");
+			rs[i].text = mem_strdup("delivery status unknown");
+		}
+		deliver_log(job, i, relay, start, ready, rs[i].st, rs[i].dsn,
+			    rs[i].text);
+	}
+	for (i = 0; i < job->nrcpt; i++) {
+		job->rcpt_done(job, i, rs[i].st, rs[i].dsn, rs[i].text);
+		mem_free(rs[i].text);
+	}
+	mem_free(rs);
+	job->done(job);
+}
+
+/* ---- output ---- */
+
+static void on_io(struct loop *lp, int fd, int ready, void *arg);
+
+static void want_write(struct smtp_sess *s, int on)
+{
+	if (on == s->want_write || s->fd < 0)
+		return;
+	s->want_write = on;
+	loop_fd_add(s->c->lp, s->fd, LOOP_READABLE | (on ? LOOP_WRITABLE : 0),
+		    on_io, s);
+}
+
+static void send_line(struct smtp_sess *s, const char *text)
+{
+	buf_puts(&s->out, text);
+	buf_puts(&s->out, "\r\n");
+}
+
+/* body_fill - queue dot-stuffed content until the buffer holds a fill. */
+static void body_fill(struct smtp_sess *s)
+{
+	const struct deliver_job *job = s->job;
+	const char *p = (const char *)job->file + job->msg->content_off;
+	size_t len = job->msg->content_len;
+
+	while (buf_len(&s->out) < SMTP_BODY_FILL && s->body_off < len) {
+		size_t off = s->body_off, end = len, n;
+		const char *nl;
+
+		if (s->bol && p[off] == '.')
+			buf_putc(&s->out, '.'); /* RFC 5321 4.5.2 */
+		nl = memchr(p + off, '\n', len - off);
+		if (nl)
+			end = (size_t)(nl - p) + 1;
+		n = end - off;
+		if (n > SMTP_BODY_FILL)
+			n = SMTP_BODY_FILL;
+		buf_append(&s->out, p + off, n);
+		s->body_off += n;
+		s->bol = p[s->body_off - 1] == '\n';
+	}
+	if (s->body_off == len && !s->body_end) {
+		if (len > 0 &&
+		    !(len >= 2 && p[len - 2] == '\r' && p[len - 1] == '\n'))
+			buf_puts(&s->out, "\r\n");
+		buf_puts(&s->out, ".\r\n");
+		s->body_end = 1;
+	}
+}
+
+/* sess_flush - write what the socket takes. 0, or -1 when the
+ * connection is lost (s is handled and may be gone). */
+static int sess_flush(struct smtp_sess *s)
+{
+	for (;;) {
+		ssize_t w;
+
+		if (s->state == S_BODY && !s->body_end &&
+		    buf_len(&s->out) < SMTP_BODY_FILL)
+			body_fill(s);
+		if (buf_len(&s->out) == 0)
+			break;
+		w = send(s->fd, buf_str(&s->out), buf_len(&s->out),
+			 MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			want_write(s, 1);
+			return 0;
+		}
+		if (w <= 0) {
+			conn_lost(s, 0);
+			return -1;
+		}
+		buf_consume(&s->out, (size_t)w);
+		if (s->state == S_BODY) /* progress restarts the clock */
+			arm(s, tp_time(s, "smtp_data_xfer_timeout"));
+	}
+	want_write(s, 0);
+	if (s->state == S_BODY && s->body_end) {
+		s->state = S_DOT;
+		arm(s, tp_time(s, "smtp_data_done_timeout"));
+	}
+	return 0;
+}
+
+/* ---- closing ---- */
+
+/* sess_quit - queue QUIT; the loop writes it (so nothing fails here). */
+static void sess_quit(struct smtp_sess *s)
+{
+	if (s->fd < 0) {
+		sess_free(s);
+		return;
+	}
+	send_line(s, "QUIT");
+	s->state = S_QUIT;
+	arm(s, tp_time(s, "smtp_quit_timeout"));
+	want_write(s, 1);
+}
+
+/* go_idle - into the cache, or QUIT when reuse is over. */
+static void go_idle(struct smtp_sess *s)
+{
+	long count =
+		transport_get_int(s->tp, "smtp_connection_reuse_count_limit");
+	long life = tp_time(s, "smtp_connection_reuse_time_limit");
+
+	if ((count > 0 && s->xacts >= (unsigned long)count) ||
+	    loop_clock_ms() - s->born_ms >= (uint64_t)life * 1000) {
+		sess_quit(s);
+		return;
+	}
+	s->state = S_IDLE;
+	arm(s, tp_time(s, "smtp_connection_cache_time_limit"));
+}
+
+/* job_finish - the job's outcome is known: the connection goes on (idle,
+ * or RSET when dirty), then the job is reported. */
+static void job_finish(struct smtp_sess *s, int dirty)
+{
+	set_pending(s, DELIVER_DEFER, "4.3.0", "delivery status unknown");
+	if (dirty) {
+		/* Queued, written by the loop: nothing here can fail. */
+		send_line(s, "RSET");
+		s->state = S_RSET_IDLE;
+		arm(s, tp_time(s, "smtp_rset_timeout"));
+		want_write(s, 1);
+	} else {
+		go_idle(s);
+	}
+	job_report(s);
+	/* s may be gone or busy with another job now. */
+}
+
+static const char *phase(const struct smtp_sess *s)
+{
+	switch (s->state) {
+	case S_GREETING:
+		return "receiving the initial server greeting";
+	case S_EHLO:
+		return "performing the EHLO handshake";
+	case S_HELO:
+		return "performing the HELO handshake";
+	case S_XACT:
+		if (s->seq_acked == 0)
+			return "sending MAIL FROM";
+		if (s->seq_acked <= s->job->nrcpt)
+			return "sending RCPT TO";
+		return "sending DATA command";
+	case S_BODY:
+		return "sending message body";
+	case S_DOT:
+		return "sending end of data -- message may be sent more than "
+		       "once";
+	case S_ABORT_DOT:
+		return "sending end of data";
+	case S_RSET_REUSE:
+	case S_RSET_IDLE:
+		return "sending RSET";
+	default:
+		break;
+	}
+	return "sending QUIT";
+}
+
+/* retry_fresh - a cached connection failed before MAIL: the job starts
+ * over on a new connection, as if the cached one never was. */
+static void retry_fresh(struct smtp_sess *s)
+{
+	struct smtp_sess *n;
+	struct route r;
+
+	memset(&r, 0, sizeof(r));
+	r.tp = s->tp;
+	memcpy(r.host, s->key, sizeof(r.host));
+	n = sess_new(s->c, &r);
+	memcpy(n->host, s->host, sizeof(n->host));
+	n->port = s->port;
+	memcpy(n->addrs, s->addrs, sizeof(n->addrs));
+	n->naddr = s->naddr;
+	n->job = s->job;
+	n->rs = s->rs;
+	n->start = s->start;
+	s->job = NULL;
+	s->rs = NULL;
+	sess_free(s);
+	msg_debug("%s: cached connection failed; connecting again",
+		  n->job->qid);
+	if (start_connect(n) < 0)
+		return;
+}
+
+/* conn_fail_text - try the next address, else defer what is left. */
+static void conn_fail_text(struct smtp_sess *s, const char *dsn,
+			   const char *text)
+{
+	if (s->job && s->state <= S_HELO && s->cur + 1 < s->naddr) {
+		msg_info("%s: %s", s->job->qid, text);
+		sess_close_fd(s);
+		s->cur++;
+		s->connected = 0;
+		start_connect(s);
+		return;
+	}
+	set_pending(s, DELIVER_DEFER, dsn, text);
+	sess_close_fd(s);
+	job_report(s); /* s keeps no job now */
+	sess_free(s);
+}
+
+/* conn_lost - EOF, a write error or a timeout. */
+static void conn_lost(struct smtp_sess *s, int timeout)
+{
+	struct buf t;
+
+	if (s->job == NULL) { /* idle, RSET after a job, QUIT */
+		sess_free(s);
+		return;
+	}
+	if (s->state == S_RSET_REUSE) {
+		retry_fresh(s);
+		return;
+	}
+	buf_init(&t, SMTP_TEXT_MAX);
+	if (s->state == S_CONNECT)
+		buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
+			   s->addr, s->port, strerror(ETIMEDOUT));
+	else if (timeout)
+		buf_printf(&t, "conversation with %s[%s] timed out while %s",
+			   mail_host(s), s->addr, phase(s));
+	else
+		buf_printf(&t, "lost connection with %s[%s] while %s",
+			   mail_host(s), s->addr, phase(s));
+	conn_fail_text(s, s->state == S_CONNECT ? "4.4.1" : "4.4.2",
+		       buf_str(&t));
+	buf_free(&t);
+}
+
+/* ---- replies ---- */
+
+static void send_rcpt(struct smtp_sess *s, size_t i);
+
+/* mail_cmd - MAIL FROM with the parameters the server takes. */
+static void mail_cmd(struct smtp_sess *s)
+{
+	const struct qfile_msg *m = s->job->msg;
+	unsigned ext = s->ehlo.ext;
+
+	buf_printf(&s->out, "MAIL FROM:<%.*s>", (int)m->sender.len,
+		   m->sender.p);
+	if (ext & SMTP_EXT_SIZE)
+		buf_printf(&s->out, " SIZE=%zu", m->content_len);
+	if ((ext & SMTP_EXT_8BITMIME) && (m->body == QFILE_BODY_8BITMIME ||
+					  m->body == QFILE_BODY_BINARYMIME))
+		buf_puts(&s->out, " BODY=8BITMIME");
+	if ((ext & SMTP_EXT_SMTPUTF8) && m->smtputf8)
+		buf_puts(&s->out, " SMTPUTF8");
+	if (ext & SMTP_EXT_DSN) {
+		if (m->ret != QFILE_RET_NONE)
+			buf_puts(&s->out, m->ret == QFILE_RET_FULL
+						  ? " RET=FULL"
+						  : " RET=HDRS");
+		if (m->envid.len)
+			buf_printf(&s->out, " ENVID=%.*s", (int)m->envid.len,
+				   m->envid.p);
+	}
+	buf_puts(&s->out, "\r\n");
+}
+
+static void send_rcpt(struct smtp_sess *s, size_t i)
+{
+	const struct qfile_rcpt *r = &s->job->msg->rcpt[s->job->rcpt[i]];
+
+	buf_printf(&s->out, "RCPT TO:<%.*s>", (int)r->addr.len, r->addr.p);
+	if (s->ehlo.ext & SMTP_EXT_DSN) {
+		if (r->notify & QFILE_NOTIFY_NEVER) {
+			buf_puts(&s->out, " NOTIFY=NEVER");
+		} else if (r->notify) {
+			const char *sep = " NOTIFY=";
+
+			if (r->notify & QFILE_NOTIFY_SUCCESS) {
+				buf_printf(&s->out, "%sSUCCESS", sep);
+				sep = ",";
+			}
+			if (r->notify & QFILE_NOTIFY_FAILURE) {
+				buf_printf(&s->out, "%sFAILURE", sep);
+				sep = ",";
+			}
+			if (r->notify & QFILE_NOTIFY_DELAY)
+				buf_printf(&s->out, "%sDELAY", sep);
+		}
+		if (r->orcpt.len)
+			buf_printf(&s->out, " ORCPT=%.*s", (int)r->orcpt.len,
+				   r->orcpt.p);
+	}
+	buf_puts(&s->out, "\r\n");
+}
+
+/* xact_timeout - the deadline of the reply at position pos. */
+static long xact_timeout(const struct smtp_sess *s, size_t pos)
+{
+	if (pos == 0)
+		return tp_time(s, "smtp_mail_timeout");
+	if (pos <= s->job->nrcpt)
+		return tp_time(s, "smtp_rcpt_timeout");
+	return tp_time(s, "smtp_data_init_timeout");
+}
+
+/* send_next - the command at position seq_sent. */
+static void send_next(struct smtp_sess *s)
+{
+	size_t pos = s->seq_sent++;
+
+	if (pos == 0)
+		mail_cmd(s);
+	else if (pos <= s->job->nrcpt)
+		send_rcpt(s, pos - 1);
+	else
+		send_line(s, "DATA");
+}
+
+static int has_8bit(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] & 0x80)
+			return 1;
+	return 0;
+}
+
+/* needs_smtputf8 - SMTPUTF8 was asked for and an address uses it. */
+static int needs_smtputf8(const struct deliver_job *job)
+{
+	const struct qfile_msg *m = job->msg;
+	size_t i;
+
+	if (!m->smtputf8)
+		return 0;
+	if (has_8bit(m->sender.p, m->sender.len))
+		return 1;
+	for (i = 0; i < job->nrcpt; i++)
+		if (has_8bit(m->rcpt[job->rcpt[i]].addr.p,
+			     m->rcpt[job->rcpt[i]].addr.len))
+			return 1;
+	return 0;
+}
+
+static void xact_start(struct smtp_sess *s)
+{
+	const struct qfile_msg *m = s->job->msg;
+	struct buf t;
+
+	s->ready = deliver_now();
+	buf_init(&t, SMTP_TEXT_MAX);
+	if ((s->ehlo.ext & SMTP_EXT_SIZE) && s->ehlo.size > 0 &&
+	    m->content_len > s->ehlo.size) {
+		buf_printf(&t,
+			   "message size %zu exceeds size limit %lu of server "
+			   "%s[%s]",
+			   m->content_len, s->ehlo.size, mail_host(s), s->addr);
+		set_pending(s, DELIVER_BOUNCE, "5.3.4", buf_str(&t));
+	} else if (needs_smtputf8(s->job) &&
+		   !(s->ehlo.ext & SMTP_EXT_SMTPUTF8)) {
+		buf_printf(&t,
+			   "SMTPUTF8 is required, but was not offered by host "
+			   "%s[%s]",
+			   mail_host(s), s->addr);
+		set_pending(s, DELIVER_BOUNCE, "5.6.7", buf_str(&t));
+	}
+	buf_free(&t);
+	if (s->rs[0].st) { /* refused before MAIL: the connection is clean */
+		job_finish(s, 0);
+		return;
+	}
+	s->seq_sent = s->seq_acked = 0;
+	s->nacc = 0;
+	s->mail_ok = 0;
+	s->state = S_XACT;
+	if (s->ehlo.ext & SMTP_EXT_PIPELINING) {
+		while (s->seq_sent < s->job->nrcpt + 2)
+			send_next(s);
+	} else {
+		send_next(s);
+	}
+	arm(s, xact_timeout(s, 0));
+	sess_flush(s);
+}
+
+static void body_start(struct smtp_sess *s)
+{
+	s->state = S_BODY;
+	s->body_off = 0;
+	s->bol = 1;
+	s->body_end = 0;
+	arm(s, tp_time(s, "smtp_data_xfer_timeout"));
+	sess_flush(s);
+}
+
+/* on_xact_reply - a reply to MAIL, RCPT or DATA. 0 while the session
+ * waits for more of them, -1 when it went on (or is gone). */
+static int on_xact_reply(struct smtp_sess *s)
+{
+	size_t pos = s->seq_acked++, n = s->job->nrcpt;
+	int ok = s->reply.code >= 200 && s->reply.code < 300;
+
+	if (pos == 0) {
+		s->mail_ok = ok;
+		if (!ok)
+			pending_from_reply(s, "MAIL FROM command");
+	} else if (pos <= n) {
+		size_t i = pos - 1;
+
+		if (s->mail_ok && ok) {
+			s->rs[i].accepted = 1;
+			s->nacc++;
+		} else if (s->mail_ok) {
+			struct buf t;
+
+			buf_init(&t, SMTP_TEXT_MAX);
+			said(s, "RCPT TO command", &t);
+			rcpt_set(s, i, status_of(s->reply.code), s->reply.dsn,
+				 buf_str(&t));
+			buf_free(&t);
+		}
+	} else {
+		if (s->reply.code == 354 && s->nacc > 0) {
+			body_start(s);
+			return -1;
+		}
+		if (s->reply.code == 354) {
+			/* Nothing to send: an empty message ends it. */
+			send_line(s, ".");
+			s->state = S_ABORT_DOT;
+			arm(s, tp_time(s, "smtp_data_done_timeout"));
+			sess_flush(s);
+			return -1;
+		}
+		if (s->nacc > 0)
+			pending_from_reply(s, "DATA command");
+		job_finish(s, 1);
+		return -1;
+	}
+	if (s->seq_sent == s->seq_acked) { /* not pipelined: what next? */
+		if (!s->mail_ok || (pos == n && s->nacc == 0)) {
+			job_finish(s, 1); /* RSET, no DATA */
+			return -1;
+		}
+		send_next(s);
+		if (sess_flush(s) < 0)
+			return -1;
+	}
+	arm(s, xact_timeout(s, s->seq_acked));
+	return 0;
+}
+
+static void on_dot_reply(struct smtp_sess *s)
+{
+	struct buf t;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	if (s->reply.code >= 200 && s->reply.code < 300) {
+		smtp_reply_oneline(&s->reply, &t);
+		set_pending(s, DELIVER_SENT, s->reply.dsn, buf_str(&t));
+	} else {
+		said(s, "end of DATA command", &t);
+		set_pending(s, status_of(s->reply.code), s->reply.dsn,
+			    buf_str(&t));
+	}
+	buf_free(&t);
+	s->xacts++;
+	if (s->state == S_BODY) { /* replied before the end: unusable */
+		sess_close_fd(s);
+		job_report(s);
+		sess_free(s);
+		return;
+	}
+	job_finish(s, 0);
+}
+
+static int send_ehlo(struct smtp_sess *s, const char *verb)
+{
+	buf_printf(&s->out, "%s %s\r\n", verb,
+		   transport_get(s->tp, "smtp_helo_name"));
+	arm(s, tp_time(s, "smtp_helo_timeout"));
+	return sess_flush(s);
+}
+
+/* server_421 - the server is going away: defer what is left, close. */
+static void server_421(struct smtp_sess *s)
+{
+	static const char *const cmd[] = {
+		[S_GREETING] = "initial server greeting",
+		[S_EHLO] = "EHLO command",
+		[S_HELO] = "HELO command",
+		[S_XACT] = "MAIL FROM command",
+		[S_BODY] = "end of DATA command",
+		[S_DOT] = "end of DATA command",
+		[S_ABORT_DOT] = "end of DATA command",
+		[S_RSET_REUSE] = "RSET command",
+	};
+	const char *c = s->state < sizeof(cmd) / sizeof(cmd[0]) && cmd[s->state]
+				? cmd[s->state]
+				: "RSET command";
+
+	if (s->job == NULL) {
+		sess_free(s);
+		return;
+	}
+	if (s->state == S_RSET_REUSE) {
+		retry_fresh(s);
+		return;
+	}
+	if (s->state == S_XACT && s->seq_acked > 0)
+		c = s->seq_acked <= s->job->nrcpt ? "RCPT TO command"
+						  : "DATA command";
+	pending_from_reply(s, c);
+	sess_close_fd(s);
+	job_report(s);
+	sess_free(s);
+}
+
+/* on_reply - one whole reply. 0, or -1 when s is gone or detached. */
+static int on_reply(struct smtp_sess *s)
+{
+	int code = s->reply.code, ok = code >= 200 && code < 300;
+	struct buf t;
+
+	if (code == 421 && s->state != S_QUIT) {
+		server_421(s);
+		return -1;
+	}
+	switch (s->state) {
+	case S_GREETING:
+		if (!ok) {
+			buf_init(&t, SMTP_TEXT_MAX);
+			buf_printf(&t, "host %s[%s] refused to talk to me: ",
+				   mail_host(s), s->addr);
+			smtp_reply_oneline(&s->reply, &t);
+			/* Postfix skips a 5xx greeting like a 4xx one. */
+			conn_fail_text(s, s->reply.dsn, buf_str(&t));
+			buf_free(&t);
+			return -1;
+		}
+		s->state = S_EHLO;
+		return send_ehlo(s, "EHLO");
+	case S_EHLO:
+		if (!ok) {
+			s->state = S_HELO;
+			return send_ehlo(s, "HELO");
+		}
+		smtp_reply_ehlo(&s->reply, &s->ehlo);
+		xact_start(s);
+		return -1;
+	case S_HELO:
+		if (!ok) {
+			pending_from_reply(s, "HELO command");
+			sess_quit(s); /* a QUIT session is never reused */
+			job_report(s);
+			return -1;
+		}
+		memset(&s->ehlo, 0, sizeof(s->ehlo));
+		xact_start(s);
+		return -1;
+	case S_RSET_REUSE:
+		if (!ok) {
+			retry_fresh(s);
+			return -1;
+		}
+		xact_start(s);
+		return -1;
+	case S_XACT:
+		return on_xact_reply(s);
+	case S_BODY:
+	case S_DOT:
+		on_dot_reply(s);
+		return -1;
+	case S_ABORT_DOT:
+		job_finish(s, 1);
+		return -1;
+	case S_RSET_IDLE:
+		if (ok)
+			go_idle(s);
+		else
+			sess_quit(s);
+		return -1;
+	case S_QUIT:
+		sess_free(s);
+		return -1;
+	case S_IDLE: /* unexpected: the server talks out of turn */
+	default:
+		sess_free(s);
+		return -1;
+	}
+}
+
+static void sess_read(struct smtp_sess *s)
+{
+	char chunk[SMTP_READ_SIZE];
+	ssize_t r;
+	size_t off = 0;
+
+	r = read(s->fd, chunk, sizeof(chunk));
+	if (r < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (r <= 0) {
+		if (s->state == S_QUIT) {
+			sess_free(s);
+			return;
+		}
+		conn_lost(s, 0);
+		return;
+	}
+	while (off < (size_t)r) {
+		if (s->reply.done)
+			smtp_reply_init(&s->reply);
+		off += smtp_reply_push(&s->reply, chunk + off, (size_t)r - off);
+		if (s->reply.err) {
+			conn_lost(s, 0);
+			return;
+		}
+		if (!s->reply.done)
+			break;
+		if (on_reply(s) < 0)
+			return; /* s may be gone */
+	}
+}
+
+/* ---- connecting ---- */
+
+static void on_io(struct loop *lp, int fd, int ready, void *arg)
+{
+	struct smtp_sess *s = arg;
+
+	(void)lp;
+	(void)fd;
+	if (s->state == S_CONNECT) {
+		int err = net_connect_result(s->fd);
+		struct buf t;
+
+		if (err < 0) {
+			buf_init(&t, SMTP_TEXT_MAX);
+			buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
+				   s->addr, s->port, strerror(-err));
+			conn_fail_text(s, "4.4.1", buf_str(&t));
+			buf_free(&t);
+			return;
+		}
+		s->connected = 1;
+		s->born_ms = loop_clock_ms();
+		s->state = S_GREETING;
+		want_write(s, 0);
+		arm(s, tp_time(s, "smtp_helo_timeout"));
+		return;
+	}
+	if ((ready & LOOP_WRITABLE) && buf_len(&s->out) > 0) {
+		if (sess_flush(s) < 0)
+			return;
+	}
+	if (ready & LOOP_READABLE) {
+		sess_read(s); /* handles the session's lifetime */
+	}
+}
+
+static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
+{
+	struct smtp_sess *s = arg;
+
+	(void)lp;
+	(void)t;
+	switch (s->state) {
+	case S_FAILED:
+		job_report(s);
+		sess_free(s);
+		return;
+	case S_IDLE:
+		sess_quit(s);
+		return;
+	case S_QUIT:
+		sess_free(s);
+		return;
+	default:
+		conn_lost(s, 1);
+		return;
+	}
+}
+
+static void fmt_addr(const struct net_addr *a, char *out, size_t max)
+{
+	if (a->sa.ss_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)&a->sa)->sin_addr, out,
+			  (socklen_t)max);
+	else
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)&a->sa)->sin6_addr,
+			  out, (socklen_t)max);
+}
+
+/* start_connect - connect to addrs[cur]. 0, or -1 when the job was
+ * reported (s is gone). */
+static int start_connect(struct smtp_sess *s)
+{
+	struct net_addr a = s->addrs[s->cur];
+	int rc;
+
+	fmt_addr(&a, s->addr, sizeof(s->addr));
+	if (a.sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a.sa)->sin_port =
+			htons((uint16_t)s->port);
+	else
+		((struct sockaddr_in6 *)&a.sa)->sin6_port =
+			htons((uint16_t)s->port);
+	smtp_reply_init(&s->reply);
+	buf_reset(&s->out);
+	memset(&s->ehlo, 0, sizeof(s->ehlo));
+	s->state = S_CONNECT;
+	rc = net_connect(&a, &s->fd);
+	if (rc == 0)
+		rc = loop_fd_add(s->c->lp, s->fd, LOOP_READABLE | LOOP_WRITABLE,
+				 on_io, s);
+	if (rc < 0) {
+		struct buf t;
+
+		buf_init(&t, SMTP_TEXT_MAX);
+		buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
+			   s->addr, s->port, strerror(-rc));
+		conn_fail_text(s, "4.4.1", buf_str(&t));
+		buf_free(&t);
+		return -1;
+	}
+	s->want_write = 1;
+	arm(s, tp_time(s, "smtp_connect_timeout"));
+	return 0;
+}
+
+/* ---- the API ---- */
+
+struct smtp_client *smtp_client_new(struct loop *lp)
+{
+	struct smtp_client *c = mem_zalloc(sizeof(*c));
+
+	c->lp = lp;
+	return c;
+}
+
+/* port_of_transport - smtp_tcp_port: a number or "smtp". */
+static unsigned default_port(const struct transport *tp)
+{
+	const char *v = transport_get(tp, "smtp_tcp_port");
+	long n;
+
+	if (v && str_to_long(v, &n) == 0 && n > 0 && n < 65536)
+		return (unsigned)n;
+	if (v && strcmp(v, "submission") == 0)
+		return 587;
+	return 25;
+}
+
+/* resolve - the next hop's addresses; 0, or -1 with the failure set. */
+static int resolve(struct smtp_sess *s, const struct route *r)
+{
+	int fam = hosts_families(transport_get(s->tp, "inet_protocols"));
+	struct net_addr a;
+	struct buf t;
+	int n;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	if (!r->literal) {
+		buf_printf(&t,
+			   "Host or domain name not found. Name service error "
+			   "for name=%s type=MX: MX lookups are not supported "
+			   "yet (use [%s] or relayhost)",
+			   r->host, r->host);
+		set_pending(s, DELIVER_DEFER, "4.4.3", buf_str(&t));
+		buf_free(&t);
+		return -1;
+	}
+	if (hosts_addr_parse(r->host, strlen(r->host), &a) == 0) {
+		int af = a.sa.ss_family == AF_INET ? HOSTS_INET4 : HOSTS_INET6;
+
+		if (fam & af) {
+			s->addrs[0] = a;
+			s->naddr = 1;
+			/* Log the address as Postfix does: "1.2.3.4[1.2.3.4]".
+			 */
+			fmt_addr(&a, s->host, sizeof(s->host));
+		}
+	} else {
+		n = hosts_lookup(NULL, r->host, fam, s->addrs, HOSTS_ADDR_MAX);
+		s->naddr = n > 0 ? (size_t)n : 0;
+	}
+	if (s->naddr == 0) {
+		buf_printf(&t,
+			   "Host or domain name not found. Name service error "
+			   "for name=%s type=%s: Host not found in %s, try "
+			   "again",
+			   r->host, fam == HOSTS_INET6 ? "AAAA" : "A",
+			   HOSTS_PATH);
+		set_pending(s, DELIVER_DEFER, "4.4.3", buf_str(&t));
+		buf_free(&t);
+		return -1;
+	}
+	buf_free(&t);
+	return 0;
+}
+
+static int same_dest(const struct smtp_sess *s, const struct route *r,
+		     unsigned port)
+{
+	return strcmp(s->tpname, r->tp->name) == 0 && s->port == port &&
+	       str_casecmp(s->key, r->host) == 0;
+}
+
+int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
+{
+	const struct route *r = &job->route;
+	struct smtp_sess *s;
+	unsigned port;
+
+	if (job->nrcpt == 0 || r->tp == NULL || r->tp->kind != TRANSPORT_SMTP)
+		return -EINVAL;
+	port = r->port ? r->port : default_port(r->tp);
+
+	/* A cached connection to the same next hop. */
+	for (s = c->sessions; s; s = s->next)
+		if (s->state == S_IDLE && s->job == NULL && r->literal &&
+		    same_dest(s, r, port))
+			break;
+	if (s) {
+		s->job = job;
+		s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
+		s->start = deliver_now();
+		s->ready = 0;
+		s->reused = 1;
+		s->state = S_RSET_REUSE;
+		send_line(s, "RSET");
+		arm(s, tp_time(s, "smtp_rset_timeout"));
+		sess_flush(s);
+		return 0;
+	}
+
+	s = sess_new(c, r);
+	s->port = port;
+	s->job = job;
+	s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
+	s->start = deliver_now();
+	if (resolve(s, r) < 0) {
+		/* Report from the loop, never from inside this call. */
+		s->state = S_FAILED;
+		loop_timer_set(c->lp, &s->timer, 0);
+		return 0;
+	}
+	if (s->naddr && start_connect(s) < 0)
+		return 0;
+	return 0;
+}
+
+void smtp_client_flush(struct smtp_client *c)
+{
+	struct smtp_sess *s = c->sessions, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (s->state == S_IDLE)
+			sess_quit(s);
+	}
+}
+
+size_t smtp_client_busy(const struct smtp_client *c)
+{
+	const struct smtp_sess *s;
+	size_t n = 0;
+
+	for (s = c->sessions; s; s = s->next)
+		n += s->job != NULL;
+	return n;
+}
+
+void smtp_client_free(struct smtp_client *c)
+{
+	if (c == NULL)
+		return;
+	while (c->sessions) {
+		struct smtp_sess *s = c->sessions;
+
+		if (s->job) {
+			set_pending(s, DELIVER_DEFER, "4.3.2",
+				    "delivery canceled: the mail system is "
+				    "shutting down");
+			sess_close_fd(s);
+			job_report(s);
+		}
+		sess_free(s);
+	}
+	mem_free(c);
+}
