@@ -1,0 +1,148 @@
+/* postqueue - list or flush the queue; mailq.
+ *
+ * As Postfix's postqueue(1): -p (mailq format), -j (JSON lines), -f (flush
+ * every deferred message), -s site (flush the mail for one destination),
+ * -c config_dir, -v. The listing reads the spool directly (showq.h), so it
+ * needs root or mail_owner; flushing writes a request on the qmgr FIFO
+ * (trigger.h), which anyone may do, and fails as Postfix's does when the
+ * mail system is down. mailq is "postqueue -p" (sendmail -bp calls it). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "core/log.h"
+#include "queue/qtool.h"
+#include "queue/showq.h"
+#include "queue/trigger.h"
+
+#define USAGE                                                                  \
+	"usage: postqueue -f | postqueue -j | postqueue -p | "                 \
+	"postqueue -s site"
+
+static int list_queue(int json)
+{
+	struct spool sp;
+	int status;
+
+	qtool_spool_open(&sp, "Queue report unavailable");
+	status = showq_print(&sp, json);
+	spool_close(&sp);
+	return status;
+}
+
+static void flush_request(const char *req)
+{
+	int rc = trigger_send(qtool_queue_dir(), req);
+
+	if (rc == 0 || rc == -EAGAIN)
+		return;
+	if (rc == -ENXIO || rc == -ENOENT || rc == -ECONNREFUSED)
+		qtool_fatal(EX_UNAVAILABLE,
+			    "Cannot flush mail queue - mail system is down");
+	qtool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
+		    strerror(-rc));
+}
+
+/* A destination as ETRN and postqueue -s take it: a domain name or an
+ * address literal, no blanks; returned lower-cased in out. */
+static int site_ok(const char *site, char *out, size_t size)
+{
+	size_t n = strlen(site);
+
+	if (n == 0 || n >= size || n > 255)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)site[i];
+
+		if (c && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+			   c == '_' || c == '[' || c == ']' || c == ':'))
+			return 0;
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	return 1;
+}
+
+int postqueue_main(int argc, char **argv)
+{
+	const char *site = NULL;
+	int mode = 0, c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+c:fi:jps:v")) != -1) {
+		switch (c) {
+		case 'c':
+			qtool_config_dir(optarg);
+			break;
+		case 'f':
+		case 'j':
+		case 'p':
+		case 's':
+			if (mode)
+				qtool_fatal(EX_USAGE, "%s", USAGE);
+			mode = c;
+			site = c == 's' ? optarg : NULL;
+			break;
+		case 'i':
+			qtool_fatal(EX_USAGE,
+				    "option -i is not supported by mailgw's "
+				    "postqueue (use -f or -s)");
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			qtool_fatal(EX_USAGE, "%s", USAGE);
+		}
+	}
+	if (mode == 0 || optind != argc)
+		qtool_fatal(EX_USAGE, "%s", USAGE);
+	qtool_config(NULL);
+	switch (mode) {
+	case 'p':
+		return list_queue(0);
+	case 'j':
+		return list_queue(1);
+	case 'f':
+		flush_request("F");
+		return 0;
+	default: {
+		char req[TRIGGER_MAX], dom[260];
+
+		if (!site_ok(site, dom, sizeof(dom)))
+			qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", site);
+		req[0] = 'S';
+		req[1] = ' ';
+		memcpy(req + 2, dom, strlen(dom) + 1);
+		flush_request(req);
+		return 0;
+	}
+	}
+}
+
+int mailq_main(int argc, char **argv)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+c:v")) != -1) {
+		switch (c) {
+		case 'c':
+			qtool_config_dir(optarg);
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			qtool_fatal(EX_USAGE,
+				    "usage: mailq [-v] [-c config_dir]");
+		}
+	}
+	if (optind != argc)
+		qtool_fatal(EX_USAGE, "usage: mailq [-v] [-c config_dir]");
+	qtool_config(NULL);
+	return list_queue(0);
+}

@@ -1,0 +1,100 @@
+/* qtool - shared plumbing of the queue commands (see qtool.h). */
+#include "queue/qtool.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+
+static int fatal_status = 1;
+
+static void fatal_exit(void)
+{
+	exit(fatal_status);
+}
+
+void qtool_fatal(int status, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fatal_status = status;
+	log_set_fatal_hook(fatal_exit);
+	msg_fatal("%s", text);
+}
+
+void qtool_config_dir(const char *dir)
+{
+	if (setenv("MAIL_CONFIG", dir, 1) != 0)
+		qtool_fatal(EX_OSERR, "cannot set MAIL_CONFIG: %s",
+			    strerror(errno));
+}
+
+void qtool_config(const char *dir)
+{
+	if (conf_load(dir) < 0)
+		qtool_fatal(EX_CONFIG, "cannot load the configuration in %s",
+			    dir ? dir : conf_dir());
+}
+
+const char *qtool_queue_dir(void)
+{
+	const char *q = conf_get("queue_directory");
+
+	if (q == NULL || *q == 0)
+		qtool_fatal(EX_CONFIG, "queue_directory is not set");
+	return q;
+}
+
+uid_t qtool_owner_uid(void)
+{
+	const char *owner = conf_get("mail_owner");
+	struct passwd *pw = owner ? getpwnam(owner) : NULL;
+
+	return pw ? pw->pw_uid : (uid_t)-1;
+}
+
+int qtool_privileged(void)
+{
+	uid_t uid = getuid();
+
+	return uid == 0 || uid == qtool_owner_uid();
+}
+
+void qtool_spool_open(struct spool *sp, const char *what)
+{
+	const char *dir = qtool_queue_dir();
+	int rc = spool_open(sp, dir);
+
+	if (rc == -EACCES || rc == -EPERM)
+		qtool_fatal(
+			EX_NOPERM,
+			"%s: permission denied: the queue in %s is readable "
+			"only by root and the mail_owner (%s)",
+			what, dir, conf_get("mail_owner"));
+	if (rc == -ENOENT)
+		qtool_fatal(EX_UNAVAILABLE,
+			    "%s: no queue in %s (the mail system was never "
+			    "started with this configuration)",
+			    what, dir);
+	if (rc < 0)
+		qtool_fatal(EX_UNAVAILABLE, "%s: open queue %s: %s", what, dir,
+			    strerror(-rc));
+}
+
+int qtool_queue_by_name(const char *name)
+{
+	for (int q = 0; q < SPOOL_NQUEUES; q++)
+		if (strcmp(spool_queue_name((enum spool_queue)q), name) == 0)
+			return q;
+	return -1;
+}

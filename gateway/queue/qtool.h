@@ -1,0 +1,48 @@
+/* qtool - what the queue commands (sendmail, postqueue, mailq, postsuper,
+ * postcat) share: exit statuses, fatal errors, configuration, the queue
+ * directory, who may read it.
+ *
+ * Exit statuses are sysexits.h's, as Sendmail and Postfix use them
+ * (EX_USAGE for bad options, EX_NOPERM for a privilege refused,
+ * EX_TEMPFAIL for "try again later", EX_UNAVAILABLE for a service that is
+ * down, EX_SOFTWARE for a broken invariant). Messages go to stderr as
+ * "PROGRAM: fatal: text", through log.h, like every other command. */
+#ifndef MAILGW_QUEUE_QTOOL_H
+#define MAILGW_QUEUE_QTOOL_H
+
+#include <sys/types.h>
+#include <sysexits.h>
+
+#include "queue/spool.h"
+
+/* Print "PROGRAM: fatal: text" and exit with status. */
+_Noreturn void qtool_fatal(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* -c DIR: the configuration directory for qtool_config(), passed on as
+ * $MAIL_CONFIG to the commands this one runs (as Postfix does). */
+void qtool_config_dir(const char *dir);
+
+/* Load main.cf from dir (NULL: $MAIL_CONFIG or the default); a broken
+ * configuration is fatal (EX_CONFIG). */
+void qtool_config(const char *dir);
+
+/* queue_directory, from the loaded configuration. */
+const char *qtool_queue_dir(void);
+
+/* The uid of mail_owner, or (uid_t)-1 when the user does not exist. */
+uid_t qtool_owner_uid(void);
+
+/* 1 when the real uid is root or mail_owner: the users who may read the
+ * queue directories. */
+int qtool_privileged(void);
+
+/* Open the queue directories for reading or changing messages, or exit:
+ * EX_NOPERM with a clear message when the directories are not ours to
+ * read, EX_UNAVAILABLE when the queue does not exist (never started). */
+void qtool_spool_open(struct spool *sp, const char *what);
+
+/* "deferred" -> SPOOL_DEFERRED; -1 for a name that is not a queue. */
+int qtool_queue_by_name(const char *name);
+
+#endif

@@ -1,0 +1,641 @@
+"""The queue tools: sendmail, mailq/postqueue, postsuper, postcat.
+
+Each test gets a fresh instance directory under /tmp (traversable by the
+mailgw user) with main.cf and a queue laid out as gateway/queue/layout.h
+says (what `mailgw start` creates). Queue files are written here from
+Python following docs/queue-format.md, so that the listing, postsuper and
+postcat are checked against files this test knows byte by byte; sendmail's
+output is read back the same way. Non-root submission runs the real
+binary as user nobody.
+"""
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import zlib
+
+import pytest
+
+from conftest import MAILGW, run
+
+ALPHABET = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
+QUEUES = ("incoming", "active", "deferred", "hold", "corrupt")
+ENV_UTC = dict(os.environ, TZ="UTC")
+
+
+def b52(n, width=0):
+    s = ""
+    while n:
+        n, r = divmod(n, 52)
+        s = ALPHABET[r] + s
+    return s.rjust(width, "0") if width else (s or "0")
+
+
+def make_qid(sec, usec, ino):
+    return b52(sec, 6) + b52(usec, 4) + b52(ino)
+
+
+def rec(t, value):
+    if isinstance(value, str):
+        value = value.encode()
+    return t.encode() + str(len(value)).encode() + b" " + value + b"\n"
+
+
+def appended(t, payload):
+    payload = payload.encode() if isinstance(payload, str) else payload
+    crc = zlib.crc32(t.encode() + payload) & 0xFFFFFFFF
+    return rec(t, b"%08x " % crc + payload)
+
+
+def qfile(sender, rcpts, content, arrival=1700000000, extra=b""):
+    """A whole queue file (initial part + appended records)."""
+    out = b"MAILGW-QUEUE 1\n" + rec("T", f"{arrival}.000000")
+    out += rec("S", sender)
+    for r in rcpts:
+        out += rec("R", r)
+    out += rec("M", "%020d" % len(content)) + content + rec("E", "")
+    return out + extra
+
+
+def parse_qfile(data):
+    """The initial part of a queue file: (records, content)."""
+    assert data.startswith(b"MAILGW-QUEUE 1\n")
+    pos = len(b"MAILGW-QUEUE 1\n")
+    recs = []
+    while True:
+        t = chr(data[pos])
+        sp = data.index(b" ", pos)
+        n = int(data[pos + 1:sp])
+        value = data[sp + 1:sp + 1 + n]
+        assert data[sp + 1 + n:sp + 2 + n] == b"\n"
+        pos = sp + 2 + n
+        recs.append((t, value))
+        if t == "M":
+            content = data[pos:pos + int(value)]
+            assert data[pos + int(value):pos + int(value) + 4] == b"E0 \n"
+            return recs, content
+
+
+class Instance:
+    """A configuration directory and a queue laid out as layout.h says."""
+
+    def __init__(self, extra_conf=""):
+        self.top = tempfile.mkdtemp(prefix="mailgw-", dir="/tmp")
+        os.chmod(self.top, 0o755)
+        self.etc = os.path.join(self.top, "etc")
+        self.spool = os.path.join(self.top, "spool")
+        os.mkdir(self.etc)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(f"queue_directory = {self.spool}\n"
+                    "myhostname = gw.example.com\n" + extra_conf)
+        open(os.path.join(self.etc, "master.cf"), "w").close()
+        owner = pwd.getpwnam("mailgw")
+        os.mkdir(self.spool, 0o755)
+        for q in QUEUES:
+            os.mkdir(self.q(q), 0o700)
+            os.chown(self.q(q), owner.pw_uid, owner.pw_gid)
+        os.mkdir(self.q("maildrop"))
+        os.chmod(self.q("maildrop"), 0o1733)
+        os.chown(self.q("maildrop"), owner.pw_uid, owner.pw_gid)
+        for d in ("public", "pid"):
+            os.mkdir(self.q(d), 0o755)
+        os.chown(self.q("public"), owner.pw_uid, owner.pw_gid)
+
+    def q(self, name):
+        return os.path.join(self.spool, name)
+
+    def cmd(self, name, *args, user=None, input=None, env=None):
+        argv = [str(MAILGW), "-c", self.etc, name, *args]
+        if user:
+            argv = ["runuser", "-u", user, "--"] + argv
+        return run(argv, input=input, env=env or ENV_UTC, cwd="/")
+
+    def put(self, queue, qid, data, mode=0o600):
+        path = os.path.join(self.q(queue), qid)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        return path
+
+    def where(self, qid):
+        return [q for q in QUEUES if os.path.exists(os.path.join(self.q(q), qid))]
+
+    def maildrop(self):
+        return sorted(os.listdir(self.q("maildrop")))
+
+    def cleanup(self):
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+@pytest.fixture
+def inst():
+    i = Instance()
+    yield i
+    i.cleanup()
+
+
+def envelope(recs, t):
+    return [v.decode() for (k, v) in recs if k == t]
+
+
+def headers(content):
+    head = content.split(b"\r\n\r\n", 1)[0].decode()
+    return re.findall(r"^([A-Za-z-]+):", head, re.M)
+
+
+# ---- sendmail ----
+
+def test_sendmail_root_writes_maildrop_file(inst):
+    r = inst.cmd("sendmail", "-F", "Joe User", "bob@example.net",
+                 "carol", input="Subject: hi\n\nline 1\nline 2\n")
+    assert r.rc == 0, r
+    names = inst.maildrop()
+    assert len(names) == 1 and re.fullmatch(r"[0-9A-Za-z]{16}", names[0])
+    path = os.path.join(inst.q("maildrop"), names[0])
+    st = os.stat(path)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o644
+    recs, content = parse_qfile(open(path, "rb").read())
+    assert envelope(recs, "S") == ["root@gw.example.com"]
+    # An unqualified recipient gets @$myorigin (= $myhostname).
+    assert envelope(recs, "R") == ["bob@example.net", "carol@gw.example.com"]
+    assert envelope(recs, "l") == ["local"]
+    # Canonical CRLF, the missing headers added after the existing ones.
+    assert b"\n" not in content.replace(b"\r\n", b"")
+    assert headers(content) == ["Subject", "Message-Id", "Date", "From"]
+    text = content.decode()
+    assert f"Message-Id: <" in text and f".{names[0]}@gw.example.com>" in text
+    assert "From: Joe User <root@gw.example.com>\r\n" in text
+    assert re.search(r"Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000 "
+                     r"\(UTC\)\r\n", text)
+    assert text.endswith("\r\n\r\nline 1\r\nline 2\r\n")
+
+
+def test_sendmail_as_nobody(inst):
+    r = inst.cmd("sendmail", "-f", "<sender@example.org>", "rcpt@example.net",
+                 user="nobody", input="From: Someone <s@example.org>\n"
+                 "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+                 "Message-ID: <x@y>\n\nbody\n")
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    path = os.path.join(inst.q("maildrop"), name)
+    st = os.stat(path)
+    assert st.st_uid == pwd.getpwnam("nobody").pw_uid
+    assert stat.S_IMODE(st.st_mode) == 0o644
+    recs, content = parse_qfile(open(path, "rb").read())
+    assert envelope(recs, "S") == ["sender@example.org"]
+    # Present headers are kept, nothing added.
+    assert headers(content) == ["From", "Date", "Message-ID"]
+
+
+def test_sendmail_default_sender_is_login_of_real_uid(inst):
+    r = inst.cmd("sendmail", "a@example.net", user="nobody", input="x\n")
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    recs, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "S") == ["nobody@gw.example.com"]
+    assert "From: " in content.decode()
+
+
+def test_sendmail_t_takes_to_cc_bcc_and_removes_bcc(inst):
+    msg = ("To: Bob <bob@example.net>, \"Smith, J\" <j@example.org>\n"
+           "Cc: undisclosed-recipients:;, carol@example.com (Carol)\n"
+           "Bcc: secret@example.org\n"
+           "Subject: t\n\nhello\n")
+    r = inst.cmd("sendmail", "-t", "extra@example.net", input=msg)
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    recs, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "R") == [
+        "extra@example.net", "bob@example.net", "j@example.org",
+        "carol@example.com", "secret@example.org"]
+    assert b"Bcc" not in content and b"secret" not in content
+    assert headers(content)[:3] == ["To", "Cc", "Subject"]
+
+
+def test_sendmail_t_without_recipients(inst):
+    r = inst.cmd("sendmail", "-t", input="Subject: none\n\nx\n")
+    assert r.rc == 64
+    assert ("sendmail: fatal: root@gw.example.com(0): No recipient addresses "
+            "found in message header") in r.err
+    assert inst.maildrop() == []
+
+
+def test_sendmail_no_recipients_is_usage_error(inst):
+    r = inst.cmd("sendmail", input="x\n")
+    assert r.rc == 64
+    assert "Recipient addresses must be specified" in r.err
+
+
+def test_sendmail_dot_line_ends_input_unless_i(inst):
+    body = "first\n.\nafter the dot\n"
+    assert inst.cmd("sendmail", "a@example.net", input=body).rc == 0
+    (name,) = inst.maildrop()
+    _, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert content.endswith(b"\r\nfirst\r\n")
+    os.unlink(os.path.join(inst.q("maildrop"), name))
+    for opt in ("-i", "-oi"):
+        assert inst.cmd("sendmail", opt, "a@example.net", input=body).rc == 0
+        (name,) = inst.maildrop()
+        _, content = parse_qfile(
+            open(os.path.join(inst.q("maildrop"), name), "rb").read())
+        assert content.endswith(b"\r\nfirst\r\n.\r\nafter the dot\r\n")
+        os.unlink(os.path.join(inst.q("maildrop"), name))
+
+
+def test_sendmail_line_ends_become_crlf(inst):
+    data = b"Subject: x\r\n\r\na\rb\r\nc\nd"
+    r = subprocess.run([str(MAILGW), "-c", inst.etc, "sendmail",
+                        "a@example.net"], input=data, capture_output=True)
+    assert r.returncode == 0, r
+    (name,) = inst.maildrop()
+    _, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert content.endswith(b"\r\n\r\na\r\nb\r\nc\r\nd\r\n")
+
+
+def test_sendmail_size_limit(inst):
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write("message_size_limit = 2000\n")
+    r = inst.cmd("sendmail", "a@example.net", input="x" * 100 + "\n" +
+                 ("y" * 70 + "\n") * 100)
+    assert r.rc == 65
+    assert r.err.strip() == ("sendmail: fatal: root@gw.example.com(0): "
+                             "message file too big")
+    # Nothing left behind, not even the temporary file.
+    assert os.listdir(inst.q("maildrop")) == []
+
+
+def test_sendmail_large_message_streams(inst):
+    """10 MB in, memory stays bounded (the header buffer is 100 KB)."""
+    line = "z" * 998 + "\n"
+    body = "Subject: big\n\n" + line * 10000
+    r = inst.cmd("sendmail", "a@example.net", input=body)
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    _, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert content.count(b"z" * 998 + b"\r\n") == 10000
+
+
+def test_sendmail_dsn_options(inst):
+    r = inst.cmd("sendmail", "-N", "success,delay", "-R", "hdrs",
+                 "-V", "env+id", "-B", "8BITMIME", "a@example.net",
+                 input="x\n")
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    recs, _ = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "N") == ["SUCCESS,DELAY"]
+    assert envelope(recs, "r") == ["HDRS"]
+    assert envelope(recs, "e") == ["env+2Bid"]
+    assert envelope(recs, "B") == ["8BITMIME"]
+
+
+def test_sendmail_refuses_unknown_options(inst):
+    r = inst.cmd("sendmail", "-bd")
+    assert r.rc == 64 and "mailgw start" in r.err
+    r = inst.cmd("sendmail", "-Z", "a@example.net", input="x\n")
+    assert r.rc == 64 and "unsupported option -Z" in r.err
+    r = inst.cmd("sendmail", "-N", "sometimes", "a@example.net", input="x\n")
+    assert r.rc == 64 and "Invalid -N option argument" in r.err
+
+
+def test_sendmail_bs_session(inst):
+    dialogue = ("EHLO client.example\r\n"
+                "MAIL FROM:<s@example.org> SIZE=100\r\n"
+                "RCPT TO:<r1@example.net> NOTIFY=FAILURE\r\n"
+                "RCPT TO:<r2@example.net>\r\n"
+                "DATA\r\n"
+                "Subject: smtp\r\n\r\n..dotted\r\nbody\r\n.\r\n"
+                "MAIL FROM:<>\r\nDATA\r\nRSET\r\nQUIT\r\n")
+    r = inst.cmd("sendmail", "-bs", user="nobody", input=dialogue)
+    assert r.rc == 0, r
+    codes = [line[:4] for line in r.out.splitlines() if line]
+    assert codes[0] == "220 "
+    assert "250-PIPELINING" in r.out and "250-DSN" in r.out
+    tail = [c for c in codes if not c.startswith("250-")][1:]
+    assert tail == ["250 ", "250 ", "250 ", "250 ", "354 ", "250 ", "250 ",
+                    "554 ", "250 ", "221 "], r.out
+    (name,) = inst.maildrop()
+    assert f"250 2.0.0 Ok: queued as {name}" in r.out
+    recs, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "S") == ["s@example.org"]
+    assert envelope(recs, "R") == ["r1@example.net", "r2@example.net"]
+    assert envelope(recs, "N") == ["FAILURE"]
+    assert content.endswith(b"\r\n\r\n.dotted\r\nbody\r\n")
+
+
+def test_sendmail_queues_while_mail_system_is_down(inst):
+    """No qmgr reads the FIFO: the trigger fails, the message stays."""
+    os.mkfifo(os.path.join(inst.q("public"), "qmgr"), 0o622)
+    r = inst.cmd("sendmail", "a@example.net", input="x\n", user="nobody")
+    assert r.rc == 0, r
+    assert len(inst.maildrop()) == 1
+
+
+def test_sendmail_triggers_pickup(inst):
+    fifo = os.path.join(inst.q("public"), "qmgr")
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o622)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert inst.cmd("sendmail", "a@example.net", input="x\n").rc == 0
+        assert os.read(fd, 100) == b"M\n"
+    finally:
+        os.close(fd)
+
+
+# ---- mailq / postqueue ----
+
+def sample_queue(inst):
+    """Four messages in four queues with known content; returns their IDs."""
+    content = b"Subject: x\r\n\r\n" + b"y" * 1000 + b"\r\n"
+    a = make_qid(1700000000, 10, 1001)
+    inst.put("active", a, qfile("alice@example.org",
+                                ["r1@example.net", "r2@example.net"], content))
+    d = make_qid(1700000100, 20, 1002)
+    inst.put("deferred", d, qfile(
+        "", ["x1@example.net", "x2@example.net", "x3@example.net",
+             "done@example.net"], content, arrival=1700000100,
+        extra=appended("F", "0 4.4.1 connect to mx.example.net[192.0.2.1]:25: "
+                            "Connection refused")
+        + appended("F", "1 4.4.1 connect to mx.example.net[192.0.2.1]:25: "
+                        "Connection refused")
+        + appended("D", "3 sent 2.0.0 250 ok")
+        + appended("Y", "1700000400 1")))
+    h = make_qid(1700000200, 30, 1003)
+    inst.put("hold", h, qfile("bob@example.org", ["y@example.net"], content,
+                              arrival=1700000200,
+                              extra=appended("H", "1")))
+    i = make_qid(1700000300, 40, 1004)
+    inst.put("incoming", i, qfile("carol@example.org", ["z@example.net"],
+                                  b"", arrival=1700000300))
+    return a, d, h, i, len(content)
+
+
+def test_mailq_listing_format(inst):
+    a, d, h, i, size = sample_queue(inst)
+    expect = (
+        "----Queue ID----- --Size-- ---Arrival Time---- "
+        "--Sender/Recipient------\n"
+        f"{a + '*':<17} {size:>8} Tue Nov 14 22:13:20 alice@example.org\n"
+        f"{'':47}r1@example.net\n"
+        f"{'':47}r2@example.net\n"
+        "\n"
+        f"{i:<17} {0:>8} Tue Nov 14 22:18:20 carol@example.org\n"
+        f"{'':47}z@example.net\n"
+        "\n"
+        f"{d:<17} {size:>8} Tue Nov 14 22:15:00 MAILER-DAEMON\n"
+        f"{'(connect to mx.example.net[192.0.2.1]:25: Connection refused)':>78}"
+        "\n"
+        f"{'':47}x1@example.net\n"
+        f"{'':47}x2@example.net\n"
+        f"{'(reason unavailable)':>78}\n"
+        f"{'':47}x3@example.net\n"
+        "\n"
+        f"{h + '!':<17} {size:>8} Tue Nov 14 22:16:40 bob@example.org\n"
+        f"{'':47}y@example.net\n"
+        "\n"
+        f"-- {3 * size // 1024} Kbytes in 4 Requests.\n")
+    for argv in (("mailq",), ("postqueue", "-p"), ("sendmail", "-bp")):
+        r = inst.cmd(*argv)
+        assert (r.rc, r.out) == (0, expect), (argv, r)
+
+
+def test_mailq_empty(inst):
+    r = inst.cmd("mailq")
+    assert (r.rc, r.out) == (0, "Mail queue is empty\n")
+
+
+def test_mailq_one_request_singular(inst):
+    inst.put("deferred", make_qid(1700000000, 1, 7),
+             qfile("a@b.c", ["d@e.f"], b"x\r\n" * 600))
+    r = inst.cmd("mailq")
+    assert r.out.endswith("\n-- 1 Kbytes in 1 Request.\n")
+
+
+def test_mailq_needs_privilege(inst):
+    r = inst.cmd("mailq", user="nobody")
+    assert r.rc == 77
+    assert "mailq: fatal: Queue report unavailable: permission denied" in r.err
+
+
+def test_postqueue_json(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postqueue", "-j")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    objs = [json.loads(x) for x in lines]
+    assert [(o["queue_name"], o["queue_id"]) for o in objs] == [
+        ("active", a), ("incoming", i), ("deferred", d), ("hold", h)]
+    dq = objs[2]
+    assert dq == {
+        "queue_name": "deferred", "queue_id": d, "arrival_time": 1700000100,
+        "message_size": size, "forced_expire": False,
+        "sender": "MAILER-DAEMON",
+        "recipients": [
+            {"address": "x1@example.net", "delay_reason":
+             "connect to mx.example.net[192.0.2.1]:25: Connection refused"},
+            {"address": "x2@example.net", "delay_reason":
+             "connect to mx.example.net[192.0.2.1]:25: Connection refused"},
+            {"address": "x3@example.net"}]}
+    # Postfix's key order and spacing.
+    assert lines[1].startswith('{"queue_name": "incoming", "queue_id": "')
+
+
+def test_postqueue_flush_when_down(inst):
+    for args in (("-f",), ("-s", "example.com")):
+        r = inst.cmd("postqueue", *args)
+        assert r.rc == 69
+        assert r.err == ("postqueue: fatal: Cannot flush mail queue - mail "
+                         "system is down\n")
+
+
+def test_postqueue_flush_requests(inst):
+    fifo = os.path.join(inst.q("public"), "qmgr")
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o622)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert inst.cmd("postqueue", "-f", user="nobody").rc == 0
+        assert inst.cmd("postqueue", "-s", "Mail.Example.COM").rc == 0
+        assert inst.cmd("sendmail", "-q").rc == 0
+        assert inst.cmd("sendmail", "-qR", "Other.example").rc == 0
+        assert os.read(fd, 200) == (b"F\nS mail.example.com\nF\n"
+                                    b"S other.example\n")
+    finally:
+        os.close(fd)
+    r = inst.cmd("postqueue", "-s", "bad site")
+    assert r.rc == 64 and 'Invalid request: "bad site"' in r.err
+
+
+def test_postqueue_usage(inst):
+    r = inst.cmd("postqueue")
+    assert r.rc == 64 and "usage: postqueue" in r.err
+
+
+# ---- postsuper ----
+
+def records_after_end(path):
+    data = open(path, "rb").read()
+    recs, content = parse_qfile(data)
+    end = data.index(b"E0 \n", data.index(content) + len(content)
+                     if content else 0) + 4
+    out = []
+    pos = end
+    while pos < len(data):
+        t = chr(data[pos])
+        sp = data.index(b" ", pos)
+        n = int(data[pos + 1:sp])
+        value = data[sp + 1:sp + 1 + n]
+        crc, payload = value.split(b" ", 1)
+        assert int(crc, 16) == zlib.crc32(t.encode() + payload) & 0xFFFFFFFF
+        out.append((t, payload.decode()))
+        pos = sp + 2 + n
+    return out
+
+
+def test_postsuper_hold_release_requeue_delete(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postsuper", "-h", d)
+    assert r.rc == 0, r
+    assert r.err == (f"postsuper: {d}: placed on hold\n"
+                     "postsuper: Placed on hold: 1 message\n")
+    assert inst.where(d) == ["hold"]
+    assert records_after_end(os.path.join(inst.q("hold"), d))[-1] == ("H", "1")
+    assert f"{d}!" in inst.cmd("mailq").out
+
+    before = int(time.time())
+    r = inst.cmd("postsuper", "-H", d)
+    assert r.err == (f"postsuper: {d}: released from hold\n"
+                     "postsuper: Released from hold: 1 message\n")
+    assert inst.where(d) == ["deferred"]
+    tail = records_after_end(os.path.join(inst.q("deferred"), d))
+    assert tail[-2] == ("H", "0")
+    assert tail[-1][0] == "Y"
+    when, attempts = tail[-1][1].split()
+    assert int(when) >= before and attempts == "1"
+    out = inst.cmd("mailq").out
+    assert f"{d}!" not in out and f"{d} " in out
+
+    r = inst.cmd("postsuper", "-r", d)
+    assert r.err == (f"postsuper: {d}: requeued\n"
+                     "postsuper: Requeued: 1 message\n")
+    assert inst.where(d) == ["incoming"]
+
+    r = inst.cmd("postsuper", "-d", d)
+    assert r.err == (f"postsuper: {d}: removed\n"
+                     "postsuper: Deleted: 1 message\n")
+    assert inst.where(d) == []
+
+
+def test_postsuper_all_and_queue_names(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postsuper", "-h", "ALL", "deferred")
+    assert r.err == f"postsuper: {d}: placed on hold\n" \
+                    "postsuper: Placed on hold: 1 message\n"
+    assert sorted(os.listdir(inst.q("hold"))) == sorted([d, h])
+    r = inst.cmd("postsuper", "-H", "ALL")
+    assert r.err.endswith("postsuper: Released from hold: 2 messages\n")
+    assert sorted(os.listdir(inst.q("deferred"))) == sorted([d, h])
+    # A maildrop file counts too, as in Postfix.
+    assert inst.cmd("sendmail", "a@example.net", input="x\n").rc == 0
+    r = inst.cmd("postsuper", "-d", "ALL")
+    assert r.rc == 0
+    assert r.err.endswith("postsuper: Deleted: 5 messages\n"), r
+    for q in QUEUES:
+        assert os.listdir(inst.q(q)) == []
+    assert inst.maildrop() == []
+    assert inst.cmd("mailq").out == "Mail queue is empty\n"
+
+
+def test_postsuper_ids_from_stdin(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postsuper", "-d", "-", input=f"{a}\n{i}\nnot-an-id\n")
+    assert r.err == (f"postsuper: {a}: removed\n"
+                     f"postsuper: {i}: removed\n"
+                     "postsuper: warning: invalid mail queue id: not-an-id\n"
+                     "postsuper: Deleted: 2 messages\n")
+
+
+def test_postsuper_unknown_id_is_silent(inst):
+    r = inst.cmd("postsuper", "-d", make_qid(1700000000, 1, 99))
+    assert (r.rc, r.err) == (0, "")
+
+
+def test_postsuper_root_only(inst):
+    r = inst.cmd("postsuper", "-d", "ALL", user="nobody")
+    assert r.rc == 77
+    assert "reserved for the superuser" in r.err
+
+
+def test_postsuper_triggers_rescan(inst):
+    a, d, h, i, size = sample_queue(inst)
+    fifo = os.path.join(inst.q("public"), "qmgr")
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o622)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert inst.cmd("postsuper", "-r", "ALL").rc == 0
+        assert os.read(fd, 100) == b"R\n"
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(inst.q("incoming"))) == sorted([a, d, h, i])
+    # Requeue from hold/ releases the message.
+    assert records_after_end(os.path.join(inst.q("incoming"), h))[-2] == \
+        ("H", "0")
+
+
+# ---- postcat ----
+
+def test_postcat_queue_file(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postcat", "-q", d)
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == f"*** ENVELOPE RECORDS deferred/{d} ***"
+    assert lines[1].split()[:2] == ["message_size:", str(size)]
+    assert lines[2] == "message_arrival_time: Tue Nov 14 22:15:00 2023"
+    assert "sender: " in lines
+    assert lines.index("recipient: x1@example.net") < \
+        lines.index("recipient: done@example.net")
+    start = lines.index(f"*** MESSAGE CONTENTS deferred/{d} ***")
+    end = lines.index(f"*** HEADER EXTRACTED deferred/{d} ***")
+    assert lines[start + 1:end] == ["Subject: x", "", "y" * 1000]
+    assert "done_recipient: done@example.net (sent 2.0.0 250 ok)" in lines
+    assert lines[-1] == f"*** MESSAGE FILE END deferred/{d} ***"
+
+
+def test_postcat_sections(inst):
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postcat", "-h", "-q", a)
+    assert r.out == f"*** MESSAGE CONTENTS active/{a} ***\nSubject: x\n"
+    r = inst.cmd("postcat", "-b", "-q", a)
+    assert r.out == f"*** MESSAGE CONTENTS active/{a} ***\n\n" + "y" * 1000 + "\n"
+    r = inst.cmd("postcat", "-e", "-q", a)
+    assert "MESSAGE CONTENTS" not in r.out
+    assert r.out.startswith(f"*** ENVELOPE RECORDS active/{a} ***\n")
+    assert "recipient: r2@example.net\n" in r.out
+
+
+def test_postcat_file_and_errors(inst):
+    a, d, h, i, size = sample_queue(inst)
+    path = os.path.join(inst.q("active"), a)
+    r = inst.cmd("postcat", path)
+    assert r.rc == 0 and f"*** ENVELOPE RECORDS {path} ***" in r.out
+    r = inst.cmd("postcat", "-q", make_qid(1700000000, 1, 99))
+    assert r.rc == 1 and "open queue file" in r.err
+    r = inst.cmd("postcat", "-q", "bogus")
+    assert r.rc == 1 and "bad mail queue ID: bogus" in r.err
+    r = inst.cmd("postcat", "-q", a, user="nobody")
+    assert r.rc == 77
