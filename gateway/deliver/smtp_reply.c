@@ -81,8 +81,8 @@ static int end_line(struct smtp_reply *r)
 	if (r->len + (r->len ? 1 : 0) + n <= SMTP_REPLY_TEXT_MAX) {
 		if (r->len)
 			r->text[r->len++] = '\n';
-		memcpy(r->text + r->len, l, n);
-		r->len += n;
+		for (size_t i = 0; i < n; i++) /* text is a C string */
+			r->text[r->len++] = l[i] ? l[i] : ' ';
 		r->text[r->len] = 0;
 	}
 	if (last) {

@@ -12,7 +12,8 @@
  * dropped); the text keeps whole lines up to SMTP_REPLY_TEXT_MAX bytes;
  * a reply of more than SMTP_REPLY_LINES_MAX lines is an error. The text
  * keeps every line with its code ("550-5.1.1 a\n550 5.1.1 b"), lines
- * separated by LF: smtp_reply_oneline() gives Postfix's logged form. */
+ * separated by LF, a NUL byte replaced by a space so that the text is a C
+ * string: smtp_reply_oneline() gives Postfix's logged form. */
 #ifndef MAILGW_DELIVER_SMTP_REPLY_H
 #define MAILGW_DELIVER_SMTP_REPLY_H
 

@@ -379,7 +379,7 @@ static char *read_dump(const char *dumpdir)
 	closedir(d);
 	f = fopen(path, "r");
 	assert_non_null(f);
-	buf_init(&b, 1 << 20);
+	buf_init(&b, 16 << 20);
 	while ((c = fgetc(f)) != EOF)
 		buf_putc(&b, c);
 	fclose(f);
@@ -410,6 +410,14 @@ static void test_sent_pipelined_dotstuffing(void **state)
 
 	t = tjob_new("alice@example.org", "bob@example.net,carol@example.net",
 		     content_dots, port);
+	/* DSN parameters go along: smtp-sink announces DSN. */
+	t->msg.ret = QFILE_RET_HDRS;
+	t->msg.envid.p = "ENV+2B1";
+	t->msg.envid.len = 7;
+	t->msg.rcpt[0].notify = QFILE_NOTIFY_SUCCESS | QFILE_NOTIFY_FAILURE;
+	t->msg.rcpt[0].orcpt.p = "rfc822;bob@example.net";
+	t->msg.rcpt[0].orcpt.len = 22;
+	t->msg.rcpt[1].notify = QFILE_NOTIFY_NEVER;
 	test_log_capture();
 	run(t);
 	log_set_sink(NULL, NULL);
@@ -432,14 +440,63 @@ static void test_sent_pipelined_dotstuffing(void **state)
 	/* The sink saw the content byte for byte, dot-stuffing undone. */
 	dump = read_dump(dumpdir);
 	assert_non_null(strstr(dump, "X-Mail-Args: <alice@example.org> "
-				     "BODY=8BITMIME\n"));
-	assert_non_null(strstr(dump, "X-Rcpt-Args: <bob@example.net>\n"
-				     "X-Rcpt-Args: <carol@example.net>\n"));
+				     "BODY=8BITMIME RET=HDRS ENVID=ENV+2B1\n"));
+	assert_non_null(strstr(
+		dump, "X-Rcpt-Args: <bob@example.net> "
+		      "NOTIFY=SUCCESS,FAILURE "
+		      "ORCPT=rfc822;bob@example.net\n"
+		      "X-Rcpt-Args: <carol@example.net> NOTIFY=NEVER\n"));
 	body = strstr(dump, "Subject: dots");
 	assert_non_null(body);
 	assert_string_equal(body, "Subject: dots\n\n.leading dot\n..two dots\n"
 				  ".\nmiddle . dot\nlast line\n\n");
 	free(dump);
+	tjob_free(t);
+}
+
+/* A message far larger than the socket buffers and the client's fill:
+ * written as the socket takes it, byte-exact at the sink. */
+static void test_large_message(void **state)
+{
+	char dumpdir[300], tmpl[320];
+	const char *opts[] = {"-d", tmpl, NULL};
+	unsigned port = free_port();
+	struct buf content, want;
+	struct tjob *t;
+	char *dump, *body;
+	pid_t pid;
+
+	(void)state;
+	snprintf(dumpdir, sizeof(dumpdir), "%s/dump2", test_tmpdir());
+	mkdir(dumpdir, 0777);
+	chmod(dumpdir, 0777);
+	snprintf(tmpl, sizeof(tmpl), "%s/m.", dumpdir);
+	pid = sink_start(port, opts);
+	buf_init(&content, 8 << 20);
+	buf_init(&want, 8 << 20);
+	buf_puts(&content, "Subject: big\r\n\r\n");
+	buf_puts(&want, "Subject: big\n\n");
+	for (int i = 0; buf_len(&content) < (4 << 20); i++) {
+		const char *lead = i % 3 == 0 ? "." : i % 3 == 1 ? ".." : "x";
+
+		buf_printf(&content, "%s line %d of a big message\r\n", lead,
+			   i);
+		buf_printf(&want, "%s line %d of a big message\n", lead, i);
+	}
+	buf_putc(&want, '\n');
+	t = tjob_new("a@example.org", "b@example.net", buf_str(&content), port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	settle();
+	stop(pid);
+	dump = read_dump(dumpdir);
+	body = strstr(dump, "Subject: big");
+	assert_non_null(body);
+	assert_int_equal(strlen(body), buf_len(&want));
+	assert_true(strcmp(body, buf_str(&want)) == 0);
+	free(dump);
+	buf_free(&content);
+	buf_free(&want);
 	tjob_free(t);
 }
 
@@ -891,6 +948,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_delay_format, after_test),
 		cmocka_unit_test_teardown(test_sent_pipelined_dotstuffing,
 					  after_test),
+		cmocka_unit_test_teardown(test_large_message, after_test),
 		cmocka_unit_test_teardown(test_sent_without_pipelining,
 					  after_test),
 		cmocka_unit_test_teardown(test_rejects, after_test),
