@@ -6,9 +6,13 @@ to loopback on ports picked free at run time.
 """
 import os
 import pathlib
+import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -18,6 +22,8 @@ MAILGW = BUILD / "mailgw"
 SHARED = TOP.parent / "shared"
 REAL_POSTCONF = "/usr/sbin/postconf"
 REAL_POSTMAP = "/usr/sbin/postmap"
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 
 class Result:
@@ -81,12 +87,258 @@ def postfix_confdir(tmp_path):
     return d
 
 
-def free_port(host="127.0.0.1"):
-    """A TCP port that was free on host a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from peers import free_port  # noqa: E402,F401  (used by other tests)
 
 
 def which(name):
     return shutil.which(name)
+
+
+# ---------------------------------------------------------------- mail path
+#
+# Fixtures shared by the mail-path tests (issue 3): a mailgw instance in a
+# throw-away directory, smtp-sink peers, smtp-source. Everything is stopped
+# by PID at teardown. Set MAILGW_KEEP=1 to keep the directories.
+
+from peers import (Sink, SmtpConn, _pids_matching, kill_pid,  # noqa: E402
+                   listening, proc_name, proc_ppid, proc_state,
+                   smtp_source as _smtp_source, wait_until)
+
+
+class Gateway:
+    """One mailgw instance: INST/main.cf, INST/master.cf, INST/queue,
+    INST/maillog, listening on 127.0.0.1:port. Commands run as
+    `mailgw -c INST NAME ...` with MAIL_CONFIG=INST in the environment too
+    (so leftover processes can be found through /proc/PID/environ)."""
+
+    QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
+
+    def __init__(self, main_cf=None, master_cf=None, relay_to=None, port=None):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mailgw-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)
+        self.port = port or free_port()
+        self.queue = self.dir / "queue"
+        self.maillog = self.dir / "maillog"
+        params = {
+            "queue_directory": str(self.queue),
+            "data_directory": str(self.dir / "data"),
+            "maillog_file": str(self.maillog),
+            "maillog_file_prefixes": "/var, /dev/stdout, /tmp",
+            "mail_owner": "mailgw",
+            "myhostname": "mx.test.example",
+            "mydomain": "test.example",
+            "mydestination": "",
+            "mynetworks": "127.0.0.0/8",
+            "relay_domains": "",
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "queue_run_delay": "1s",
+            "minimal_backoff_time": "1s",
+            "maximal_backoff_time": "2s",
+            "smtp_connect_timeout": "5s",
+        }
+        if relay_to is not None:
+            params["relayhost"] = f"[127.0.0.1]:{relay_to}"
+        params.update(main_cf or {})
+        self.params = params
+        if master_cf is None:
+            master_cf = self.default_master_cf()
+        self.master_cf = master_cf
+        self.write_config()
+
+    def default_master_cf(self):
+        return (
+            f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
+            "smtp      unix  -       -       n       -       -       smtp\n"
+            "relay     unix  -       -       n       -       -       smtp\n")
+
+    def write_config(self):
+        (self.dir / "main.cf").write_text(
+            "".join(f"{k} = {v}\n" for k, v in self.params.items()))
+        (self.dir / "master.cf").write_text(self.master_cf)
+
+    def set(self, **params):
+        """Change main.cf parameters (takes effect at start/reload)."""
+        self.params.update(params)
+        self.write_config()
+
+    @property
+    def env(self):
+        e = dict(os.environ)
+        e["MAIL_CONFIG"] = str(self.dir)
+        return e
+
+    def cmd(self, name, *args, timeout=60, input=None):
+        """`mailgw -c INST name args...` -> Result."""
+        return run([MAILGW, "-c", self.dir, name, *args], env=self.env,
+                   timeout=timeout, input=input)
+
+    def start(self, check=True):
+        r = self.cmd("start", timeout=60)
+        if check:
+            assert r.rc == 0, f"mailgw start failed: {r}\n{self.log_text()[-3000:]}"
+            assert listening(self.port), \
+                f"mailgw start returned but nothing listens on {self.port}"
+        return r
+
+    def stop(self, check=True):
+        r = self.cmd("stop", timeout=90)
+        if check:
+            assert r.rc == 0, f"mailgw stop failed: {r}\n{self.log_text()[-3000:]}"
+        return r
+
+    def status(self):
+        return self.cmd("status").rc
+
+    def reload(self):
+        return self.cmd("reload")
+
+    def master_pid(self):
+        try:
+            return int((self.queue / "pid" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def pids(self):
+        """Every live process of this instance: master and its children
+        (also orphans of a killed master), found through /proc."""
+        out = set(_pids_matching(f"MAIL_CONFIG={self.dir}\0", str(self.dir)))
+        mp = self.master_pid()
+        if mp is not None and os.path.exists(f"/proc/{mp}"):
+            out.add(mp)
+        live = []
+        for p in sorted(out):
+            st = proc_state(p)
+            if st is not None and st != "Z":
+                live.append(p)
+        return live
+
+    def children(self, role=None):
+        """Live processes of this instance other than master. role filters
+        on the process name if the program sets one (comm or cmdline),
+        else all children are returned."""
+        mp = self.master_pid()
+        kids = [p for p in self.pids() if p != mp and proc_ppid(p) == mp]
+        if role is None:
+            return kids
+        named = [p for p in kids if role in proc_name(p)]
+        return named
+
+    def kill_all(self, sig=signal.SIGKILL):
+        for p in self.pids():
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not self.pids(), 20, "mailgw processes to die")
+
+    def log_text(self):
+        try:
+            return self.maillog.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_lines(self, regex):
+        r = re.compile(regex)
+        return [l for l in self.log_text().splitlines() if r.search(l)]
+
+    def wait_log(self, regex, timeout=30, count=1):
+        """Wait until regex matches at least count log lines; return them."""
+        def ok():
+            lines = self.log_lines(regex)
+            return lines if len(lines) >= count else None
+        try:
+            return wait_until(ok, timeout, f"log line /{regex}/ x{count}",
+                              interval=0.1)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n--- maillog tail:\n"
+                                 f"{self.log_text()[-4000:]}") from None
+
+    def queue_files(self, queues=None):
+        """Message files in the given queues (default: all but corrupt)."""
+        out = []
+        for q in queues or self.QUEUES:
+            d = self.queue / q
+            if d.is_dir():
+                out += [p for p in d.rglob("*") if p.is_file()
+                        and not p.name.startswith(".")]
+        return sorted(out)
+
+    def wait_queue_empty(self, timeout=60):
+        try:
+            wait_until(lambda: not self.queue_files(), timeout,
+                       "the queue to empty", interval=0.2)
+        except AssertionError as e:
+            files = self.queue_files()
+            raise AssertionError(
+                f"{e}: {len(files)} left, e.g. {[str(f) for f in files[:5]]}\n"
+                f"--- maillog tail:\n{self.log_text()[-3000:]}") from None
+
+    def smtp(self, **kw):
+        return SmtpConn(self.port, **kw)
+
+    def teardown(self):
+        if self.pids():
+            try:
+                self.cmd("stop", timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        for p in self.pids():
+            kill_pid(p, timeout=2)
+        if not os.environ.get("MAILGW_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def gateway(mailgw):
+    """Factory: gateway(relay_to=SINKPORT, master_cf=None, **main_cf)
+    returns a configured (not started) Gateway; every one is stopped and
+    removed at teardown."""
+    made = []
+
+    def make(master_cf=None, relay_to=None, port=None, **main_cf):
+        g = Gateway(main_cf=main_cf, master_cf=master_cf, relay_to=relay_to,
+                    port=port)
+        made.append(g)
+        return g
+    yield make
+    for g in made:
+        g.teardown()
+
+
+@pytest.fixture
+def smtp_sink():
+    """Factory: smtp_sink(options=(), dump=True) -> started Sink."""
+    made = []
+
+    def make(options=(), dump=True, start=True, **kw):
+        s = Sink(options=options, dump=dump, **kw)
+        made.append(s)
+        if start:
+            s.start()
+        return s
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+@pytest.fixture
+def smtp_source():
+    """smtp_source(port, sessions=, count=, size=, sender=, rcpt=, extra=)
+    runs smtp-source and asserts it exited 0."""
+    def go(port, **kw):
+        r = _smtp_source(port, **kw)
+        assert r.returncode == 0, \
+            f"smtp-source exited {r.returncode}: {r.stdout}{r.stderr}"
+        return r
+    return go
+
+
+@pytest.fixture
+def relay(gateway, smtp_sink):
+    """A started gateway relaying everything to a started smtp-sink:
+    returns (gw, sink)."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port)
+    gw.start()
+    return gw, sink
