@@ -802,7 +802,7 @@ static int on_reply(struct smtp_sess *s)
 	int code = s->reply.code, ok = code >= 200 && code < 300;
 	struct buf t;
 
-	if (code == 421 && s->state != S_QUIT) {
+	if (code == 421 && s->state != S_QUIT && s->state != S_GREETING) {
 		server_421(s);
 		return -1;
 	}
@@ -1056,13 +1056,19 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 	if (hosts_addr_parse(r->host, strlen(r->host), &a) == 0) {
 		int af = a.sa.ss_family == AF_INET ? HOSTS_INET4 : HOSTS_INET6;
 
-		if (fam & af) {
-			s->addrs[0] = a;
-			s->naddr = 1;
-			/* Log the address as Postfix does: "1.2.3.4[1.2.3.4]".
-			 */
-			fmt_addr(&a, s->host, sizeof(s->host));
+		if (!(fam & af)) {
+			buf_printf(&t,
+				   "mail for [%s]: address family disabled by "
+				   "inet_protocols",
+				   r->host);
+			set_pending(s, DELIVER_DEFER, "4.4.4", buf_str(&t));
+			buf_free(&t);
+			return -1;
 		}
+		s->addrs[0] = a;
+		s->naddr = 1;
+		/* Logged as Postfix does: "1.2.3.4[1.2.3.4]". */
+		fmt_addr(&a, s->host, sizeof(s->host));
 	} else {
 		n = hosts_lookup(NULL, r->host, fam, s->addrs, HOSTS_ADDR_MAX);
 		s->naddr = n > 0 ? (size_t)n : 0;

@@ -587,6 +587,58 @@ static void test_rejects(void **state)
 		   "end of data -- message may be sent more than once");
 }
 
+static void test_greeting_and_helo(void **state)
+{
+	const char *greet[] = {"-f", "CONNECT", NULL};
+	char dumpdir[300], tmpl[320];
+	const char *ehlo[] = {"-f", "EHLO", "-d", tmpl, NULL};
+	unsigned port = free_port();
+	struct tjob *t;
+	char *dump;
+	pid_t pid;
+
+	(void)state;
+	/* A 5xx greeting defers, as Postfix skips such a server. */
+	pid = sink_start(port, greet);
+	t = tjob_new("s@example.org", "a@x.example", "x\r\n", port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.3.0");
+	assert_string_equal(t->res.text[0],
+			    "host 127.0.0.1[127.0.0.1] refused to talk to me: "
+			    "500 5.3.0 Error: command failed");
+	tjob_free(t);
+	stop(pid);
+
+	/* EHLO refused: HELO, and no ESMTP parameters. */
+	snprintf(dumpdir, sizeof(dumpdir), "%s/dump3", test_tmpdir());
+	mkdir(dumpdir, 0777);
+	chmod(dumpdir, 0777);
+	snprintf(tmpl, sizeof(tmpl), "%s/m.", dumpdir);
+	pid = sink_start(port, ehlo);
+	t = tjob_new("s@example.org", "a@x.example", "x\r\n", port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	tjob_free(t);
+	settle();
+	stop(pid);
+	dump = read_dump(dumpdir);
+	assert_non_null(strstr(dump, "X-Client-Proto: SMTP\n"));
+	assert_non_null(strstr(dump, "X-Helo-Args: client.example\n"));
+	assert_non_null(strstr(dump, "X-Mail-Args: <s@example.org>\n"));
+	free(dump);
+
+	/* An IPv6 literal with inet_protocols = ipv4. */
+	t = tjob_new("s@example.org", "a@x.example", "x\r\n", port);
+	snprintf(t->job.route.host, sizeof(t->job.route.host), "::1");
+	conf_set("inet_protocols", "ipv4");
+	run(t);
+	conf_set("inet_protocols", "all");
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.4.4");
+	tjob_free(t);
+}
+
 static void test_refused_and_timeouts(void **state)
 {
 	unsigned port = free_port();
@@ -952,6 +1004,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sent_without_pipelining,
 					  after_test),
 		cmocka_unit_test_teardown(test_rejects, after_test),
+		cmocka_unit_test_teardown(test_greeting_and_helo, after_test),
 		cmocka_unit_test_teardown(test_refused_and_timeouts,
 					  after_test),
 		cmocka_unit_test_teardown(test_per_recipient_and_size,
