@@ -157,13 +157,23 @@ void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
 struct smtp_client;
 
 struct smtp_client *smtp_client_new(struct loop *lp);
-/* Start a job; callbacks follow later. 0, or -errno (nothing called). */
+/* Start a job; callbacks follow later. 0, or -errno (nothing called):
+ * -EINVAL for no recipients or a transport that is not TRANSPORT_SMTP
+ * (LMTP comes with the next issue). The job, its message and file must
+ * stay valid until done. A callback may start the next job (a cached
+ * connection is already idle by then) or flush, but not free the client.
+ * Notes: a message with 8-bit content goes as it is (without BODY=) to a
+ * server that does not offer 8BITMIME, as Postfix does with
+ * disable_mime_output_conversion; SMTPUTF8 is required only when the
+ * envelope uses UTF-8 (bounce 5.6.7 when the server lacks it); SIZE
+ * over the server's limit bounces 5.3.4 before MAIL. */
 int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job);
 /* Close cached idle connections (QUIT); jobs in progress go on. */
 void smtp_client_flush(struct smtp_client *c);
 /* Jobs in progress. */
 size_t smtp_client_busy(const struct smtp_client *c);
-/* Close everything at once; in-progress jobs get DELIVER_DEFER 4.3.2. */
+/* Close everything at once; in-progress jobs get DELIVER_DEFER 4.3.2
+ * (their callbacks run inside this call and must not start jobs). */
 void smtp_client_free(struct smtp_client *c);
 
 #endif

@@ -100,6 +100,7 @@ struct smtp_sess {
 	unsigned xacts;   /* transactions finished */
 	uint64_t born_ms; /* when connected */
 	int reused;       /* the job started on a cached connection */
+	int connect_err;  /* errno of a connect that failed at once */
 
 	/* The job. */
 	struct deliver_job *job;
@@ -116,7 +117,8 @@ static void sess_read(struct smtp_sess *s);
 static int sess_flush(struct smtp_sess *s);
 static void conn_lost(struct smtp_sess *s, int timeout);
 static void xact_start(struct smtp_sess *s);
-static int start_connect(struct smtp_sess *s);
+static void start_connect(struct smtp_sess *s);
+static void connect_failed(struct smtp_sess *s, int err);
 static void on_timer(struct loop *lp, struct loop_timer *t, void *arg);
 
 /* ---- sessions ---- */
@@ -462,8 +464,7 @@ static void retry_fresh(struct smtp_sess *s)
 	sess_free(s);
 	msg_debug("%s: cached connection failed; connecting again",
 		  n->job->qid);
-	if (start_connect(n) < 0)
-		return;
+	start_connect(n);
 }
 
 /* conn_fail_text - try the next address, else defer what is left. */
@@ -913,14 +914,9 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 	(void)fd;
 	if (s->state == S_CONNECT) {
 		int err = net_connect_result(s->fd);
-		struct buf t;
 
 		if (err < 0) {
-			buf_init(&t, SMTP_TEXT_MAX);
-			buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
-				   s->addr, s->port, strerror(-err));
-			conn_fail_text(s, "4.4.1", buf_str(&t));
-			buf_free(&t);
+			connect_failed(s, -err);
 			return;
 		}
 		s->connected = 1;
@@ -937,6 +933,18 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 	if (ready & LOOP_READABLE) {
 		sess_read(s); /* handles the session's lifetime */
 	}
+}
+
+/* connect_failed - "connect to H[A]:P: why". */
+static void connect_failed(struct smtp_sess *s, int err)
+{
+	struct buf t;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s), s->addr,
+		   s->port, strerror(err));
+	conn_fail_text(s, "4.4.1", buf_str(&t));
+	buf_free(&t);
 }
 
 static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
@@ -956,6 +964,9 @@ static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
 	case S_QUIT:
 		sess_free(s);
 		return;
+	case S_CONNECT:
+		connect_failed(s, s->connect_err ? s->connect_err : ETIMEDOUT);
+		return;
 	default:
 		conn_lost(s, 1);
 		return;
@@ -974,9 +985,10 @@ static void fmt_addr(const struct net_addr *a, char *out, size_t max)
 			  out, (socklen_t)max);
 }
 
-/* start_connect - connect to addrs[cur]. 0, or -1 when the job was
- * reported (s is gone). */
-static int start_connect(struct smtp_sess *s)
+/* start_connect - connect to addrs[cur]. Never reports at once: a
+ * connect that fails right away is handled from a timer, so no callback
+ * runs inside smtp_client_deliver(). */
+static void start_connect(struct smtp_sess *s)
 {
 	struct net_addr a = s->addrs[s->cur];
 	int rc;
@@ -997,18 +1009,18 @@ static int start_connect(struct smtp_sess *s)
 		rc = loop_fd_add(s->c->lp, s->fd, LOOP_READABLE | LOOP_WRITABLE,
 				 on_io, s);
 	if (rc < 0) {
-		struct buf t;
-
-		buf_init(&t, SMTP_TEXT_MAX);
-		buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
-			   s->addr, s->port, strerror(-rc));
-		conn_fail_text(s, "4.4.1", buf_str(&t));
-		buf_free(&t);
-		return -1;
+		if (s->fd >= 0) {
+			loop_fd_del(s->c->lp, s->fd, LOOP_ALL);
+			close(s->fd);
+		}
+		s->fd = -1;
+		s->connect_err = -rc;
+		loop_timer_set(s->c->lp, &s->timer, 0);
+		return;
 	}
+	s->connect_err = 0;
 	s->want_write = 1;
 	arm(s, tp_time(s, "smtp_connect_timeout"));
-	return 0;
 }
 
 /* ---- the API ---- */
@@ -1119,7 +1131,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 		s->state = S_RSET_REUSE;
 		send_line(s, "RSET");
 		arm(s, tp_time(s, "smtp_rset_timeout"));
-		sess_flush(s);
+		want_write(s, 1); /* written by the loop: no failure here */
 		return 0;
 	}
 
@@ -1134,8 +1146,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 		loop_timer_set(c->lp, &s->timer, 0);
 		return 0;
 	}
-	if (s->naddr && start_connect(s) < 0)
-		return 0;
+	start_connect(s);
 	return 0;
 }
 

@@ -889,6 +889,24 @@ static void test_not_literal_and_hosts(void **state)
 	tjob_free(t);
 }
 
+static void test_connect_fails_at_once(void **state)
+{
+	/* connect() to the broadcast address fails in the call itself; the
+	 * job is still reported from the loop (run() checks). */
+	struct tjob *t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
+
+	(void)state;
+	snprintf(t->job.route.host, sizeof(t->job.route.host),
+		 "255.255.255.255");
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.4.1");
+	assert_non_null(
+		strstr(t->res.text[0],
+		       "connect to 255.255.255.255[255.255.255.255]:25: "));
+	tjob_free(t);
+}
+
 static void test_delay_format(void **state)
 {
 	static const struct {
@@ -1004,6 +1022,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_sent_without_pipelining,
 					  after_test),
 		cmocka_unit_test_teardown(test_rejects, after_test),
+		cmocka_unit_test_teardown(test_connect_fails_at_once,
+					  after_test),
 		cmocka_unit_test_teardown(test_greeting_and_helo, after_test),
 		cmocka_unit_test_teardown(test_refused_and_timeouts,
 					  after_test),
