@@ -284,6 +284,12 @@ int submit_addr_list(const char *p, size_t n,
 	unsigned comment = 0;
 	int rc;
 
+	/* Control bytes (NUL...) never belong in an address. */
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)p[i] < 32 && p[i] != '\t' && p[i] != '\r' &&
+		     p[i] != '\n') ||
+		    p[i] == 127)
+			return SUBMIT_ERR_SYNTAX;
 	acc_reset(&plain);
 	acc_reset(&angle);
 	for (size_t i = 0; i < n; i++) {

@@ -72,8 +72,10 @@ int submit_header_is(const struct submit_header *h, const char *name);
 
 #define SUBMIT_ADDR_MAX 512 /* as SMTP_ADDR_MAX: longer is an error */
 
-#define SUBMIT_ERR_SYNTAX (-1) /* unbalanced quote, comment or <> */
-#define SUBMIT_ERR_LONG   (-2) /* an address over SUBMIT_ADDR_MAX */
+#define SUBMIT_ERR_SYNTAX                                                      \
+	(-1)                 /* unbalanced quote, comment or <>, or            \
+			      * a control byte (not TAB/CR/LF) */
+#define SUBMIT_ERR_LONG (-2) /* an address over SUBMIT_ADDR_MAX */
 
 /* Parse an RFC 5322 address-list (a To/Cc/Bcc value, folded lines
  * allowed): mailboxes "addr", "Name <addr>", "<@route:addr>", groups
@@ -82,7 +84,7 @@ int submit_header_is(const struct submit_header *h, const char *name);
  * terminated; an empty address (as in "undisclosed-recipients:;") is
  * not reported. A nonzero return from fn stops the walk and is returned.
  * Returns 0, or SUBMIT_ERR_*: the addresses before the error were
- * reported. */
+ * reported (none when the input holds a control byte). */
 int submit_addr_list(const char *p, size_t n,
 		     int (*fn)(const char *addr, size_t len, void *arg),
 		     void *arg);
