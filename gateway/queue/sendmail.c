@@ -65,6 +65,7 @@ struct rcpt {
 struct sm_msg {
 	/* envelope */
 	char *sender;
+	const char *saved_sender; /* as given (-f) or the login: messages */
 	struct rcpt *rcpt;
 	size_t nrcpt, cap;
 	unsigned notify; /* -N, for recipients without their own */
@@ -103,6 +104,12 @@ static struct {
 static struct sm_msg *live; /* removed on a fatal error */
 
 static void discard(struct sm_msg *m);
+
+/* The sender as Postfix names it in messages: "SENDER(UID): ...". */
+static const char *who(const struct sm_msg *m)
+{
+	return m->saved_sender ? m->saved_sender : m->sender;
+}
 
 static _Noreturn void die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -320,7 +327,7 @@ static void open_file(struct sm_msg *m)
 	}
 	if (m->fd < 0)
 		die(EX_TEMPFAIL, "%s(%ld): cannot create a file in %s/%s: %s",
-		    m->sender, (long)cf.uid, cf.queue_dir, LAYOUT_MAILDROP,
+		    who(m), (long)cf.uid, cf.queue_dir, LAYOUT_MAILDROP,
 		    strerror(errno));
 	/* pickup reads it as mail_owner, whatever our umask says. */
 	(void)fchmod(m->fd, 0644);
@@ -379,7 +386,7 @@ static void write_envelope(struct sm_msg *m)
 	rc = qfile_writer_begin(&m->w, &out, &qm);
 	if (rc < 0)
 		die(EX_SOFTWARE, "%s(%ld): cannot write the envelope: %s",
-		    m->sender, (long)cf.uid, qfile_strerror(rc));
+		    who(m), (long)cf.uid, qfile_strerror(rc));
 	stage(m, buf_str(&out), buf_len(&out));
 	buf_free(&out);
 	mem_free(qr);
@@ -453,7 +460,7 @@ static void start_body(struct sm_msg *m, int at_end)
 
 			if (rc == -2)
 				die(EX_DATAERR, "%s(%ld): too many recipients",
-				    m->sender, (long)cf.uid);
+				    who(m), (long)cf.uid);
 			if (rc < 0)
 				msg_warn("%.*s: bad address syntax, "
 					 "skipped the rest of the field",
@@ -467,7 +474,7 @@ static void start_body(struct sm_msg *m, int at_end)
 			      "message header"
 			    : "%s(%ld): Recipient addresses must be specified "
 			      "on the command line or via the -t option",
-		    m->sender, (long)cf.uid);
+		    who(m), (long)cf.uid);
 	open_file(m);
 	write_envelope(m);
 	off = 0;
@@ -627,11 +634,11 @@ static int send_stdin(struct sm_msg *m, int ignore_dots)
 	buf_free(&out);
 	rc = msg_end(m);
 	if (rc == -EFBIG)
-		die(EX_DATAERR, "%s(%ld): message file too big", m->sender,
+		die(EX_UNAVAILABLE, "%s(%ld): message file too big", who(m),
 		    (long)cf.uid);
 	if (rc < 0)
 		die(EX_TEMPFAIL, "%s(%ld): error writing queue file: %s",
-		    m->sender, (long)cf.uid, strerror(-rc));
+		    who(m), (long)cf.uid, strerror(-rc));
 	return 0;
 }
 
@@ -1245,8 +1252,10 @@ int sendmail_main(int argc, char **argv)
 			die(EX_USAGE, "bad sender address syntax: %s",
 			    o.sender);
 		m.sender = len ? qualify(s, len) : mem_strdup("");
+		m.saved_sender = o.sender;
 	} else {
 		m.sender = qualify(cf.login, strlen(cf.login));
+		m.saved_sender = cf.login;
 	}
 	m.extract = o.extract;
 	m.notify = o.notify;
@@ -1274,7 +1283,7 @@ int sendmail_main(int argc, char **argv)
 		die(EX_USAGE,
 		    "%s(%ld): Recipient addresses must be specified "
 		    "on the command line or via the -t option",
-		    m.sender, (long)cf.uid);
+		    who(&m), (long)cf.uid);
 	send_stdin(&m, o.ignore_dots);
 	msg_free(&m);
 	return 0;
