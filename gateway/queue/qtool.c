@@ -41,9 +41,19 @@ void qtool_config_dir(const char *dir)
 
 void qtool_config(const char *dir)
 {
+	const char *maillog;
+	char prog[64];
+
 	if (conf_load(dir) < 0)
 		qtool_fatal(EX_CONFIG, "cannot load the configuration in %s",
 			    dir ? dir : conf_dir());
+	/* As Postfix's commands: stderr, and the mail log (maillog_file
+	 * when set and writable by this user, else syslog). */
+	maillog = conf_get("maillog_file");
+	if (maillog && *maillog && log_set_file(maillog) == 0)
+		return;
+	snprintf(prog, sizeof(prog), "%s", log_program());
+	log_open(prog, LOG_DEST_STDERR | LOG_DEST_SYSLOG);
 }
 
 const char *qtool_queue_dir(void)

@@ -24,7 +24,8 @@ _Noreturn void qtool_fatal(int status, const char *fmt, ...)
 void qtool_config_dir(const char *dir);
 
 /* Load main.cf from dir (NULL: $MAIL_CONFIG or the default); a broken
- * configuration is fatal (EX_CONFIG). */
+ * configuration is fatal (EX_CONFIG). Messages then also go to the mail
+ * log: maillog_file when set and writable by this user, else syslog. */
 void qtool_config(const char *dir);
 
 /* queue_directory, from the loaded configuration. */

@@ -695,3 +695,19 @@ def test_sendmail_mail_reaches_the_smarthost(gateway, smtp_sink):
     gw.wait_queue_empty()
     assert gw.cmd("mailq").out == "Mail queue is empty\n"
     assert gw.cmd("postqueue", "-f").rc == 0
+
+
+def test_tools_log_to_maillog_file(inst):
+    """As Postfix's commands log to the mail log too: "mailgw/postsuper[PID]:
+    QID: removed" in maillog_file, besides stderr."""
+    log = os.path.join(inst.top, "maillog")
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write(f"maillog_file = {log}\n")
+    a, d, h, i, size = sample_queue(inst)
+    r = inst.cmd("postsuper", "-d", a)
+    assert r.err == (f"postsuper: {a}: removed\n"
+                     "postsuper: Deleted: 1 message\n")
+    text = open(log).read()
+    assert re.search(rf"mailgw/postsuper\[\d+\]: {a}: removed$", text, re.M)
+    assert re.search(r"mailgw/postsuper\[\d+\]: Deleted: 1 message$", text,
+                     re.M)
