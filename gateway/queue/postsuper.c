@@ -55,9 +55,11 @@ static void ids_add(struct ids *ids, const char *id)
 	ids->v[ids->n++] = mem_strdup(id);
 }
 
-/* Parse and, when it has a torn tail outside active/ (where qmgr owns
- * it), cut the tail so that the record appended next counts. */
-static int load(int fd, enum spool_queue q, struct qfile_msg *m)
+/* Parse the message. A torn tail (a crash during an append) is left for
+ * qmgr to cut (docs/queue-format.md): cutting it here could race with
+ * qmgr appending to the same file, and a record appended after it would
+ * not count; so such a file is not changed now. */
+static int load(int fd, struct qfile_msg *m)
 {
 	const void *p;
 	size_t n;
@@ -70,8 +72,10 @@ static int load(int fd, enum spool_queue q, struct qfile_msg *m)
 	spool_unmap(p, n);
 	if (rc < 0)
 		return -EINVAL;
-	if (m->torn && q != SPOOL_ACTIVE && spool_truncate(fd, m->valid_len))
-		msg_warn("cannot cut the torn tail of a queue file");
+	if (m->torn) {
+		qfile_msg_free(m);
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -86,10 +90,16 @@ static int append_state(enum spool_queue q, const char *qid, int hold,
 	fd = spool_open_message(&sp, q, qid, 1);
 	if (fd < 0)
 		return fd;
-	if ((rc = load(fd, q, &m)) < 0) {
+	if ((rc = load(fd, &m)) < 0) {
 		close(fd);
 		if (rc == -EINVAL)
 			msg_warn("%s/%s: malformed queue file, not changed",
+				 spool_queue_name(q), qid);
+		if (rc == -EAGAIN)
+			msg_warn("%s/%s: the last update is incomplete (a "
+				 "crash); "
+				 "not changed until the mail system has "
+				 "repaired it",
 				 spool_queue_name(q), qid);
 		return rc;
 	}

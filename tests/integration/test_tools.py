@@ -711,3 +711,45 @@ def test_tools_log_to_maillog_file(inst):
     assert re.search(rf"mailgw/postsuper\[\d+\]: {a}: removed$", text, re.M)
     assert re.search(r"mailgw/postsuper\[\d+\]: Deleted: 1 message$", text,
                      re.M)
+
+
+def test_postsuper_leaves_a_torn_file_to_qmgr(inst):
+    """A crash during an append leaves a torn record; postsuper neither
+    cuts it (qmgr may be appending) nor appends after it (that record
+    would not count): it says so and leaves the file where it is."""
+    qid = make_qid(1700000000, 5, 2001)
+    inst.put("deferred", qid, qfile("a@b.c", ["d@e.f"], b"x\r\n",
+                                    extra=appended("Y", "1700000400 1")[:-4]))
+    before = open(os.path.join(inst.q("deferred"), qid), "rb").read()
+    r = inst.cmd("postsuper", "-h", qid)
+    assert r.rc == 0
+    assert r.err == (f"postsuper: warning: deferred/{qid}: the last update is "
+                     "incomplete (a crash); not changed until the mail system "
+                     "has repaired it\n")
+    assert inst.where(qid) == ["deferred"]
+    assert open(os.path.join(inst.q("deferred"), qid), "rb").read() == before
+    # Deleting it needs no append: that works.
+    assert inst.cmd("postsuper", "-d", qid).err.endswith("Deleted: 1 message\n")
+
+
+def test_sendmail_bs_size_limit_and_two_messages(inst):
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write("message_size_limit = 1000\n")
+    big = "x" * 80 + "\r\n"
+    dialogue = ("EHLO c\r\nMAIL FROM:<a@b.c> SIZE=5000\r\n"
+                "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n" +
+                big * 20 + ".\r\n"
+                "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nsmall\r\n.\r\n"
+                "MAIL FROM:<a@b.c>\r\nRCPT TO:<g@e.f>\r\nDATA\r\nagain\r\n.\r\n"
+                "QUIT\r\n")
+    r = inst.cmd("sendmail", "-bs", input=dialogue)
+    assert r.rc == 0, r
+    lines = [l for l in r.out.splitlines() if not l.startswith("250-")]
+    assert lines[1] == "250 SMTPUTF8"
+    assert lines[2] == "552 5.3.4 Message size exceeds fixed limit"
+    assert lines[6] == "552 5.3.4 Error: message file too big"
+    assert [l[:3] for l in lines[7:]] == ["250", "250", "354", "250", "250",
+                                          "250", "354", "250", "221"]
+    assert len(inst.maildrop()) == 2
+    assert not [n for n in os.listdir(inst.q("maildrop"))
+                if n.startswith(".")]
