@@ -8,8 +8,9 @@
  * CONTENTS ... ***" (the content with LF line ends), "*** HEADER EXTRACTED
  * ... ***" (here: the state appended after delivery attempts) and "***
  * MESSAGE FILE END ... ***". -e, -h and -b select the envelope, the header
- * and the body; the default is all three. Reading the queue needs root or
- * mail_owner. */
+ * and the body (which starts with the empty line); the default is all
+ * three. As in Postfix 3.7 the "***" labels come with -e only. Reading the
+ * queue needs root or mail_owner. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -181,7 +182,8 @@ static int postcat(const char *label, const void *p, size_t n, int flags)
 		printf("*** ENVELOPE RECORDS %s ***\n", label);
 		envelope(&m);
 	}
-	if (flags & (PC_HEADER | PC_BODY))
+	/* As Postfix: the section labels come with the envelope only. */
+	if (flags & PC_ENV)
 		printf("*** MESSAGE CONTENTS %s ***\n", label);
 	if (flags & PC_HEADER)
 		put_lines(content, hlen);

@@ -13,9 +13,9 @@
  * section (header_size_limit) is held, to find the recipients for -t and
  * the headers that are missing. As Postfix's cleanup does for local mail,
  * a missing Message-ID, Date and From are added (Message-ID
- * <YYYYMMDDHHMMSS.NAME@myhostname>, Date in RFC 5322 form, From with the
- * full name of -F, $NAME or the passwd entry). The envelope sender is -f,
- * else the login name of the real uid; unqualified addresses get
+ * <NAME@myhostname> as Postfix's with long queue IDs, Date in RFC 5322 form,
+ * From with the full name of -F, $NAME or the passwd entry). The envelope
+ * sender is -f, else the login name of the real uid; unqualified addresses get
  * @$myorigin. Exit statuses are Sendmail's (sysexits.h). */
 #include <errno.h>
 #include <fcntl.h>
@@ -436,8 +436,6 @@ static void start_body(struct sm_msg *m, int at_end)
 	struct submit_header h;
 	struct buf add;
 	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
 
 	hlen = submit_header_len(p, n, &complete);
 	if (!complete && at_end && hlen < n) {
@@ -485,10 +483,8 @@ static void start_body(struct sm_msg *m, int at_end)
 	}
 	/* What cleanup adds to local mail, in its order. */
 	buf_init(&add, 4096);
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-	if (!has_msgid)
-		buf_printf(&add, "Message-Id: <%s.%s@%s>\r\n", stamp, m->name,
+	if (!has_msgid) /* as Postfix with long queue IDs: <ID@host> */
+		buf_printf(&add, "Message-Id: <%s@%s>\r\n", m->name,
 			   cf.myhostname);
 	if (!has_date) {
 		buf_puts(&add, "Date: ");

@@ -259,7 +259,8 @@ static int report(int fd, const char *queue, const char *id,
 	m.queue = queue;
 	m.id = id;
 	m.arrival = qm.arrival_sec;
-	m.size = qm.content_len;
+	/* Postfix shows a maildrop file's size, else the message size. */
+	m.size = strcmp(queue, LAYOUT_MAILDROP) == 0 ? n : qm.content_len;
 	m.sender = qm.sender.p;
 	m.sender_len = qm.sender.len;
 	m.rcpt = r;

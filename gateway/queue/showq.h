@@ -19,7 +19,9 @@
  *         forced_expire, sender, recipients[address, delay_reason]).
  * Only recipients still to do are listed; those with a deferral reason
  * come first, as Postfix lists its defer log before the queue file. The
- * null sender shows as empty_address_recipient (MAILER-DAEMON). The time
+ * null sender shows as empty_address_recipient (MAILER-DAEMON). The size
+ * is the message size (content bytes), or the file size for a maildrop
+ * file, as in Postfix. The time
  * is local time, as asctime(localtime()). */
 #ifndef MAILGW_QUEUE_SHOWQ_H
 #define MAILGW_QUEUE_SHOWQ_H
@@ -43,7 +45,7 @@ struct showq_msg {
 	const char *queue; /* "active", "hold"... */
 	const char *id;    /* queue ID (maildrop: the file name) */
 	int64_t arrival;   /* seconds since the epoch */
-	uint64_t size;     /* content bytes */
+	uint64_t size;     /* content bytes (maildrop: file bytes) */
 	const char *sender;
 	size_t sender_len; /* 0: the null sender */
 	const struct showq_rcpt *rcpt;

@@ -169,7 +169,7 @@ def test_sendmail_root_writes_maildrop_file(inst):
     assert b"\n" not in content.replace(b"\r\n", b"")
     assert headers(content) == ["Subject", "Message-Id", "Date", "From"]
     text = content.decode()
-    assert f"Message-Id: <" in text and f".{names[0]}@gw.example.com>" in text
+    assert f"Message-Id: <{names[0]}@gw.example.com>\r\n" in text
     assert "From: Joe User <root@gw.example.com>\r\n" in text
     assert re.search(r"Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000 "
                      r"\(UTC\)\r\n", text)
@@ -617,14 +617,19 @@ def test_postcat_queue_file(inst):
 
 def test_postcat_sections(inst):
     a, d, h, i, size = sample_queue(inst)
+    # As Postfix 3.7: labels only with -e; the body starts with the empty
+    # line.
     r = inst.cmd("postcat", "-h", "-q", a)
-    assert r.out == f"*** MESSAGE CONTENTS active/{a} ***\nSubject: x\n"
+    assert r.out == "Subject: x\n"
     r = inst.cmd("postcat", "-b", "-q", a)
-    assert r.out == f"*** MESSAGE CONTENTS active/{a} ***\n\n" + "y" * 1000 + "\n"
+    assert r.out == "\n" + "y" * 1000 + "\n"
+    r = inst.cmd("postcat", "-hb", "-q", a)
+    assert r.out == "Subject: x\n\n" + "y" * 1000 + "\n"
     r = inst.cmd("postcat", "-e", "-q", a)
-    assert "MESSAGE CONTENTS" not in r.out
     assert r.out.startswith(f"*** ENVELOPE RECORDS active/{a} ***\n")
     assert "recipient: r2@example.net\n" in r.out
+    assert (f"*** MESSAGE CONTENTS active/{a} ***\n"
+            f"*** HEADER EXTRACTED active/{a} ***\n") in r.out
 
 
 def test_postcat_file_and_errors(inst):
@@ -753,3 +758,99 @@ def test_sendmail_bs_size_limit_and_two_messages(inst):
     assert len(inst.maildrop()) == 2
     assert not [n for n in os.listdir(inst.q("maildrop"))
                 if n.startswith(".")]
+
+
+# ---- against the real Postfix 3.7 ----
+
+def mask_listing(text):
+    """A mailq listing with the fields that differ between two systems
+    (queue ID, size, arrival time) blanked, columns kept."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(\S+?)([*!]?)( +)(\d+) (\w{3} \w{3} [ \d]\d "
+                     r"\d\d:\d\d:\d\d) (.*)$", line)
+        if m:
+            assert len(line) - len(m.group(6)) == 47, line
+            line = f"{'ID' + m.group(2):<17} {'SIZE':>8} {'TIME':<19} " \
+                   f"{m.group(6)}"
+        out.append(line)
+    return out
+
+
+@pytest.fixture
+def postfix_ref():
+    from peers import PostfixPeer
+    made = []
+
+    def make(**main_cf):
+        p = PostfixPeer(main_cf={"myhostname": "gw.example.com",
+                                 "enable_long_queue_ids": "yes", **main_cf})
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.cleanup()
+
+
+def test_mailq_layout_matches_postfix(inst, postfix_ref):
+    """Postfix's postqueue -p (long queue IDs, showq run by root while the
+    system is down) and mailgw's mailq list the same maildrop submission
+    in the same columns and words."""
+    pf = postfix_ref()
+    subprocess.run(["/usr/sbin/postfix", "-c", str(pf.etc),
+                    "set-permissions"], capture_output=True)
+    argv = ["-f", "sender@example.org", "bob@example.net", "carol@example.net"]
+    r = subprocess.run(["/usr/sbin/sendmail", "-C", str(pf.etc), *argv],
+                       input=b"hello\n", capture_output=True)
+    assert r.returncode == 0, r
+    theirs = subprocess.run(["/usr/sbin/postqueue", "-c", str(pf.etc), "-p"],
+                            capture_output=True, text=True)
+    assert theirs.returncode == 0, theirs
+    assert inst.cmd("sendmail", *argv, input="hello\n").rc == 0
+    ours = inst.cmd("mailq")
+    assert mask_listing(ours.out) == mask_listing(theirs.stdout)
+    assert mask_listing(ours.out)[1] == \
+        f"{'ID':<17} {'SIZE':>8} {'TIME':<19} sender@example.org"
+
+
+def test_added_headers_match_postfix(inst, postfix_ref, tmp_path):
+    """What sendmail adds to a bare message is what Postfix's cleanup adds
+    (apart from its Received line, which pickup writes): Message-Id,
+    Date, From with the quoted full name, in that order, after the
+    message's own headers; Bcc gone with -t."""
+    hc = tmp_path / "hc"
+    hc.write_text("/^Subject:/ HOLD\n")
+    os.chmod(tmp_path, 0o755)
+    pf = postfix_ref(header_checks=f"regexp:{hc}")
+    pf.start()
+    msg = b"Subject: t\nTo: x@example.net\nBcc: hidden@example.net\n\nbody\n"
+    r = subprocess.run(["/usr/sbin/sendmail", "-C", str(pf.etc), "-F",
+                        "Joe Q. User", "-t"], input=msg, capture_output=True)
+    assert r.returncode == 0, r
+    from peers import wait_until
+    held = wait_until(lambda: os.listdir(pf.queue / "hold"), 60,
+                      "Postfix to hold the message")
+    theirs = subprocess.run(["/usr/sbin/postcat", "-c", str(pf.etc), "-h",
+                             "-q", held[0]], capture_output=True, text=True)
+    assert theirs.returncode == 0, theirs
+    # Drop Received (pickup's) and the label line.
+    lines = theirs.stdout.splitlines()
+    assert lines[0].startswith("Received: by gw.example.com (Postfix")
+    while lines[1][:1] in (" ", "\t"):
+        del lines[1]
+    their_head = "\n".join(lines[1:])
+    r = inst.cmd("sendmail", "-F", "Joe Q. User", "-t", input=msg.decode())
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    _, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    our_head = content.decode().split("\r\n\r\n")[0].replace("\r\n", "\n")
+    norm = lambda h: re.sub(r"<[^@<>]+@gw\.example\.com>", "<ID@gw.example.com>",
+                            re.sub(r"Date: .*", "Date: DATE", h)).strip()
+    assert norm(our_head) == norm(their_head)
+    assert "From: \"Joe Q. User\" <root@gw.example.com>" in our_head
+    date = re.search(r"^Date: (.*)$", their_head, re.M).group(1)
+    assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} "
+                        r"\(\w+\)", date)
+    assert re.search(r"^Date: " + r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d "
+                     r"[+-]\d{4} \(\w+\)$", our_head, re.M)
