@@ -283,7 +283,8 @@ int postcat_main(int argc, char **argv)
 			msg_verbose++;
 			break;
 		default:
-			qtool_fatal(EX_USAGE, "%s", USAGE);
+			qtool_bad_option(optopt);
+			qtool_fatal(1, "%s", USAGE);
 		}
 	}
 	if (flags == 0)
@@ -291,13 +292,13 @@ int postcat_main(int argc, char **argv)
 	qtool_config(NULL);
 	if (optind == argc) {
 		if (queue)
-			qtool_fatal(EX_USAGE, "%s", USAGE);
+			qtool_fatal(1, "%s", USAGE);
 		return postcat_stdin(flags);
 	}
 	if (queue) {
 		struct spool sp;
 
-		qtool_spool_open(&sp, "postcat");
+		qtool_spool_open(&sp, "postcat", 1);
 		for (int i = optind; i < argc; i++)
 			status |= postcat_queue(&sp, argv[i], flags);
 		spool_close(&sp);

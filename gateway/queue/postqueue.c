@@ -5,7 +5,9 @@
  * -c config_dir, -v. The listing reads the spool directly (showq.h), so it
  * needs root or mail_owner; flushing writes a request on the qmgr FIFO
  * (trigger.h), which anyone may do, and fails as Postfix's does when the
- * mail system is down. mailq is "postqueue -p" (sendmail -bp calls it). */
+ * mail system is down. mailq is "postqueue -p" (sendmail -bp calls it).
+ * Exit statuses are those of Postfix 3.7 (EX_UNAVAILABLE also for a usage
+ * error; mailq, being sendmail -bp, EX_TEMPFAIL). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,7 @@ static int list_queue(int json)
 	struct spool sp;
 	int status;
 
-	qtool_spool_open(&sp, "Queue report unavailable");
+	qtool_spool_open(&sp, "Queue report unavailable", EX_UNAVAILABLE);
 	status = showq_print(&sp, json);
 	spool_close(&sp);
 	return status;
@@ -82,23 +84,24 @@ int postqueue_main(int argc, char **argv)
 		case 'p':
 		case 's':
 			if (mode)
-				qtool_fatal(EX_USAGE, "%s", USAGE);
+				qtool_fatal(EX_UNAVAILABLE, "%s", USAGE);
 			mode = c;
 			site = c == 's' ? optarg : NULL;
 			break;
 		case 'i':
-			qtool_fatal(EX_USAGE,
+			qtool_fatal(EX_UNAVAILABLE,
 				    "option -i is not supported by mailgw's "
 				    "postqueue (use -f or -s)");
 		case 'v':
 			msg_verbose++;
 			break;
 		default:
-			qtool_fatal(EX_USAGE, "%s", USAGE);
+			qtool_bad_option(optopt);
+			qtool_fatal(EX_UNAVAILABLE, "%s", USAGE);
 		}
 	}
 	if (mode == 0 || optind != argc)
-		qtool_fatal(EX_USAGE, "%s", USAGE);
+		qtool_fatal(EX_UNAVAILABLE, "%s", USAGE);
 	qtool_config(NULL);
 	switch (mode) {
 	case 'p':
@@ -137,12 +140,13 @@ int mailq_main(int argc, char **argv)
 			msg_verbose++;
 			break;
 		default:
-			qtool_fatal(EX_USAGE,
+			qtool_bad_option(optopt);
+			qtool_fatal(EX_TEMPFAIL,
 				    "usage: mailq [-v] [-c config_dir]");
 		}
 	}
 	if (optind != argc)
-		qtool_fatal(EX_USAGE, "usage: mailq [-v] [-c config_dir]");
+		qtool_fatal(EX_TEMPFAIL, "usage: mailq [-v] [-c config_dir]");
 	qtool_config(NULL);
 	return list_queue(0);
 }

@@ -286,6 +286,7 @@ int postsuper_main(int argc, char **argv)
 		"Deleted", "Placed on hold", "Released from hold", "Requeued"};
 	struct ids todo[OP_COUNT] = {{0}};
 	int user_q[SPOOL_NQUEUES + 2], purge = 0, c, any = 0;
+	int asked[OP_COUNT] = {0};
 
 	optind = 1;
 	opterr = 0;
@@ -314,13 +315,13 @@ int postsuper_main(int argc, char **argv)
 			msg_verbose++;
 			break;
 		default:
-			qtool_fatal(EX_USAGE, "%s", USAGE);
+			qtool_bad_option(optopt);
+			qtool_fatal(1, "%s", USAGE);
 		}
 	}
 	if (getuid() != 0)
-		qtool_fatal(
-			EX_NOPERM,
-			"use of this command is reserved for the superuser");
+		qtool_fatal(1, "use of this command is reserved for the "
+			       "superuser");
 	qtool_config(NULL);
 	/* Queue names after the options limit the search. */
 	if (optind < argc) {
@@ -332,15 +333,14 @@ int postsuper_main(int argc, char **argv)
 					: qtool_queue_by_name(argv[i]);
 
 			if (q < 0 || q == SPOOL_CORRUPT)
-				qtool_fatal(EX_USAGE,
-					    "invalid directory name: %s",
+				qtool_fatal(1, "invalid directory name: %s",
 					    argv[i]);
 			if (k < SPOOL_NQUEUES + 1)
 				user_q[k++] = q;
 		}
 		user_q[k] = -1;
 	}
-	qtool_spool_open(&sp, "postsuper");
+	qtool_spool_open(&sp, "postsuper", 1);
 	if (purge) {
 		int rc = spool_clean_temp(&sp,
 					  (int64_t)time(NULL) - MAX_TEMP_AGE);
@@ -357,6 +357,7 @@ int postsuper_main(int argc, char **argv)
 		const int *queues = optind < argc ? user_q : defaults[op];
 		int all = 0;
 
+		asked[op] = todo[op].n > 0;
 		for (size_t i = 0; i < todo[op].n; i++) {
 			const char *id = todo[op].v[i];
 
@@ -374,11 +375,12 @@ int postsuper_main(int argc, char **argv)
 		}
 		mem_free(todo[op].v);
 	}
+	/* As Postfix 3.7: a count for every operation asked for, even 0. */
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-		if (counts[order[k]] > 0)
+		if (asked[order[k]])
 			msg_info("%s: %u message%s", done_text[order[k]],
 				 counts[order[k]],
-				 counts[order[k]] > 1 ? "s" : "");
+				 counts[order[k]] == 1 ? "" : "s");
 	if (any && (counts[OP_HOLD] || counts[OP_RELEASE] ||
 		    counts[OP_REQUEUE] || counts[OP_DELETE]))
 		(void)trigger_send(qtool_queue_dir(), "R");

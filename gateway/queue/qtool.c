@@ -32,6 +32,15 @@ void qtool_fatal(int status, const char *fmt, ...)
 	msg_fatal("%s", text);
 }
 
+void qtool_bad_option(int c)
+{
+	if (c > 32 && c < 127)
+		fprintf(stderr, "%s: invalid option -- '%c'\n", log_program(),
+			c);
+	else
+		fprintf(stderr, "%s: invalid option\n", log_program());
+}
+
 void qtool_config_dir(const char *dir)
 {
 	if (setenv("MAIL_CONFIG", dir, 1) != 0)
@@ -80,24 +89,24 @@ int qtool_privileged(void)
 	return uid == 0 || uid == qtool_owner_uid();
 }
 
-void qtool_spool_open(struct spool *sp, const char *what)
+void qtool_spool_open(struct spool *sp, const char *what, int status)
 {
 	const char *dir = qtool_queue_dir();
 	int rc = spool_open(sp, dir);
 
 	if (rc == -EACCES || rc == -EPERM)
 		qtool_fatal(
-			EX_NOPERM,
+			status,
 			"%s: permission denied: the queue in %s is readable "
 			"only by root and the mail_owner (%s)",
 			what, dir, conf_get("mail_owner"));
 	if (rc == -ENOENT)
-		qtool_fatal(EX_UNAVAILABLE,
+		qtool_fatal(status,
 			    "%s: no queue in %s (the mail system was never "
 			    "started with this configuration)",
 			    what, dir);
 	if (rc < 0)
-		qtool_fatal(EX_UNAVAILABLE, "%s: open queue %s: %s", what, dir,
+		qtool_fatal(status, "%s: open queue %s: %s", what, dir,
 			    strerror(-rc));
 }
 

@@ -2,10 +2,10 @@
  * postcat) share: exit statuses, fatal errors, configuration, the queue
  * directory, who may read it.
  *
- * Exit statuses are sysexits.h's, as Sendmail and Postfix use them
- * (EX_USAGE for bad options, EX_NOPERM for a privilege refused,
- * EX_TEMPFAIL for "try again later", EX_UNAVAILABLE for a service that is
- * down, EX_SOFTWARE for a broken invariant). Messages go to stderr as
+ * Exit statuses are what Postfix 3.7's commands return (checked against
+ * it): sysexits.h codes where Postfix uses them (sendmail: EX_TEMPFAIL
+ * for any fatal error; postqueue: EX_UNAVAILABLE), else 1 (postsuper,
+ * postcat). Messages go to stderr as
  * "PROGRAM: fatal: text", through log.h, like every other command. */
 #ifndef MAILGW_QUEUE_QTOOL_H
 #define MAILGW_QUEUE_QTOOL_H
@@ -18,6 +18,10 @@
 /* Print "PROGRAM: fatal: text" and exit with status. */
 _Noreturn void qtool_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* getopt's complaint, worded as glibc's (which Postfix's commands show):
+ * "PROGRAM: invalid option -- 'c'". */
+void qtool_bad_option(int c);
 
 /* -c DIR: the configuration directory for qtool_config(), passed on as
  * $MAIL_CONFIG to the commands this one runs (as Postfix does). */
@@ -38,10 +42,10 @@ uid_t qtool_owner_uid(void);
  * queue directories. */
 int qtool_privileged(void);
 
-/* Open the queue directories for reading or changing messages, or exit:
- * EX_NOPERM with a clear message when the directories are not ours to
- * read, EX_UNAVAILABLE when the queue does not exist (never started). */
-void qtool_spool_open(struct spool *sp, const char *what);
+/* Open the queue directories for reading or changing messages, or exit
+ * with status and a clear message (the directories are not ours to read;
+ * the queue does not exist: never started). */
+void qtool_spool_open(struct spool *sp, const char *what, int status);
 
 /* "deferred" -> SPOOL_DEFERRED; -1 for a name that is not a queue. */
 int qtool_queue_by_name(const char *name);

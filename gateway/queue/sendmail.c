@@ -16,7 +16,9 @@
  * <NAME@myhostname> as Postfix's with long queue IDs, Date in RFC 5322 form,
  * From with the full name of -F, $NAME or the passwd entry). The envelope
  * sender is -f, else the login name of the real uid; unqualified addresses get
- * @$myorigin. Exit statuses are Sendmail's (sysexits.h). */
+ * @$myorigin. Exit statuses are Postfix 3.7's: EX_TEMPFAIL (75) for any
+ * fatal error (so that a calling program tries again later), EX_DATAERR
+ * when stdin cannot be read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -240,7 +242,7 @@ static void random_name(char *out, size_t len)
 		ssize_t r = getrandom(rnd + got, len - got, 0);
 
 		if (r < 0 && errno != EINTR)
-			die(EX_OSERR, "getrandom: %s", strerror(errno));
+			die(EX_TEMPFAIL, "getrandom: %s", strerror(errno));
 		if (r > 0)
 			got += (size_t)r;
 	}
@@ -313,7 +315,7 @@ static void open_file(struct sm_msg *m)
 		m->dfd = d;
 	}
 	if (m->dfd < 0)
-		die(EX_UNAVAILABLE, "open %s/%s: %s", cf.queue_dir,
+		die(EX_TEMPFAIL, "open %s/%s: %s", cf.queue_dir,
 		    LAYOUT_MAILDROP, strerror(errno));
 	for (int tries = 0; tries < 10; tries++) {
 		random_name(rnd, NAME_LEN);
@@ -385,7 +387,7 @@ static void write_envelope(struct sm_msg *m)
 	buf_init(&out, QFILE_RCPT_MAX * (size_t)(SMTP_ADDR_MAX + 64) + 65536);
 	rc = qfile_writer_begin(&m->w, &out, &qm);
 	if (rc < 0)
-		die(EX_SOFTWARE, "%s(%ld): cannot write the envelope: %s",
+		die(EX_TEMPFAIL, "%s(%ld): cannot write the envelope: %s",
 		    who(m), (long)cf.uid, qfile_strerror(rc));
 	stage(m, buf_str(&out), buf_len(&out));
 	buf_free(&out);
@@ -457,7 +459,7 @@ static void start_body(struct sm_msg *m, int at_end)
 						  add_listed, m);
 
 			if (rc == -2)
-				die(EX_DATAERR, "%s(%ld): too many recipients",
+				die(EX_TEMPFAIL, "%s(%ld): too many recipients",
 				    who(m), (long)cf.uid);
 			if (rc < 0)
 				msg_warn("%.*s: bad address syntax, "
@@ -466,7 +468,7 @@ static void start_body(struct sm_msg *m, int at_end)
 		}
 	}
 	if (m->nrcpt == 0)
-		die(EX_USAGE,
+		die(EX_TEMPFAIL,
 		    m->extract
 			    ? "%s(%ld): No recipient addresses found in "
 			      "message header"
@@ -616,8 +618,8 @@ static int send_stdin(struct sm_msg *m, int ignore_dots)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			die(EX_IOERR, "%s(%ld): read stdin: %s", m->sender,
-			    (long)cf.uid, strerror(errno));
+			die(EX_DATAERR, "%s(%ld): error reading input: %s",
+			    who(m), (long)cf.uid, strerror(errno));
 		}
 		submit_norm_push(&norm, in, (size_t)r, &out, &used);
 		msg_push(m, buf_str(&out), buf_len(&out));
@@ -630,7 +632,7 @@ static int send_stdin(struct sm_msg *m, int ignore_dots)
 	buf_free(&out);
 	rc = msg_end(m);
 	if (rc == -EFBIG)
-		die(EX_UNAVAILABLE, "%s(%ld): message file too big", who(m),
+		die(EX_TEMPFAIL, "%s(%ld): message file too big", who(m),
 		    (long)cf.uid);
 	if (rc < 0)
 		die(EX_TEMPFAIL, "%s(%ld): error writing queue file: %s",
@@ -946,7 +948,27 @@ static int smtp_session(void)
 
 /* ---- options ---- */
 
-enum mode { MODE_SEND, MODE_SMTP, MODE_LIST, MODE_FLUSH, MODE_ALIASES };
+enum mode {
+	MODE_SEND,
+	MODE_SMTP,
+	MODE_LIST,
+	MODE_FLUSH,
+	MODE_ALIASES,
+	MODE_START
+};
+
+/* -V: printable ASCII, at most ENVID_MAX bytes (RFC 3461 4.4). */
+static int envid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ENVID_MAX)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 32 || (unsigned char)*s > 126)
+			return 0;
+	return 1;
+}
 
 struct opts {
 	enum mode mode;
@@ -975,13 +997,20 @@ static unsigned parse_notify(const char *s)
 			bits |= QFILE_NOTIFY_FAILURE;
 		else if (str_casecmp(tok, "delay") == 0)
 			bits |= QFILE_NOTIFY_DELAY;
-		else
+		else {
+			msg_warn("unknown DSN NOTIFY command value \"%s\" in "
+				 "\"%s\"",
+				 tok, s);
 			bits = ~0u;
+		}
 	}
 	mem_free(copy);
+	/* As Postfix: a bad value is ignored with a warning. */
 	if (bits == 0 || bits == ~0u ||
-	    ((bits & QFILE_NOTIFY_NEVER) && bits != QFILE_NOTIFY_NEVER))
-		die(EX_USAGE, "Invalid -N option argument: %s", s);
+	    ((bits & QFILE_NOTIFY_NEVER) && bits != QFILE_NOTIFY_NEVER)) {
+		msg_warn("bad -N option value -- ignored");
+		return 0;
+	}
 	return bits;
 }
 
@@ -1034,13 +1063,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 						q[1] ? q + 1
 						     : (i + 1 < argc ? argv[++i]
 								     : NULL);
-					if (o->site == NULL)
-						die(EX_USAGE,
-						    "option -qR requires a "
-						    "site");
+					if (o->site == NULL || !*o->site)
+						die(EX_TEMPFAIL,
+						    "specify: -qRsitename");
 					o->mode = MODE_FLUSH;
 				} else if (*q == 'I' || *q == 'S') {
-					die(EX_USAGE,
+					die(EX_TEMPFAIL,
 					    "-q%c is not supported by mailgw's "
 					    "sendmail",
 					    *q);
@@ -1054,7 +1082,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				else if (i + 1 < argc)
 					arg = argv[++i];
 				else
-					die(EX_USAGE,
+					die(EX_TEMPFAIL,
 					    "option -%c requires an argument",
 					    c);
 			}
@@ -1065,7 +1093,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				else if (str_casecmp(arg, "7BIT") == 0)
 					o->body = QFILE_BODY_7BIT;
 				else
-					die(EX_USAGE,
+					die(EX_TEMPFAIL,
 					    "-B option needs 8BITMIME or 7BIT");
 				break;
 			case 'C':
@@ -1084,20 +1112,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				else if (str_casecmp(arg, "hdrs") == 0)
 					o->ret = QFILE_RET_HDRS;
 				else
-					die(EX_USAGE,
-					    "-R option needs full or hdrs");
+					msg_warn("bad -R option value -- "
+						 "ignored");
 				break;
 			case 'V':
-				if (strlen(arg) > ENVID_MAX)
-					die(EX_USAGE, "Invalid -V option "
-						      "argument: too long");
-				for (const char *p = arg; *p; p++)
-					if ((unsigned char)*p < 32 ||
-					    (unsigned char)*p > 126)
-						die(EX_USAGE,
-						    "Invalid -V option "
-						    "argument");
-				o->envid = arg;
+				if (envid_ok(arg))
+					o->envid = arg;
+				else
+					msg_warn("bad syntax in -V option "
+						 "value -- ignored");
 				break;
 			case 'b':
 				switch (arg[0]) {
@@ -1113,17 +1136,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				case 'i':
 					o->mode = MODE_ALIASES;
 					break;
-				case 'd':
+				case 'd': /* as Postfix: "postfix start" */
 				case 'D':
-					die(EX_USAGE,
-					    "-b%s is not supported: start the "
-					    "mail system with 'mailgw start'",
-					    arg);
+					o->mode = MODE_START;
+					break;
 				default:
-					die(EX_USAGE,
-					    "unsupported: -b%s (mailgw's "
-					    "sendmail "
-					    "takes -bm, -bs, -bp, -bi)",
+					die(EX_TEMPFAIL, "unsupported: -b%s",
 					    arg);
 				}
 				break;
@@ -1160,10 +1178,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			case 'p': /* protocol */
 				break;
 			default:
-				die(EX_USAGE,
-				    "unsupported option -%c; usage: sendmail "
-				    "[options] [recipients]",
-				    c);
+				qtool_bad_option(c);
+				die(EX_TEMPFAIL, "usage: sendmail [options]");
 			}
 			if (arg)
 				break; /* the rest of this word was the arg */
@@ -1189,7 +1205,7 @@ static void load_config(void)
 	cf.rcpt_limit = (size_t)conf_get_int("smtpd_recipient_limit");
 	cf.uid = getuid();
 	if ((pw = getpwuid(cf.uid)) == NULL)
-		die(EX_NOUSER, "no login name found for user ID %lu",
+		die(EX_TEMPFAIL, "no login name found for user ID %lu",
 		    (unsigned long)cf.uid);
 	cf.login = mem_strdup(pw->pw_name);
 	if (cf.fullname == NULL && (name = getenv("NAME")) != NULL && *name)
@@ -1222,6 +1238,11 @@ int sendmail_main(int argc, char **argv)
 
 		return newaliases_main(1, av);
 	}
+	case MODE_START: {
+		char *av[] = {"start", NULL};
+
+		return master_main(1, av);
+	}
 	case MODE_FLUSH: {
 		char *av[] = {"postqueue", o.site ? "-s" : "-f",
 			      o.site ? mem_strdup(o.site) : NULL, NULL};
@@ -1245,7 +1266,7 @@ int sendmail_main(int argc, char **argv)
 			len -= 2;
 		}
 		if (len > 0 && !addr_ok(s, len))
-			die(EX_USAGE, "bad sender address syntax: %s",
+			die(EX_TEMPFAIL, "bad sender address syntax: %s",
 			    o.sender);
 		m.sender = len ? qualify(s, len) : mem_strdup("");
 		m.saved_sender = o.sender;
@@ -1270,13 +1291,13 @@ int sendmail_main(int argc, char **argv)
 					  &m);
 
 		if (rc == -2)
-			die(EX_USAGE, "too many recipients");
+			die(EX_TEMPFAIL, "too many recipients");
 		if (rc < 0)
-			die(EX_USAGE, "bad recipient address syntax: %s",
+			die(EX_TEMPFAIL, "bad recipient address syntax: %s",
 			    argv[i]);
 	}
 	if (m.nrcpt == 0 && !m.extract)
-		die(EX_USAGE,
+		die(EX_TEMPFAIL,
 		    "%s(%ld): Recipient addresses must be specified "
 		    "on the command line or via the -t option",
 		    who(&m), (long)cf.uid);
