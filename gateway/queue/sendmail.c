@@ -85,6 +85,7 @@ struct sm_msg {
 	struct buf hdr;   /* header section until it is complete */
 	struct buf stage; /* bytes waiting for write(2) */
 	int in_body;
+	int from_pending; /* a leading Unix "From " line is dropped */
 	int too_big;
 	int err; /* first -errno of a write */
 	uint64_t limit;
@@ -427,6 +428,17 @@ static void format_phrase(struct buf *out, const char *s)
 	buf_putc(out, '"');
 }
 
+/* 1 when h is the field pre + name. */
+static int header_is(const struct submit_header *h, const char *pre,
+		     const char *name)
+{
+	size_t k = strlen(pre);
+
+	return h->name_len > k && str_ncasecmp(h->name, pre, k) == 0 &&
+	       h->name_len - k == strlen(name) &&
+	       str_ncasecmp(h->name + k, name, h->name_len - k) == 0;
+}
+
 /* The header section is complete (or over its limit): pick recipients
  * (-t), write the envelope, the headers (without Bcc when extracting)
  * and the ones that are missing, then what followed. */
@@ -438,6 +450,7 @@ static void start_body(struct sm_msg *m, int at_end)
 	struct submit_header h;
 	struct buf add;
 	time_t now = time(NULL);
+	const char *pre = ""; /* "Resent-" when the message is resent */
 
 	hlen = submit_header_len(p, n, &complete);
 	if (!complete && at_end && hlen < n) {
@@ -445,16 +458,22 @@ static void start_body(struct sm_msg *m, int at_end)
 		 * when it ends with a whole field. */
 		hlen = n;
 	}
+	/* RFC 5322 3.6.6: with Resent- fields, those are the ones that count
+	 * (recipients for -t, the fields cleanup adds), as in Postfix. */
+	while (submit_header_next(p, hlen, &off, &h))
+		if (h.name_len > 7 && str_ncasecmp(h.name, "Resent-", 7) == 0)
+			pre = "Resent-";
+	off = 0;
 	while (submit_header_next(p, hlen, &off, &h)) {
-		if (submit_header_is(&h, "From"))
+		if (header_is(&h, pre, "From"))
 			has_from = 1;
-		else if (submit_header_is(&h, "Date"))
+		else if (header_is(&h, pre, "Date"))
 			has_date = 1;
-		else if (submit_header_is(&h, "Message-ID"))
+		else if (header_is(&h, pre, "Message-ID"))
 			has_msgid = 1;
 		if (m->extract &&
-		    (submit_header_is(&h, "To") || submit_header_is(&h, "Cc") ||
-		     submit_header_is(&h, "Bcc"))) {
+		    (header_is(&h, pre, "To") || header_is(&h, pre, "Cc") ||
+		     header_is(&h, pre, "Bcc"))) {
 			int rc = submit_addr_list(h.value, h.value_len,
 						  add_listed, m);
 
@@ -479,17 +498,18 @@ static void start_body(struct sm_msg *m, int at_end)
 	write_envelope(m);
 	off = 0;
 	while (submit_header_next(p, hlen, &off, &h)) {
-		if (m->extract && submit_header_is(&h, "Bcc"))
+		if (m->extract && (submit_header_is(&h, "Bcc") ||
+				   submit_header_is(&h, "Resent-Bcc")))
 			continue;
 		content(m, p + h.start, h.end - h.start);
 	}
 	/* What cleanup adds to local mail, in its order. */
 	buf_init(&add, 4096);
 	if (!has_msgid) /* as Postfix with long queue IDs: <ID@host> */
-		buf_printf(&add, "Message-Id: <%s@%s>\r\n", m->name,
+		buf_printf(&add, "%sMessage-Id: <%s@%s>\r\n", pre, m->name,
 			   cf.myhostname);
 	if (!has_date) {
-		buf_puts(&add, "Date: ");
+		buf_printf(&add, "%sDate: ", pre);
 		format_date(&add, now);
 		buf_puts(&add, "\r\n");
 	}
@@ -498,7 +518,7 @@ static void start_body(struct sm_msg *m, int at_end)
 			*m->sender ? m->sender
 				   : conf_get("empty_address_recipient");
 
-		buf_puts(&add, "From: ");
+		buf_printf(&add, "%sFrom: ", pre);
 		if (cf.fullname && *cf.fullname && *m->sender) {
 			format_phrase(&add, cf.fullname);
 			buf_printf(&add, " <%s>\r\n", from);
@@ -529,6 +549,22 @@ static void msg_push(struct sm_msg *m, const char *p, size_t n)
 		return;
 	}
 	buf_append(&m->hdr, p, n);
+	if (m->from_pending) {
+		/* Postfix's sendmail drops a leading mbox "From " line. */
+		const char *h = buf_str(&m->hdr), *eol;
+		size_t len = buf_len(&m->hdr);
+
+		if (len < 5)
+			return;
+		if (memcmp(h, "From ", 5) == 0) {
+			eol = memmem(h, len, "\r\n", 2);
+			if (eol == NULL && len <= cf.header_limit)
+				return;
+			if (eol)
+				buf_consume(&m->hdr, (size_t)(eol - h) + 2);
+		}
+		m->from_pending = 0;
+	}
 	hlen = submit_header_len(buf_str(&m->hdr), buf_len(&m->hdr), &complete);
 	(void)hlen;
 	if (complete || buf_len(&m->hdr) > cf.header_limit)
@@ -612,6 +648,7 @@ static int send_stdin(struct sm_msg *m, int ignore_dots)
 	submit_norm_init(&norm, ignore_dots);
 	buf_init(&out, 2 * READ_CHUNK + 16);
 	msg_begin(m);
+	m->from_pending = 1;
 	while (!norm.done && (r = read(0, in, sizeof(in))) != 0) {
 		size_t used;
 

@@ -884,3 +884,23 @@ def test_added_headers_match_postfix(inst, postfix_ref, tmp_path):
                         r"\(\w+\)", date)
     assert re.search(r"^Date: " + r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d "
                      r"[+-]\d{4} \(\w+\)$", our_head, re.M)
+
+
+def test_sendmail_from_line_and_resent_fields(inst):
+    """As Postfix: a leading mbox "From " line is dropped; with Resent-
+    fields, -t takes Resent-To/Cc/Bcc only and the added fields are the
+    Resent- ones."""
+    msg = ("From someone Sat Nov 28 10:00:00 2026\n"
+           "Subject: x\nTo: a@example.net\nFrom: orig@example.org\n"
+           "Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <o@x>\n"
+           "Resent-To: r@example.net\nResent-Bcc: rb@example.net\n\nbody\n")
+    r = inst.cmd("sendmail", "-t", input=msg)
+    assert r.rc == 0, r
+    (name,) = inst.maildrop()
+    recs, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "R") == ["r@example.net", "rb@example.net"]
+    assert headers(content) == [
+        "Subject", "To", "From", "Date", "Message-ID", "Resent-To",
+        "Resent-Message-Id", "Resent-Date", "Resent-From"]
+    assert not content.startswith(b"From ")
