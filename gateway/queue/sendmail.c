@@ -687,6 +687,8 @@ struct session {
 	struct smtp_line_reader lr;
 	struct submit_norm norm; /* bare CR to CRLF, as qfile needs */
 	struct buf normbuf;
+	struct smtp_data d; /* BDAT: kept across the chunks */
+	int bdat;           /* a BDAT transfer is in progress */
 	char in[READ_CHUNK];
 	size_t in_len;
 	int eof;
@@ -723,6 +725,7 @@ static void session_reset(struct session *s)
 		msg_free(&s->msg);
 	}
 	s->in_mail = 0;
+	s->bdat = 0;
 }
 
 static int data_sink(void *arg, const char *p, size_t n)
@@ -760,34 +763,20 @@ static void consume(struct session *s, size_t n)
 	s->in_len -= n;
 }
 
-static void do_data(struct session *s)
+static void content_begin(struct session *s)
 {
-	struct smtp_data d;
-	struct smtp_data_opts o = {SMTP_BARE_NORMALIZE, 0, 0};
-	int rc = SMTP_DATA_MORE;
-
-	reply("354 End data with <CR><LF>.<CR><LF>");
 	submit_norm_init(&s->norm, 1);
-	buf_init(&s->normbuf, 2 * SMTP_DATA_OUTBUF + 16);
 	msg_begin(&s->msg);
-	smtp_data_init(&d, &o, data_sink, s);
-	while (rc == SMTP_DATA_MORE) {
-		size_t used;
+}
 
-		if (s->in_len == 0 && !fill(s))
-			break;
-		rc = smtp_data_push(&d, s->in, s->in_len, &used);
-		consume(s, used);
-	}
-	if (rc != SMTP_DATA_DONE) { /* end of input inside DATA */
-		buf_free(&s->normbuf);
-		session_reset(s);
-		return;
-	}
+/* The content is complete: queue it and answer. */
+static void content_end(struct session *s)
+{
+	int rc;
+
 	buf_reset(&s->normbuf);
 	submit_norm_finish(&s->norm, &s->normbuf);
 	msg_push(&s->msg, buf_str(&s->normbuf), buf_len(&s->normbuf));
-	buf_free(&s->normbuf);
 	rc = msg_end(&s->msg);
 	if (rc == -EFBIG)
 		reply("552 5.3.4 Error: message file too big");
@@ -797,6 +786,84 @@ static void do_data(struct session *s)
 		reply("250 2.0.0 Ok: queued as %s", s->msg.name);
 	msg_free(&s->msg);
 	s->in_mail = 0;
+	s->bdat = 0;
+}
+
+/* Feed input to the content parser until it says rc is reached; 0 when
+ * the input ended first. */
+static int pump(struct session *s, int *rc)
+{
+	while (*rc == SMTP_DATA_MORE) {
+		size_t used;
+
+		if (s->in_len == 0 && !fill(s))
+			return 0;
+		*rc = smtp_data_push(&s->d, s->in, s->in_len, &used);
+		consume(s, used);
+	}
+	return 1;
+}
+
+static void do_data(struct session *s)
+{
+	struct smtp_data_opts o = {SMTP_BARE_NORMALIZE, 0, 0};
+	int rc = SMTP_DATA_MORE;
+
+	reply("354 End data with <CR><LF>.<CR><LF>");
+	content_begin(s);
+	smtp_data_init(&s->d, &o, data_sink, s);
+	if (!pump(s, &rc) || rc != SMTP_DATA_DONE) {
+		session_reset(s); /* end of input inside DATA */
+		return;
+	}
+	content_end(s);
+}
+
+/* BDAT count [LAST] (RFC 3030): the chunk is read whatever the answer,
+ * so that the session stays in step. */
+static void do_bdat(struct session *s, struct smtp_slice arg)
+{
+	struct smtp_data_opts o = {SMTP_BARE_NORMALIZE, 0, 0};
+	struct smtp_slice none = {NULL, 0};
+	const char *err = NULL;
+	uint64_t count;
+	int last, rc;
+
+	rc = smtp_cmd_parse_bdat(&count, &last, arg.p, arg.n);
+	if (rc < 0) {
+		reply_err(rc, SMTP_VERB_BDAT, none);
+		s->eof = rc == SMTP_CMD_ERR_SYNTAX; /* cannot find the end */
+		return;
+	}
+	if (!s->in_mail)
+		err = "503 5.5.1 Error: need MAIL command";
+	else if (s->msg.nrcpt == 0)
+		err = "554 5.5.1 Error: no valid recipients";
+	if (err) {
+		while (count > 0 && (s->in_len > 0 || fill(s))) {
+			size_t k =
+				s->in_len < count ? s->in_len : (size_t)count;
+
+			consume(s, k);
+			count -= k;
+		}
+		reply("%s", err);
+		return;
+	}
+	if (!s->bdat) {
+		s->bdat = 1;
+		content_begin(s);
+		smtp_data_init_bdat(&s->d, &o, data_sink, s);
+	}
+	rc = smtp_data_bdat_begin(&s->d, count, last);
+	if (!pump(s, &rc)) {
+		session_reset(s);
+		return;
+	}
+	if (rc == SMTP_DATA_CHUNK)
+		reply("250 2.0.0 Ok: %llu bytes", (unsigned long long)count);
+	else
+		content_end(s);
 }
 
 static void do_command(struct session *s, const char *line, size_t n)
@@ -818,8 +885,8 @@ static void do_command(struct session *s, const char *line, size_t n)
 		s->ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_DSN |
 			 SMTP_EXT_SMTPUTF8;
 		reply("250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-		      "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n"
-		      "250 SMTPUTF8",
+		      "250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+		      "250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING",
 		      cf.myhostname, (unsigned long long)cf.size_limit);
 		return;
 	case SMTP_VERB_HELO:
@@ -904,7 +971,14 @@ static void do_command(struct session *s, const char *line, size_t n)
 			reply("554 5.5.1 Error: no valid recipients");
 			return;
 		}
+		if (s->bdat) {
+			reply("503 5.5.1 Error: DATA after BDAT");
+			return;
+		}
 		do_data(s);
+		return;
+	case SMTP_VERB_BDAT:
+		do_bdat(s, cmd.arg);
 		return;
 	case SMTP_VERB_RSET:
 		session_reset(s);
@@ -951,6 +1025,7 @@ static int smtp_session(void)
 	struct session *s = mem_zalloc(sizeof(*s));
 
 	smtp_line_init(&s->lr, SMTP_BARE_NORMALIZE, 0);
+	buf_init(&s->normbuf, 2 * SMTP_DATA_OUTBUF + 16);
 	reply("220 %s", conf_get("smtpd_banner"));
 	while (!s->eof) {
 		size_t len, used;
@@ -979,6 +1054,7 @@ static int smtp_session(void)
 		}
 	}
 	session_reset(s);
+	buf_free(&s->normbuf);
 	mem_free(s);
 	return 0;
 }

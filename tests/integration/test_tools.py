@@ -780,7 +780,7 @@ def test_sendmail_bs_size_limit_and_two_messages(inst):
     r = inst.cmd("sendmail", "-bs", input=dialogue)
     assert r.rc == 0, r
     lines = [l for l in r.out.splitlines() if not l.startswith("250-")]
-    assert lines[1] == "250 SMTPUTF8"
+    assert lines[1] == "250 CHUNKING"
     assert lines[2] == "552 5.3.4 Message size exceeds fixed limit"
     assert lines[6] == "552 5.3.4 Error: message file too big"
     assert [l[:3] for l in lines[7:]] == ["250", "250", "354", "250", "250",
@@ -904,3 +904,25 @@ def test_sendmail_from_line_and_resent_fields(inst):
         "Subject", "To", "From", "Date", "Message-ID", "Resent-To",
         "Resent-Message-Id", "Resent-Date", "Resent-From"]
     assert not content.startswith(b"From ")
+
+
+def test_sendmail_bs_bdat(inst):
+    chunk1 = "Subject: b\r\n\r\nline one\r\nline"
+    chunk2 = " two\r\n"
+    dialogue = ("EHLO c\r\nBDAT 5\r\nxxxxx"
+                "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n"
+                f"BDAT {len(chunk1)}\r\n{chunk1}"
+                f"BDAT {len(chunk2)} LAST\r\n{chunk2}"
+                "QUIT\r\n")
+    r = inst.cmd("sendmail", "-bs", input=dialogue)
+    assert r.rc == 0, r
+    lines = [l for l in r.out.splitlines() if not l.startswith("250-")]
+    (name,) = inst.maildrop()
+    assert lines[1:] == [
+        "250 CHUNKING", "503 5.5.1 Error: need MAIL command",
+        "250 2.1.0 Ok", "250 2.1.5 Ok", f"250 2.0.0 Ok: {len(chunk1)} bytes",
+        f"250 2.0.0 Ok: queued as {name}", "221 2.0.0 Bye"]
+    _, content = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert content.startswith(b"Subject: b\r\nMessage-Id: <")
+    assert content.endswith(b"\r\n\r\nline one\r\nline two\r\n")
