@@ -6,10 +6,10 @@ to loopback on ports picked free at run time.
 """
 import os
 import pathlib
+import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -101,6 +101,7 @@ def which(name):
 # by PID at teardown. Set MAILGW_KEEP=1 to keep the directories.
 
 from peers import (Sink, SmtpConn, _pids_matching, kill_pid,  # noqa: E402
+                   PostfixPeer, postfix_master_cf,
                    listening, proc_name, proc_ppid, proc_state,
                    smtp_source as _smtp_source, wait_until)
 
@@ -224,6 +225,20 @@ class Gateway:
         named = [p for p in kids if role in proc_name(p)]
         return named
 
+    def role_pids(self, role):
+        """Live children of master that logged as mailgw/ROLE[PID] (the
+        processes fork without exec, so the log names their role), newest
+        first; else children whose comm/cmdline names the role."""
+        mp = self.master_pid()
+        seen = []
+        for pid in reversed(re.findall(rf"mailgw/{role}\[(\d+)\]",
+                                       self.log_text())):
+            pid = int(pid)
+            if pid not in seen and pid != mp and proc_ppid(pid) == mp \
+                    and proc_state(pid) not in (None, "Z"):
+                seen.append(pid)
+        return seen or self.children(role)
+
     def kill_all(self, sig=signal.SIGKILL):
         for p in self.pids():
             try:
@@ -289,6 +304,58 @@ class Gateway:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class PostfixReference(Gateway):
+    """MAILGW_REFERENCE=postfix runs the mail-path tests against a real
+    Postfix 3.7 logging as "mailgw" instead of mailgw, to check that the
+    tests encode Postfix's behaviour. Same directory layout; commands map
+    to postfix/postqueue/postsuper/postcat with -c INST."""
+
+    TOOLS = {"mailq": ["/usr/sbin/postqueue", "-p"],
+             "postqueue": ["/usr/sbin/postqueue"],
+             "postsuper": ["/usr/sbin/postsuper"],
+             "postcat": ["/usr/sbin/postcat"],
+             "sendmail": ["/usr/sbin/sendmail"]}
+
+    # A Postfix smtpd killed mid-message leaves its partial incoming/ file
+    # until postsuper's clean-up; it is never delivered, so it is not
+    # counted here (mailgw's temporary files are dot files, skipped).
+    QUEUES = ("maildrop", "active", "deferred", "hold")
+
+    def default_master_cf(self):
+        return postfix_master_cf(self.port)
+
+    def write_config(self):
+        extra = {"compatibility_level": "3.6", "meta_directory": "/etc/postfix",
+                 "mail_owner": "postfix", "syslog_name": "mailgw",
+                 "smtp_dns_support_level": "disabled", "alias_maps": "",
+                 "alias_database": "", "local_recipient_maps": ""}
+        for d in (self.queue, self.dir / "data"):
+            d.mkdir(exist_ok=True)
+        pf = pwd.getpwnam("postfix")
+        os.chown(self.dir / "data", pf.pw_uid, pf.pw_gid)
+        saved = self.params
+        self.params = {**saved, **extra, "mail_owner": "postfix"}
+        super().write_config()
+        self.params = saved
+
+    def cmd(self, name, *args, timeout=60, input=None):
+        if name in self.TOOLS:
+            argv = self.TOOLS[name][:1] + ["-c", self.dir] + \
+                self.TOOLS[name][1:] + list(args)
+            return run(argv, env=self.env, timeout=timeout, input=input)
+        # postfix(1) prints errors only to a tty or syslog.
+        line = " ".join(["/usr/sbin/postfix", "-c", str(self.dir), name, *args])
+        return run(["script", "-qec", line, "/dev/null"], env=self.env,
+                   timeout=timeout)
+
+    def start(self, check=True):
+        r = super().start(check=False)
+        if check:
+            assert r.rc == 0, f"postfix start failed: {r}\n{self.log_text()[-3000:]}"
+            wait_until(lambda: listening(self.port), 30, "Postfix smtpd")
+        return r
+
+
 @pytest.fixture
 def gateway(mailgw):
     """Factory: gateway(relay_to=SINKPORT, master_cf=None, **main_cf)
@@ -296,8 +363,11 @@ def gateway(mailgw):
     removed at teardown."""
     made = []
 
+    kind = PostfixReference if os.environ.get("MAILGW_REFERENCE") == "postfix" \
+        else Gateway
+
     def make(master_cf=None, relay_to=None, port=None, **main_cf):
-        g = Gateway(main_cf=main_cf, master_cf=master_cf, relay_to=relay_to,
+        g = kind(main_cf=main_cf, master_cf=master_cf, relay_to=relay_to,
                     port=port)
         made.append(g)
         return g
@@ -332,6 +402,21 @@ def smtp_source():
             f"smtp-source exited {r.returncode}: {r.stdout}{r.stderr}"
         return r
     return go
+
+
+@pytest.fixture
+def postfix_peer():
+    """Factory: postfix_peer(**main_cf) -> a configured real Postfix
+    (peers.PostfixPeer; call .start()); stopped and removed at teardown."""
+    made = []
+
+    def make(**main_cf):
+        p = PostfixPeer(main_cf=main_cf)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.cleanup()
 
 
 @pytest.fixture

@@ -354,6 +354,7 @@ class SmtpConn:
     def __init__(self, port, host="127.0.0.1", timeout=30, helo="client.test"):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.f = self.sock.makefile("rb")
+        self.data_sent = False  # the last send() got as far as the dot
         self.expect(220)
         code, lines = self.cmd(f"EHLO {helo}")
         if code != 250:
@@ -384,6 +385,7 @@ class SmtpConn:
     def send(self, sender, rcpts, content):
         """One transaction; content is bytes with CRLF line ends. Returns
         the final reply (code, text); raises on a refused MAIL/RCPT/DATA."""
+        self.data_sent = False
         code, l = self.cmd(f"MAIL FROM:<{sender}>")
         if code != 250:
             raise SmtpError(code, " ".join(l))
@@ -397,6 +399,7 @@ class SmtpConn:
         stuffed = re.sub(rb"(?m)^\.", b"..", content)
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
+        self.data_sent = True
         self.sock.sendall(stuffed + b".\r\n")
         code, l = self.reply()
         return code, " ".join(l)
@@ -465,13 +468,11 @@ class AckingLoad:
             msgid = self._next()
             if msgid is None:
                 break
-            sent_data = False
             try:
                 if conn is None:
                     conn = SmtpConn(self.port, timeout=30)
                 content = make_message(msgid, self.sender, self.rcpt, self.size)
                 code, text = conn.send(self.sender, [self.rcpt], content)
-                sent_data = True
                 with self.lock:
                     if code == 250:
                         self.acked.add(msgid)
@@ -485,7 +486,7 @@ class AckingLoad:
                 conn = None
             except (OSError, ConnectionError) as e:
                 with self.lock:
-                    if sent_data:
+                    if conn is not None and conn.data_sent:
                         self.unknown.add(msgid)
                     else:
                         self.refused[msgid] = f"connection: {e}"
@@ -523,6 +524,36 @@ class AckingLoad:
 
 
 # ---------------------------------------------------------------- Postfix
+
+def postfix_master_cf(port):
+    """Postfix's stock master.cf (chroot off) with smtpd on 127.0.0.1:port."""
+    return f"""\
+127.0.0.1:{port} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
 
 class PostfixPeer:
     """A real Postfix instance in its own directory, listening on
@@ -574,32 +605,7 @@ class PostfixPeer:
     def write(self):
         (self.etc / "main.cf").write_text(
             "".join(f"{k} = {v}\n" for k, v in self.params.items()))
-        (self.etc / "master.cf").write_text(f"""\
-127.0.0.1:{self.port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-""")
+        (self.etc / "master.cf").write_text(postfix_master_cf(self.port))
 
     def postfix(self, *args, timeout=60):
         # postfix(1) prints errors only to a tty or syslog: run under
