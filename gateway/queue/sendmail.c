@@ -458,6 +458,16 @@ static void start_body(struct sm_msg *m, int at_end)
 		 * when it ends with a whole field. */
 		hlen = n;
 	}
+	/* Fields beyond header_size_limit are body text, as in Postfix. */
+	if (hlen > cf.header_limit) {
+		size_t cut = 0;
+
+		while (submit_header_next(p, hlen, &off, &h) &&
+		       h.end <= cf.header_limit)
+			cut = h.end;
+		hlen = cut;
+		off = 0;
+	}
 	/* RFC 5322 3.6.6: with Resent- fields, those are the ones that count
 	 * (recipients for -t, the fields cleanup adds), as in Postfix. */
 	while (submit_header_next(p, hlen, &off, &h))
@@ -1357,10 +1367,12 @@ int sendmail_main(int argc, char **argv)
 		return master_main(1, av);
 	}
 	case MODE_FLUSH: {
-		char *av[] = {"postqueue", o.site ? "-s" : "-f",
-			      o.site ? mem_strdup(o.site) : NULL, NULL};
+		char *site = o.site ? mem_strdup(o.site) : NULL;
+		char *av[] = {"postqueue", site ? "-s" : "-f", site, NULL};
+		int status = postqueue_main(site ? 3 : 2, av);
 
-		return postqueue_main(o.site ? 3 : 2, av);
+		mem_free(site);
+		return status;
 	}
 	default:
 		break;

@@ -926,3 +926,32 @@ def test_sendmail_bs_bdat(inst):
         open(os.path.join(inst.q("maildrop"), name), "rb").read())
     assert content.startswith(b"Subject: b\r\nMessage-Id: <")
     assert content.endswith(b"\r\n\r\nline one\r\nline two\r\n")
+
+
+def test_sendmail_header_edge_cases(inst):
+    """Headers only (no empty line, no body); no headers at all; a header
+    section over header_size_limit (the rest is body, after an empty
+    line)."""
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write("header_size_limit = 2000\n")
+
+    def submit(text):
+        assert inst.cmd("sendmail", "a@example.net", input=text).rc == 0
+        (name,) = inst.maildrop()
+        path = os.path.join(inst.q("maildrop"), name)
+        _, content = parse_qfile(open(path, "rb").read())
+        os.unlink(path)
+        return content
+
+    c = submit("Subject: only\n")
+    assert c.startswith(b"Subject: only\r\nMessage-Id: ")
+    assert c.endswith(b">\r\n") and b"\r\n\r\n" not in c
+    c = submit("just a body line\n")
+    assert headers(c) == ["Message-Id", "Date", "From"]
+    assert c.endswith(b"\r\n\r\njust a body line\r\n")
+    many = "".join(f"X-H{i}: {'v' * 60}\n" for i in range(100))
+    c = submit(many + "\nbody\n")
+    head, body = c.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"X-H0: ") and b"From: " in head
+    assert len(head) < 2000 + 300  # the cut, then the added fields
+    assert body.endswith(b"X-H99: " + b"v" * 60 + b"\r\n\r\nbody\r\n")
