@@ -1,7 +1,8 @@
 /* postqueue - list or flush the queue; mailq.
  *
  * As Postfix's postqueue(1): -p (mailq format), -j (JSON lines), -f (flush
- * every deferred message), -s site (flush the mail for one destination),
+ * every deferred message), -i QID (flush one deferred message; root or
+ * mail_owner), -s site (flush the mail for one destination),
  * -c config_dir, -v. The listing reads the spool directly (showq.h), so it
  * needs root or mail_owner; flushing writes a request on the qmgr FIFO
  * (trigger.h), which anyone may do, and fails as Postfix's does when the
@@ -15,13 +16,14 @@
 
 #include "commands.h"
 #include "core/log.h"
+#include "queue/qid.h"
 #include "queue/qtool.h"
 #include "queue/showq.h"
 #include "queue/trigger.h"
 
 #define USAGE                                                                  \
-	"usage: postqueue -f | postqueue -j | postqueue -p | "                 \
-	"postqueue -s site"
+	"usage: postqueue -f | postqueue -i queueid | postqueue -j | "         \
+	"postqueue -p | postqueue -s site"
 
 static int list_queue(int json)
 {
@@ -45,6 +47,31 @@ static void flush_request(const char *req)
 			    "Cannot flush mail queue - mail system is down");
 	qtool_fatal(EX_UNAVAILABLE, "Cannot flush mail queue: %s",
 		    strerror(-rc));
+}
+
+/* -i QID: make one deferred message due now and hand it to qmgr through
+ * incoming/. This changes the queue file, so it takes root or mail_owner
+ * (Postfix lets any user ask its flush service; mailgw has none yet). */
+static void flush_one(const char *qid)
+{
+	struct spool sp;
+	int rc;
+
+	if (!qid_valid(qid))
+		qtool_fatal(EX_USAGE, "invalid mail queue id: %s", qid);
+	qtool_spool_open(&sp, "Cannot flush mail queue", EX_UNAVAILABLE);
+	rc = qtool_update(&sp, SPOOL_DEFERRED, qid, -1, 1);
+	if (rc == 0)
+		rc = qtool_move(&sp, qid, SPOOL_DEFERRED, SPOOL_INCOMING);
+	spool_close(&sp);
+	if (rc == -ENOENT)
+		return; /* not deferred (any more): nothing to do */
+	if (rc < 0)
+		qtool_fatal(EX_UNAVAILABLE, "Cannot flush %s: %s", qid,
+			    strerror(-rc));
+	rc = trigger_send(qtool_queue_dir(), "I");
+	if (rc < 0 && rc != -EAGAIN && rc != -ENXIO && rc != -ENOENT)
+		msg_warn("cannot tell qmgr: %s", strerror(-rc));
 }
 
 /* A destination as ETRN and postqueue -s take it: a domain name or an
@@ -80,18 +107,15 @@ int postqueue_main(int argc, char **argv)
 			qtool_config_dir(optarg);
 			break;
 		case 'f':
+		case 'i':
 		case 'j':
 		case 'p':
 		case 's':
 			if (mode)
 				qtool_fatal(EX_UNAVAILABLE, "%s", USAGE);
 			mode = c;
-			site = c == 's' ? optarg : NULL;
+			site = c == 's' || c == 'i' ? optarg : NULL;
 			break;
-		case 'i':
-			qtool_fatal(EX_UNAVAILABLE,
-				    "option -i is not supported by mailgw's "
-				    "postqueue (use -f or -s)");
 		case 'v':
 			msg_verbose++;
 			break;
@@ -110,6 +134,9 @@ int postqueue_main(int argc, char **argv)
 		return list_queue(1);
 	case 'f':
 		flush_request("F");
+		return 0;
+	case 'i':
+		flush_one(site);
 		return 0;
 	default: {
 		char req[TRIGGER_MAX], dom[260];

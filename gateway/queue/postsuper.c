@@ -55,93 +55,6 @@ static void ids_add(struct ids *ids, const char *id)
 	ids->v[ids->n++] = mem_strdup(id);
 }
 
-/* Parse the message. A torn tail (a crash during an append) is left for
- * qmgr to cut (docs/queue-format.md): cutting it here could race with
- * qmgr appending to the same file, and a record appended after it would
- * not count; so such a file is not changed now. */
-static int load(int fd, struct qfile_msg *m)
-{
-	const void *p;
-	size_t n;
-	int rc;
-
-	if ((rc = spool_map(fd, &p, &n)) < 0)
-		return rc;
-	memset(m, 0, sizeof(*m));
-	rc = qfile_parse(m, p, n);
-	spool_unmap(p, n);
-	if (rc < 0)
-		return -EINVAL;
-	if (m->torn) {
-		qfile_msg_free(m);
-		return -EAGAIN;
-	}
-	return 0;
-}
-
-/* Append records (H and/or Y) to the message qid in queue q. */
-static int append_state(enum spool_queue q, const char *qid, int hold,
-			int retry_now)
-{
-	struct qfile_msg m;
-	struct buf rec;
-	int fd, rc;
-
-	fd = spool_open_message(&sp, q, qid, 1);
-	if (fd < 0)
-		return fd;
-	if ((rc = load(fd, &m)) < 0) {
-		close(fd);
-		if (rc == -EINVAL)
-			msg_warn("%s/%s: malformed queue file, not changed",
-				 spool_queue_name(q), qid);
-		if (rc == -EAGAIN)
-			msg_warn("%s/%s: the last update is incomplete (a "
-				 "crash); "
-				 "not changed until the mail system has "
-				 "repaired it",
-				 spool_queue_name(q), qid);
-		return rc;
-	}
-	buf_init(&rec, 256);
-	if (hold >= 0)
-		qfile_format_hold(&rec, hold);
-	if (retry_now)
-		qfile_format_retry(&rec, (int64_t)time(NULL), m.attempts);
-	rc = buf_error(&rec) ? -ENOMEM
-			     : spool_append(fd, buf_str(&rec), buf_len(&rec));
-	qfile_msg_free(&m);
-	buf_free(&rec);
-	close(fd);
-	if (rc < 0 && rc != -ENOENT)
-		msg_warn("%s/%s: cannot update: %s", spool_queue_name(q), qid,
-			 strerror(-rc));
-	return rc;
-}
-
-/* Move qid from q to dest; when qmgr moved it meanwhile, follow it. */
-static int move_follow(const char *qid, enum spool_queue q,
-		       enum spool_queue dest)
-{
-	for (int tries = 0; tries < 3; tries++) {
-		int rc = q == dest ? 0 : spool_move(&sp, qid, q, dest, 0);
-
-		if (rc != -ENOENT)
-			return rc;
-		for (q = 0; q < SPOOL_CORRUPT; q++) {
-			int fd = spool_open_message(&sp, q, qid, 0);
-
-			if (fd >= 0) {
-				close(fd);
-				break;
-			}
-		}
-		if (q == SPOOL_CORRUPT)
-			return -ENOENT; /* delivered and removed */
-	}
-	return -EAGAIN;
-}
-
 /* One operation on one message found in queue q. 1 when done. */
 static int apply(enum op op, enum spool_queue q, const char *qid)
 {
@@ -156,26 +69,26 @@ static int apply(enum op op, enum spool_queue q, const char *qid)
 	case OP_HOLD:
 		if (q == SPOOL_HOLD)
 			return 0;
-		if ((rc = append_state(q, qid, 1, 0)) < 0)
+		if ((rc = qtool_update(&sp, q, qid, 1, 0)) < 0)
 			return rc;
-		if ((rc = move_follow(qid, q, SPOOL_HOLD)) < 0)
+		if ((rc = qtool_move(&sp, qid, q, SPOOL_HOLD)) < 0)
 			return rc;
 		msg_info("%s: placed on hold", qid);
 		return 1;
 	case OP_RELEASE:
 		if (q != SPOOL_HOLD)
 			return 0;
-		if ((rc = append_state(q, qid, 0, 1)) < 0)
+		if ((rc = qtool_update(&sp, q, qid, 0, 1)) < 0)
 			return rc;
-		if ((rc = move_follow(qid, q, SPOOL_DEFERRED)) < 0)
+		if ((rc = qtool_move(&sp, qid, q, SPOOL_DEFERRED)) < 0)
 			return rc;
 		msg_info("%s: released from hold", qid);
 		return 1;
 	default: /* OP_REQUEUE */
-		if ((rc = append_state(q, qid, q == SPOOL_HOLD ? 0 : -1, 1)) <
-		    0)
+		if ((rc = qtool_update(&sp, q, qid, q == SPOOL_HOLD ? 0 : -1,
+				       1)) < 0)
 			return rc;
-		if ((rc = move_follow(qid, q, SPOOL_INCOMING)) < 0)
+		if ((rc = qtool_move(&sp, qid, q, SPOOL_INCOMING)) < 0)
 			return rc;
 		msg_info("%s: requeued", qid);
 		return 1;

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "core/buf.h"
 #include "core/log.h"
+#include "queue/qfile.h"
 
 static int fatal_status = 1;
 
@@ -116,4 +119,89 @@ int qtool_queue_by_name(const char *name)
 		if (strcmp(spool_queue_name((enum spool_queue)q), name) == 0)
 			return q;
 	return -1;
+}
+
+/* Parse the message. A torn tail (a crash during an append) is left for
+ * qmgr to cut (docs/queue-format.md): cutting it here could race with
+ * qmgr appending to the same file, and a record appended after it would
+ * not count; so such a file is not changed now. */
+static int load(int fd, struct qfile_msg *m)
+{
+	const void *p;
+	size_t n;
+	int rc;
+
+	if ((rc = spool_map(fd, &p, &n)) < 0)
+		return rc;
+	memset(m, 0, sizeof(*m));
+	rc = qfile_parse(m, p, n);
+	spool_unmap(p, n);
+	if (rc < 0)
+		return -EINVAL;
+	if (m->torn) {
+		qfile_msg_free(m);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+int qtool_update(struct spool *sp, enum spool_queue q, const char *qid,
+		 int hold, int retry_now)
+{
+	struct qfile_msg m;
+	struct buf rec;
+	int fd, rc;
+
+	fd = spool_open_message(sp, q, qid, 1);
+	if (fd < 0)
+		return fd;
+	if ((rc = load(fd, &m)) < 0) {
+		close(fd);
+		if (rc == -EINVAL)
+			msg_warn("%s/%s: malformed queue file, not changed",
+				 spool_queue_name(q), qid);
+		if (rc == -EAGAIN)
+			msg_warn("%s/%s: the last update is incomplete (a "
+				 "crash); "
+				 "not changed until the mail system has "
+				 "repaired it",
+				 spool_queue_name(q), qid);
+		return rc;
+	}
+	buf_init(&rec, 256);
+	if (hold >= 0)
+		qfile_format_hold(&rec, hold);
+	if (retry_now)
+		qfile_format_retry(&rec, (int64_t)time(NULL), m.attempts);
+	rc = buf_error(&rec) ? -ENOMEM
+			     : spool_append(fd, buf_str(&rec), buf_len(&rec));
+	qfile_msg_free(&m);
+	buf_free(&rec);
+	close(fd);
+	if (rc < 0 && rc != -ENOENT)
+		msg_warn("%s/%s: cannot update: %s", spool_queue_name(q), qid,
+			 strerror(-rc));
+	return rc;
+}
+
+int qtool_move(struct spool *sp, const char *qid, enum spool_queue q,
+	       enum spool_queue dest)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		int rc = q == dest ? 0 : spool_move(sp, qid, q, dest, 0);
+
+		if (rc != -ENOENT)
+			return rc;
+		for (q = 0; q < SPOOL_CORRUPT; q = (enum spool_queue)(q + 1)) {
+			int fd = spool_open_message(sp, q, qid, 0);
+
+			if (fd >= 0) {
+				close(fd);
+				break;
+			}
+		}
+		if (q == SPOOL_CORRUPT)
+			return -ENOENT; /* delivered and removed */
+	}
+	return -EAGAIN;
 }

@@ -50,4 +50,19 @@ void qtool_spool_open(struct spool *sp, const char *what, int status);
 /* "deferred" -> SPOOL_DEFERRED; -1 for a name that is not a queue. */
 int qtool_queue_by_name(const char *name);
 
+/* Append state records to the message qid in queue q (as postsuper and
+ * postqueue -i change a message): H (hold >= 0: its value) and/or Y (retry
+ * now, attempts kept). A file with a torn tail is not changed (-EAGAIN,
+ * warned): qmgr cuts it before its next append, and cutting it here
+ * could race with that. -EINVAL (warned) for a file that does not parse;
+ * -ENOENT when it is gone (qmgr moved it). */
+int qtool_update(struct spool *sp, enum spool_queue q, const char *qid,
+		 int hold, int retry_now);
+
+/* Move qid from queue q to dest without replacing anything; when qmgr
+ * moved the file meanwhile, follow it to its new queue. 0, -ENOENT (gone
+ * from every queue: delivered), or -errno. */
+int qtool_move(struct spool *sp, const char *qid, enum spool_queue q,
+	       enum spool_queue dest);
+
 #endif

@@ -955,3 +955,28 @@ def test_sendmail_header_edge_cases(inst):
     assert head.startswith(b"X-H0: ") and b"From: " in head
     assert len(head) < 2000 + 300  # the cut, then the added fields
     assert body.endswith(b"X-H99: " + b"v" * 60 + b"\r\n\r\nbody\r\n")
+
+
+def test_postqueue_i_flushes_one_deferred_message(inst):
+    a, d, h, i, size = sample_queue(inst)
+    fifo = os.path.join(inst.q("public"), "qmgr")
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o622)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        before = int(time.time())
+        r = inst.cmd("postqueue", "-i", d)
+        assert (r.rc, r.err) == (0, "")
+        assert os.read(fd, 100) == b"I\n"
+    finally:
+        os.close(fd)
+    assert inst.where(d) == ["incoming"]
+    t, payload = records_after_end(os.path.join(inst.q("incoming"), d))[-1]
+    assert t == "Y" and int(payload.split()[0]) >= before
+    assert payload.split()[1] == "1"  # attempts kept
+    # Held or active messages are not flushed; unknown IDs are no error.
+    assert inst.cmd("postqueue", "-i", h).rc == 0
+    assert inst.where(h) == ["hold"]
+    assert inst.cmd("postqueue", "-i", make_qid(1700000000, 1, 99)).rc == 0
+    r = inst.cmd("postqueue", "-i", d, user="nobody")
+    assert r.rc == 69 and "permission denied" in r.err
