@@ -8,7 +8,7 @@ postcat are checked against files this test knows byte by byte; sendmail's
 output is read back the same way. Non-root submission runs the real
 binary as user nobody.
 """
-import grp
+import contextlib
 import json
 import os
 import pwd
@@ -125,6 +125,19 @@ class Instance:
 
     def where(self, qid):
         return [q for q in QUEUES if os.path.exists(os.path.join(self.q(q), qid))]
+
+    @contextlib.contextmanager
+    def qmgr_fifo(self):
+        """The trigger FIFO (public/qmgr, 0622) with a reader standing in
+        for qmgr; yields a function that returns what arrived."""
+        fifo = os.path.join(self.q("public"), "qmgr")
+        os.mkfifo(fifo)
+        os.chmod(fifo, 0o622)
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            yield lambda: os.read(fd, 4096)
+        finally:
+            os.close(fd)
 
     def maildrop(self):
         return sorted(os.listdir(self.q("maildrop")))
@@ -361,15 +374,9 @@ def test_sendmail_queues_while_mail_system_is_down(inst):
 
 
 def test_sendmail_triggers_pickup(inst):
-    fifo = os.path.join(inst.q("public"), "qmgr")
-    os.mkfifo(fifo)
-    os.chmod(fifo, 0o622)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
+    with inst.qmgr_fifo() as got:
         assert inst.cmd("sendmail", "a@example.net", input="x\n").rc == 0
-        assert os.read(fd, 100) == b"M\n"
-    finally:
-        os.close(fd)
+        assert got() == b"M\n"
 
 
 # ---- mailq / postqueue ----
@@ -479,19 +486,13 @@ def test_postqueue_flush_when_down(inst):
 
 
 def test_postqueue_flush_requests(inst):
-    fifo = os.path.join(inst.q("public"), "qmgr")
-    os.mkfifo(fifo)
-    os.chmod(fifo, 0o622)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
+    with inst.qmgr_fifo() as got:
         assert inst.cmd("postqueue", "-f", user="nobody").rc == 0
         assert inst.cmd("postqueue", "-s", "Mail.Example.COM").rc == 0
         assert inst.cmd("sendmail", "-q").rc == 0
         assert inst.cmd("sendmail", "-qR", "Other.example").rc == 0
-        assert os.read(fd, 200) == (b"F\nS mail.example.com\nF\n"
+        assert got() == (b"F\nS mail.example.com\nF\n"
                                     b"S other.example\n")
-    finally:
-        os.close(fd)
     r = inst.cmd("postqueue", "-s", "bad site")
     assert r.rc == 64 and 'Invalid request: "bad site"' in r.err
 
@@ -609,15 +610,9 @@ def test_postsuper_root_only(inst):
 
 def test_postsuper_triggers_rescan(inst):
     a, d, h, i, size = sample_queue(inst)
-    fifo = os.path.join(inst.q("public"), "qmgr")
-    os.mkfifo(fifo)
-    os.chmod(fifo, 0o622)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
+    with inst.qmgr_fifo() as got:
         assert inst.cmd("postsuper", "-r", "ALL").rc == 0
-        assert os.read(fd, 100) == b"R\n"
-    finally:
-        os.close(fd)
+        assert got() == b"R\n"
     assert sorted(os.listdir(inst.q("incoming"))) == sorted([a, d, h, i])
     # Requeue from hold/ releases the message.
     assert records_after_end(os.path.join(inst.q("incoming"), h))[-2] == \
@@ -959,17 +954,11 @@ def test_sendmail_header_edge_cases(inst):
 
 def test_postqueue_i_flushes_one_deferred_message(inst):
     a, d, h, i, size = sample_queue(inst)
-    fifo = os.path.join(inst.q("public"), "qmgr")
-    os.mkfifo(fifo)
-    os.chmod(fifo, 0o622)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
+    with inst.qmgr_fifo() as got:
         before = int(time.time())
         r = inst.cmd("postqueue", "-i", d)
         assert (r.rc, r.err) == (0, "")
-        assert os.read(fd, 100) == b"I\n"
-    finally:
-        os.close(fd)
+        assert got() == b"I\n"
     assert inst.where(d) == ["incoming"]
     t, payload = records_after_end(os.path.join(inst.q("incoming"), d))[-1]
     assert t == "Y" and int(payload.split()[0]) >= before
