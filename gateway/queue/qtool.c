@@ -62,7 +62,10 @@ void qtool_config(const char *dir)
 	/* As Postfix's commands: stderr, and the mail log (maillog_file
 	 * when set and writable by this user, else syslog). */
 	maillog = conf_get("maillog_file");
-	if (maillog && *maillog && log_set_file(maillog) == 0)
+	/* /dev/stdout means the daemons' own output (containers): for a
+	 * command it would mix log lines into its output. */
+	if (maillog && *maillog && strncmp(maillog, "/dev/std", 8) != 0 &&
+	    log_set_file(maillog) == 0)
 		return;
 	snprintf(prog, sizeof(prog), "%s", log_program());
 	log_open(prog, LOG_DEST_STDERR | LOG_DEST_SYSLOG);

@@ -969,3 +969,14 @@ def test_postqueue_i_flushes_one_deferred_message(inst):
     assert inst.cmd("postqueue", "-i", make_qid(1700000000, 1, 99)).rc == 0
     r = inst.cmd("postqueue", "-i", d, user="nobody")
     assert r.rc == 69 and "permission denied" in r.err
+
+
+def test_maillog_stdout_does_not_mix_into_output(inst):
+    """maillog_file = /dev/stdout is for the daemons (containers); the
+    commands keep their stdout for their own output."""
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write("maillog_file = /dev/stdout\n")
+    inst.put("deferred", make_qid(1700000000, 1, 7), b"garbage")
+    r = inst.cmd("mailq")
+    assert r.out == "Mail queue is empty\n"
+    assert "warning: deferred/" in r.err
