@@ -74,26 +74,6 @@ static void flush_one(const char *qid)
 		msg_warn("cannot tell qmgr: %s", strerror(-rc));
 }
 
-/* A destination as ETRN and postqueue -s take it: a domain name or an
- * address literal, no blanks; returned lower-cased in out. */
-static int site_ok(const char *site, char *out, size_t size)
-{
-	size_t n = strlen(site);
-
-	if (n == 0 || n >= size || n > 255)
-		return 0;
-	for (size_t i = 0; i <= n; i++) {
-		unsigned char c = (unsigned char)site[i];
-
-		if (c && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-			   c == '_' || c == '[' || c == ']' || c == ':'))
-			return 0;
-		out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	return 1;
-}
-
 int postqueue_main(int argc, char **argv)
 {
 	const char *site = NULL;
@@ -139,13 +119,10 @@ int postqueue_main(int argc, char **argv)
 		flush_one(site);
 		return 0;
 	default: {
-		char req[TRIGGER_MAX], dom[260];
+		char req[TRIGGER_MAX];
 
-		if (!site_ok(site, dom, sizeof(dom)))
+		if (qtool_site_request(site, strlen(site), req) < 0)
 			qtool_fatal(EX_USAGE, "Invalid request: \"%s\"", site);
-		req[0] = 'S';
-		req[1] = ' ';
-		memcpy(req + 2, dom, strlen(dom) + 1);
 		flush_request(req);
 		return 0;
 	}

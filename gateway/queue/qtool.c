@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "queue/qfile.h"
+#include "queue/trigger.h"
 
 static int fatal_status = 1;
 
@@ -42,6 +43,25 @@ void qtool_bad_option(int c)
 			c);
 	else
 		fprintf(stderr, "%s: invalid option\n", log_program());
+}
+
+int qtool_site_request(const char *site, size_t n, char *req)
+{
+	if (n == 0 || n > 255 || n + 3 > TRIGGER_MAX)
+		return -1;
+	req[0] = 'S';
+	req[1] = ' ';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)site[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == '_' || c == '[' || c == ']' || c == ':'))
+			return -1;
+		req[2 + i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	req[2 + n] = 0;
+	return 0;
 }
 
 void qtool_config_dir(const char *dir)

@@ -50,6 +50,12 @@ void qtool_spool_open(struct spool *sp, const char *what, int status);
 /* "deferred" -> SPOOL_DEFERRED; -1 for a name that is not a queue. */
 int qtool_queue_by_name(const char *name);
 
+/* The trigger request "S site" for a destination as postqueue -s and
+ * ETRN take it (a domain name or an address literal: letters, digits,
+ * ".-_[]:", at most 255 bytes), lower-cased, into req[TRIGGER_MAX]. 0, or
+ * -1 for anything else. */
+int qtool_site_request(const char *site, size_t n, char *req);
+
 /* Append state records to the message qid in queue q (as postsuper and
  * postqueue -i change a message): H (hold >= 0: its value) and/or Y (retry
  * now, attempts kept). A file with a torn tail is not changed (-EAGAIN,

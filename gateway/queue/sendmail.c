@@ -1007,16 +1007,11 @@ static void do_command(struct session *s, const char *line, size_t n)
 		return;
 	case SMTP_VERB_ETRN: {
 		char req[TRIGGER_MAX];
-		size_t k = 2;
 
-		req[0] = 'S';
-		req[1] = ' ';
-		for (size_t i = 0; i < cmd.arg.n && k + 1 < sizeof(req); i++) {
-			char c = cmd.arg.p[i];
-
-			req[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		if (qtool_site_request(cmd.arg.p, cmd.arg.n, req) < 0) {
+			reply("501 5.5.4 Error: invalid parameter syntax");
+			return;
 		}
-		req[k] = 0;
 		rc = trigger_send(cf.queue_dir, req);
 		if (rc == 0 || rc == -EAGAIN)
 			reply("250 Queuing started");

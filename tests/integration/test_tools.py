@@ -980,3 +980,16 @@ def test_maillog_stdout_does_not_mix_into_output(inst):
     r = inst.cmd("mailq")
     assert r.out == "Mail queue is empty\n"
     assert "warning: deferred/" in r.err
+
+
+def test_sendmail_bs_etrn(inst):
+    with inst.qmgr_fifo() as got:
+        r = inst.cmd("sendmail", "-bs", input="EHLO c\r\nETRN Mail.Example.COM"
+                     "\r\nETRN bad!site\r\nQUIT\r\n")
+        assert got() == b"S mail.example.com\n"
+    lines = [l for l in r.out.splitlines() if not l.startswith("250-")]
+    assert lines[2:] == ["250 Queuing started",
+                         "501 5.5.4 Error: invalid parameter syntax",
+                         "221 2.0.0 Bye"]
+    r = inst.cmd("sendmail", "-bs", input="ETRN example.com\r\nQUIT\r\n")
+    assert "458 Unable to queue messages" in r.out
