@@ -390,6 +390,13 @@ static void write_envelope(struct sm_msg *m)
 	if (rc < 0)
 		die(EX_TEMPFAIL, "%s(%ld): cannot write the envelope: %s",
 		    who(m), (long)cf.uid, qfile_strerror(rc));
+	/* pickup takes files up to message_size_limit plus this much
+	 * envelope (layout.h): never write one it would refuse. */
+	if (cf.size_limit > 0 && buf_len(&out) > LAYOUT_MAILDROP_SLACK)
+		die(EX_TEMPFAIL,
+		    "%s(%ld): too many recipients: the envelope is over %d "
+		    "bytes",
+		    who(m), (long)cf.uid, LAYOUT_MAILDROP_SLACK);
 	stage(m, buf_str(&out), buf_len(&out));
 	buf_free(&out);
 	mem_free(qr);

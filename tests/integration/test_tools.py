@@ -993,3 +993,14 @@ def test_sendmail_bs_etrn(inst):
                          "221 2.0.0 Bye"]
     r = inst.cmd("sendmail", "-bs", input="ETRN example.com\r\nQUIT\r\n")
     assert "458 Unable to queue messages" in r.out
+
+
+def test_sendmail_envelope_within_pickup_limit(inst):
+    """pickup refuses a maildrop file over message_size_limit + 64 KiB
+    (layout.h): sendmail never writes one."""
+    many = [f"recipient-number-{i:05d}@example.net" for i in range(2500)]
+    r = inst.cmd("sendmail", *many, input="x\n")
+    assert r.rc == 75
+    assert "too many recipients: the envelope is over 65536 bytes" in r.err
+    assert os.listdir(inst.q("maildrop")) == []
+    assert inst.cmd("sendmail", *many[:1000], input="x\n").rc == 0
