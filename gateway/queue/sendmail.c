@@ -101,6 +101,7 @@ static struct {
 	uint64_t size_limit;
 	size_t dup_limit;
 	size_t rcpt_limit;
+	int smtputf8; /* smtputf8_enable */
 	const char *queue_dir;
 } cf;
 
@@ -435,6 +436,14 @@ static void format_phrase(struct buf *out, const char *s)
 	buf_putc(out, '"');
 }
 
+static int non_ascii(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
 /* 1 when h is the field pre + name. */
 static int header_is(const struct submit_header *h, const char *pre,
 		     const char *name)
@@ -511,6 +520,15 @@ static void start_body(struct sm_msg *m, int at_end)
 			    : "%s(%ld): Recipient addresses must be specified "
 			      "on the command line or via the -t option",
 		    who(m), (long)cf.uid);
+	/* Postfix's smtputf8_autodetect_classes includes sendmail: UTF-8 in
+	 * the envelope or the header asks for SMTPUTF8 delivery. */
+	if (cf.smtputf8 && !m->smtputf8) {
+		m->smtputf8 = non_ascii(m->sender, strlen(m->sender)) ||
+			      non_ascii(p, hlen);
+		for (size_t i = 0; i < m->nrcpt && !m->smtputf8; i++)
+			m->smtputf8 = non_ascii(m->rcpt[i].addr,
+						strlen(m->rcpt[i].addr));
+	}
 	open_file(m);
 	write_envelope(m);
 	off = 0;
@@ -1328,6 +1346,7 @@ static void load_config(void)
 		cf.header_limit = 1024;
 	cf.dup_limit = (size_t)conf_get_int("duplicate_filter_limit");
 	cf.rcpt_limit = (size_t)conf_get_int("smtpd_recipient_limit");
+	cf.smtputf8 = conf_get_bool("smtputf8_enable");
 	cf.uid = getuid();
 	if ((pw = getpwuid(cf.uid)) == NULL)
 		die(EX_TEMPFAIL, "no login name found for user ID %lu",

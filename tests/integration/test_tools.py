@@ -1004,3 +1004,17 @@ def test_sendmail_envelope_within_pickup_limit(inst):
     assert "too many recipients: the envelope is over 65536 bytes" in r.err
     assert os.listdir(inst.q("maildrop")) == []
     assert inst.cmd("sendmail", *many[:1000], input="x\n").rc == 0
+
+
+def test_sendmail_smtputf8_autodetect(inst):
+    """Postfix's smtputf8_autodetect_classes covers sendmail: UTF-8 in the
+    envelope or the header asks for SMTPUTF8; plain ASCII does not."""
+    for rcpt, text, want in (("a@example.net", "Subject: plain\n\nx\n", []),
+                             ("jösé@exämple.net", "x\n", [""]),
+                             ("a@example.net", "Subject: grüße\n\nx\n", [""])):
+        assert inst.cmd("sendmail", rcpt, input=text).rc == 0
+        (name,) = inst.maildrop()
+        path = os.path.join(inst.q("maildrop"), name)
+        recs, _ = parse_qfile(open(path, "rb").read())
+        assert envelope(recs, "U") == want, (rcpt, text)
+        os.unlink(path)
