@@ -172,9 +172,10 @@ static int postcat(const char *label, const void *p, size_t n, int flags)
 
 	memset(&m, 0, sizeof(m));
 	if ((rc = qfile_parse(&m, p, n)) < 0) {
+		/* As Postfix: a warning, and the exit status stays 0. */
 		msg_warn("%s: input is not a valid queue file (%s)", label,
 			 qfile_strerror(rc));
-		return 1;
+		return 0;
 	}
 	content = (const char *)p + m.content_off;
 	hlen = submit_header_len(content, m.content_len, &complete);

@@ -245,7 +245,7 @@ int postsuper_main(int argc, char **argv)
 					? MAILDROP_Q
 					: qtool_queue_by_name(argv[i]);
 
-			if (q < 0 || q == SPOOL_CORRUPT)
+			if (q < 0)
 				qtool_fatal(1, "invalid directory name: %s",
 					    argv[i]);
 			if (k < SPOOL_NQUEUES + 1)

@@ -1018,3 +1018,22 @@ def test_sendmail_smtputf8_autodetect(inst):
         recs, _ = parse_qfile(open(path, "rb").read())
         assert envelope(recs, "U") == want, (rcpt, text)
         os.unlink(path)
+
+
+def test_postsuper_purge_and_corrupt(inst):
+    old = os.path.join(inst.q("incoming"), ".tmp.123.1")
+    new = os.path.join(inst.q("incoming"), ".tmp.123.2")
+    for p in (old, new):
+        open(p, "w").close()
+    os.utime(old, (time.time() - 3 * 86400,) * 2)
+    assert inst.cmd("postsuper", "-p").rc == 0
+    assert not os.path.exists(old) and os.path.exists(new)
+    # The postmaster may empty corrupt/ by name.
+    qid = make_qid(1700000000, 1, 5)
+    inst.put("corrupt", qid, b"garbage")
+    r = inst.cmd("postsuper", "-d", "ALL", "corrupt")
+    assert r.err == f"postsuper: {qid}: removed\npostsuper: Deleted: 1 message\n"
+    # postcat on such a file warns and, as Postfix, exits 0.
+    path = inst.put("hold", qid, b"garbage")
+    r = inst.cmd("postcat", path)
+    assert r.rc == 0 and "input is not a valid queue file" in r.err
