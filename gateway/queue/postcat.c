@@ -173,8 +173,9 @@ static int postcat(const char *label, const void *p, size_t n, int flags)
 	memset(&m, 0, sizeof(m));
 	if ((rc = qfile_parse(&m, p, n)) < 0) {
 		/* As Postfix: a warning, and the exit status stays 0. */
-		msg_warn("%s: input is not a valid queue file (%s)", label,
-			 qfile_strerror(rc));
+		msg_warn("%s: input is not a valid queue file", label);
+		msg_debug("%s: %s at byte %zu", label, qfile_strerror(rc),
+			  m.err_off);
 		return 0;
 	}
 	content = (const char *)p + m.content_off;
