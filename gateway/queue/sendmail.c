@@ -1295,6 +1295,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			case 'o':
 				if (arg[0] == 'i')
 					o->ignore_dots = 1;
+				else if (arg[0] == '7')
+					o->body = QFILE_BODY_7BIT;
+				else if (arg[0] == '8')
+					o->body = QFILE_BODY_8BITMIME;
 				break; /* other -oX: ignored, as Postfix */
 			case 'I':
 				o->mode = MODE_ALIASES;

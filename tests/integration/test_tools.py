@@ -310,6 +310,12 @@ def test_sendmail_dsn_options(inst):
     assert envelope(recs, "r") == ["HDRS"]
     assert envelope(recs, "e") == ["env+2Bid"]
     assert envelope(recs, "B") == ["8BITMIME"]
+    os.unlink(os.path.join(inst.q("maildrop"), name))
+    assert inst.cmd("sendmail", "-o7", "a@example.net", input="x\n").rc == 0
+    (name,) = inst.maildrop()
+    recs, _ = parse_qfile(
+        open(os.path.join(inst.q("maildrop"), name), "rb").read())
+    assert envelope(recs, "B") == ["7BIT"]
 
 
 def test_sendmail_option_errors_as_postfix(inst):
