@@ -301,7 +301,10 @@ static int walk_maildrop(struct spool *sp,
 
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		/* As pickup: a regular file with one link (not a user's
+		 * hard link to a file of someone else). */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1)
 			rc = report(fd, LAYOUT_MAILDROP, ns.v[i], fn, arg);
 		close(fd);
 	}
