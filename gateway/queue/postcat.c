@@ -239,8 +239,19 @@ static int postcat_queue(struct spool *sp, const char *qid, int flags)
 	static const enum spool_queue order[] = {SPOOL_INCOMING, SPOOL_ACTIVE,
 						 SPOOL_DEFERRED, SPOOL_HOLD,
 						 SPOOL_CORRUPT};
-	char label[64];
+	char label[64 + QTOOL_MAILDROP_MAX];
 
+	if (!qid_valid(qid) && qtool_maildrop_name(qid)) {
+		int fd = qtool_maildrop_open(sp, qid), rc;
+
+		if (fd < 0)
+			qtool_fatal(1, "open queue file %s: %s", qid,
+				    strerror(-fd));
+		snprintf(label, sizeof(label), "maildrop/%s", qid);
+		rc = postcat_fd(label, fd, flags);
+		close(fd);
+		return rc;
+	}
 	if (!qid_valid(qid))
 		qtool_fatal(1, "bad mail queue ID: %s", qid);
 	for (int tries = 0; tries < 2; tries++)

@@ -95,9 +95,40 @@ static int apply(enum op op, enum spool_queue q, const char *qid)
 	}
 }
 
+static int in_set(const int *queues, int q)
+{
+	for (; *queues >= 0; queues++)
+		if (*queues == q)
+			return 1;
+	return 0;
+}
+
+/* -d NAME of a maildrop file (as mailq lists it). 1 when removed. */
+static int delete_maildrop_one(const char *name)
+{
+	int fd = qtool_maildrop_open(&sp, name), dfd, rc;
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	dfd = openat(sp.root_fd, LAYOUT_MAILDROP,
+		     O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rc = dfd >= 0 && unlinkat(dfd, name, 0) == 0;
+	if (dfd >= 0)
+		close(dfd);
+	if (rc)
+		msg_info("%s: removed", name);
+	return rc;
+}
+
 /* One operation on one queue ID, searched in the queue set. */
 static void apply_id(enum op op, const int *queues, const char *qid)
 {
+	if (!qid_valid(qid) && op == OP_DELETE && qtool_maildrop_name(qid) &&
+	    in_set(queues, MAILDROP_Q)) {
+		counts[op] += (unsigned)delete_maildrop_one(qid);
+		return;
+	}
 	if (!qid_valid(qid)) {
 		msg_warn("invalid mail queue id: %s", qid);
 		return;

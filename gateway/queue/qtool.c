@@ -2,17 +2,20 @@
 #include "queue/qtool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "queue/layout.h"
 #include "queue/qfile.h"
 #include "queue/trigger.h"
 
@@ -43,6 +46,42 @@ void qtool_bad_option(int c)
 			c);
 	else
 		fprintf(stderr, "%s: invalid option\n", log_program());
+}
+
+int qtool_maildrop_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 16 || n > QTOOL_MAILDROP_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= 'a' && name[i] <= 'z')))
+			return 0;
+	return 1;
+}
+
+int qtool_maildrop_open(struct spool *sp, const char *name)
+{
+	struct stat st;
+	int dfd, fd;
+
+	if (!qtool_maildrop_name(name))
+		return -EINVAL;
+	dfd = openat(sp->root_fd, LAYOUT_MAILDROP,
+		     O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int qtool_site_request(const char *site, size_t n, char *req)

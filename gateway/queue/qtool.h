@@ -50,6 +50,17 @@ void qtool_spool_open(struct spool *sp, const char *what, int status);
 /* "deferred" -> SPOOL_DEFERRED; -1 for a name that is not a queue. */
 int qtool_queue_by_name(const char *name);
 
+/* The name of a maildrop file as sendmail makes it (layout.h: 16 or
+ * more of [0-9A-Za-z], here at most QTOOL_MAILDROP_MAX): 1 or 0. mailq
+ * lists such files by this name; postcat -q and postsuper -d take it. */
+#define QTOOL_MAILDROP_MAX 64
+int qtool_maildrop_name(const char *name);
+
+/* Open maildrop/NAME read-only as pickup would take it (no symlink, a
+ * regular file with one link). A descriptor, or -errno (-EINVAL for a
+ * file pickup would refuse). */
+int qtool_maildrop_open(struct spool *sp, const char *name);
+
 /* The trigger request "S site" for a destination as postqueue -s and
  * ETRN take it (a domain name or an address literal: letters, digits,
  * ".-_[]:", at most 255 bytes), lower-cased, into req[TRIGGER_MAX]. 0, or

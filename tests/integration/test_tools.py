@@ -1044,3 +1044,23 @@ def test_postsuper_purge_and_corrupt(inst):
     r = inst.cmd("postcat", path)
     assert (r.rc, r.err) == (0, f"postcat: warning: {path}: input is not a "
                                 "valid queue file\n")
+
+
+def test_maildrop_names_as_mailq_lists_them(inst):
+    """A submission not yet picked up is listed by its maildrop name, and
+    postcat -q / postsuper -d take that name (as Postfix's tools take the
+    IDs showq prints for maildrop files)."""
+    assert inst.cmd("sendmail", "-f", "s@example.org", "r@example.net",
+                    input="Subject: md\n\nx\n").rc == 0
+    (name,) = inst.maildrop()
+    out = inst.cmd("mailq").out
+    assert out.splitlines()[1].startswith(f"{name:<17} ")
+    r = inst.cmd("postcat", "-q", name)
+    assert r.rc == 0, r
+    assert f"*** ENVELOPE RECORDS maildrop/{name} ***" in r.out
+    assert "Subject: md\n" in r.out
+    r = inst.cmd("postsuper", "-h", name)
+    assert r.err.startswith(f"postsuper: warning: invalid mail queue id: {name}")
+    r = inst.cmd("postsuper", "-d", name)
+    assert r.err == f"postsuper: {name}: removed\npostsuper: Deleted: 1 message\n"
+    assert inst.maildrop() == []
