@@ -9,7 +9,7 @@ import re
 import threading
 import time
 
-from peers import SmtpConn, swaks, wait_until
+from peers import SmtpConn, postfix_master_cf, swaks, wait_until
 
 N_LOAD = 2000
 SESSIONS = 20
@@ -349,3 +349,19 @@ def test_transport_maxproc_limits_connections_and_reuses_them(gateway, smtp_sink
     sessions = int(re.findall(r"sess=(\d+)", sink.out.read_text())[-1])
     assert sessions < 300 / 5, f"{sessions} SMTP sessions for 300 messages"
     assert gw.log_lines(r"conn_use=\d+"), "no conn_use= in the delivery lines"
+
+
+def test_postfix_stock_master_cf_relays(gateway, smtp_sink):
+    """Postfix's stock master.cf (pickup, cleanup, qmgr, bounce, ... lines
+    for services mailgw builds in or does not run) is accepted unchanged,
+    and mail relays through it."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port)
+    gw.master_cf = postfix_master_cf(gw.port)
+    gw.write_config()
+    gw.start()
+    r = swaks(gw.port, "--from", "stock@sender.test", "--to", "s@example.net")
+    assert r.returncode == 0, r.stdout
+    (m,) = sink.wait_count(1)
+    assert m.recipients == ["s@example.net"]
+    gw.wait_queue_empty()
