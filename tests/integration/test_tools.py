@@ -82,6 +82,18 @@ def parse_qfile(data):
             return recs, content
 
 
+def make_layout(spool):
+    """queue_directory as layout.h says master creates it."""
+    owner = pwd.getpwnam("mailgw")
+    os.mkdir(spool, 0o755)
+    for q, mode in [(q, 0o700) for q in QUEUES] + [
+            ("maildrop", 0o1733), ("public", 0o755), ("pid", 0o755)]:
+        os.mkdir(os.path.join(spool, q))
+        os.chmod(os.path.join(spool, q), mode)
+        if q != "pid":
+            os.chown(os.path.join(spool, q), owner.pw_uid, owner.pw_gid)
+
+
 class Instance:
     """A configuration directory and a queue laid out as layout.h says."""
 
@@ -95,17 +107,7 @@ class Instance:
             f.write(f"queue_directory = {self.spool}\n"
                     "myhostname = gw.example.com\n" + extra_conf)
         open(os.path.join(self.etc, "master.cf"), "w").close()
-        owner = pwd.getpwnam("mailgw")
-        os.mkdir(self.spool, 0o755)
-        for q in QUEUES:
-            os.mkdir(self.q(q), 0o700)
-            os.chown(self.q(q), owner.pw_uid, owner.pw_gid)
-        os.mkdir(self.q("maildrop"))
-        os.chmod(self.q("maildrop"), 0o1733)
-        os.chown(self.q("maildrop"), owner.pw_uid, owner.pw_gid)
-        for d in ("public", "pid"):
-            os.mkdir(self.q(d), 0o755)
-        os.chown(self.q("public"), owner.pw_uid, owner.pw_gid)
+        make_layout(self.spool)
 
     def q(self, name):
         return os.path.join(self.spool, name)
@@ -694,16 +696,7 @@ def test_sendmail_mail_reaches_the_smarthost(gateway, smtp_sink):
     # make it the way layout.h says, as master would.
     inst_queue = gw.queue
     if not inst_queue.exists():
-        owner = pwd.getpwnam("mailgw")
-        inst_queue.mkdir(mode=0o755)
-        for q in QUEUES + ("maildrop", "public", "pid"):
-            (inst_queue / q).mkdir()
-        for q in QUEUES:
-            os.chmod(inst_queue / q, 0o700)
-            os.chown(inst_queue / q, owner.pw_uid, owner.pw_gid)
-        os.chmod(inst_queue / "maildrop", 0o1733)
-        os.chown(inst_queue / "maildrop", owner.pw_uid, owner.pw_gid)
-        os.chown(inst_queue / "public", owner.pw_uid, owner.pw_gid)
+        make_layout(str(inst_queue))
     r = run(["runuser", "-u", "nobody", "--", str(MAILGW), "-c", gw.dir,
              "sendmail", "-F", "No Body", "down@example.net"],
             input="Subject: while down\n\nqueued while down\n", cwd="/")
