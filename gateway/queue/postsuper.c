@@ -11,8 +11,12 @@
  * record (the truth, docs/queue-format.md) and then move the file with a
  * rename that never replaces; a file that is gone from one queue
  * (ENOENT: qmgr moved it meanwhile) is looked for again in the others.
- * Requeue appends a retry record due now and moves the file to incoming/,
- * where qmgr picks it up at once. At the end qmgr gets "R" (rescan). */
+ * Release appends H 0 and a retry record due now and moves the file to
+ * deferred/; requeue appends the retry record (and H 0 for a held one)
+ * and moves the file to incoming/, where qmgr picks it up at once. A file
+ * with a torn tail is left for qmgr to repair. At the end qmgr gets "R"
+ * (rescan). -d also takes the maildrop names mailq lists, and corrupt/
+ * may be named to empty it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
