@@ -1,0 +1,52 @@
+/* bounce - RFC 3464 delivery status notifications, as Postfix's bounce(8).
+ *
+ * bounce_build() is a pure function: it turns a parsed queue file (and
+ * which recipients to report) into the bytes of a multipart/report message
+ * in canonical CRLF form. bounce_queue() stores such a message as a new
+ * queue file with a null sender (spool.h commit protocol) and logs as
+ * Postfix's bounce and cleanup do. */
+#ifndef MAILGW_QUEUE_BOUNCE_H
+#define MAILGW_QUEUE_BOUNCE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+#include "queue/qfile.h"
+#include "queue/qid.h"
+
+struct spool;
+
+enum bounce_kind {
+	BOUNCE_FAILED = 0, /* non-delivery notification */
+	BOUNCE_DELAYED,    /* delay warning */
+	BOUNCE_DELIVERED,  /* success notification (NOTIFY=SUCCESS) */
+};
+
+struct bounce_info {
+	enum bounce_kind kind;
+	const char *qid;       /* the original message's queue ID */
+	const char *hostname;  /* myhostname */
+	const char *mail_name; /* "Postfix" or mailgw's mail_name */
+	const char *to;        /* recipient of the report (the sender) */
+	const char *msgid;     /* Message-ID to use, without <> */
+	int64_t now;           /* Date: */
+	size_t size_limit;     /* bounce_size_limit, for RET=FULL */
+	/* For each recipient of msg: 1 when it belongs in the report. */
+	const unsigned char *which;
+};
+
+/* Append the whole report message to out. file/msg: the original queue
+ * file and its parse. 0, or -1 when out is full. */
+int bounce_build(struct buf *out, const struct bounce_info *bi,
+		 const struct qfile_msg *msg, const unsigned char *file);
+
+/* Store content as a new message from <> to rcpt; newqid gets its queue
+ * ID. 0 or -errno (logged). [blocks] */
+int bounce_queue(struct spool *sp, const char *rcpt, const char *msgid,
+		 const void *content, size_t len, char newqid[QID_SIZE]);
+
+/* Build and queue a report about msg for bi->to; log as Postfix's bounce
+ * ("QID: sender non-delivery notification: NEWQID"). 0 or -1. */
+int bounce_send(struct spool *sp, struct bounce_info *bi,
+		const struct qfile_msg *msg, const unsigned char *file);
+
+#endif
