@@ -1,0 +1,137 @@
+/* test_bounce - the RFC 3464 report builder: structure, per-recipient
+ * fields, ORCPT/ENVID, RET=HDRS vs RET=FULL, size limit, hostile bytes. */
+#include "testutil.h"
+
+#include "core/mem.h"
+#include "queue/bounce.h"
+#include "queue/qfile.h"
+
+#define S(lit) ((struct qfile_str){(lit), sizeof(lit) - 1})
+
+static const char content[] = "From: alice@example.org\r\n"
+			      "Subject: hello\r\n"
+			      "\r\n"
+			      "secret body line\r\n";
+
+/* Build a queue file in b, parse it into m, mark recipient 0 bounced. */
+static void make(struct buf *qf, struct qfile_msg *m, enum qfile_ret ret,
+		 int with_env)
+{
+	struct qfile_rcpt r[2];
+	struct qfile_msg w;
+
+	memset(r, 0, sizeof(r));
+	memset(&w, 0, sizeof(w));
+	w.arrival_sec = 1700000000;
+	w.sender = S("alice@example.org");
+	w.protocol = S("ESMTP");
+	w.ret = ret;
+	if (with_env)
+		w.envid = S("ENV123");
+	r[0].addr = S("gone@example.net");
+	if (with_env)
+		r[0].orcpt = S("rfc822;Gone@example.net");
+	r[1].addr = S("ok@example.net");
+	w.rcpt = r;
+	w.nrcpt = 2;
+	buf_init(qf, 1 << 20);
+	assert_int_equal(qfile_format(qf, &w, content, sizeof(content) - 1), 0);
+	assert_int_equal(qfile_format_done(qf, 0, QFILE_RCPT_BOUNCED, "5.1.1",
+					   "550 5.1.1 no such user\x01", 23),
+			 0);
+	assert_int_equal(qfile_parse(m, qf->data, qf->len), 0);
+}
+
+static const char *build(struct buf *out, struct qfile_msg *m,
+			 const struct buf *qf, size_t limit)
+{
+	static const unsigned char which[2] = {1, 0};
+	struct bounce_info bi;
+
+	memset(&bi, 0, sizeof(bi));
+	bi.kind = BOUNCE_FAILED;
+	bi.qid = "4Q0AAAAAAAAAAA";
+	bi.hostname = "mx.example.org";
+	bi.mail_name = "Postfix";
+	bi.to = "alice@example.org";
+	bi.msgid = "id@mx.example.org";
+	bi.now = 1700000100;
+	bi.size_limit = limit;
+	bi.which = which;
+	buf_init(out, 1 << 20);
+	assert_int_equal(bounce_build(out, &bi, m, (const void *)qf->data), 0);
+	return buf_str(out);
+}
+
+static void test_failed_report_hdrs(void **state)
+{
+	struct buf qf, out;
+	struct qfile_msg m;
+	const char *s;
+
+	(void)state;
+	make(&qf, &m, QFILE_RET_NONE, 1);
+	s = build(&out, &m, &qf, 50000);
+	assert_non_null(strstr(s, "From: MAILER-DAEMON@mx.example.org"));
+	assert_non_null(strstr(s, "\r\nTo: alice@example.org\r\n"));
+	assert_non_null(strstr(s, "multipart/report; "
+				  "report-type=delivery-status"));
+	assert_non_null(strstr(s, "This is the mail system at host "
+				  "mx.example.org."));
+	assert_non_null(strstr(s, "Reporting-MTA: dns; mx.example.org\r\n"));
+	assert_non_null(strstr(s, "X-Postfix-Queue-ID: 4Q0AAAAAAAAAAA\r\n"));
+	assert_non_null(strstr(s, "Original-Envelope-Id: ENV123\r\n"));
+	assert_non_null(strstr(s, "Final-Recipient: rfc822; "
+				  "gone@example.net\r\n"));
+	assert_non_null(strstr(s, "Original-Recipient: rfc822; "
+				  "Gone@example.net\r\n"));
+	assert_non_null(strstr(s, "Action: failed\r\nStatus: 5.1.1\r\n"));
+	/* The control byte of the reply never reaches the report. */
+	assert_non_null(strstr(s, "Diagnostic-Code: smtp; 550 5.1.1 no such "
+				  "user?\r\n"));
+	/* Only recipients in `which`. */
+	assert_null(strstr(s, "ok@example.net"));
+	/* Headers only by default. */
+	assert_non_null(strstr(s, "text/rfc822-headers"));
+	assert_non_null(strstr(s, "Subject: hello\r\n"));
+	assert_null(strstr(s, "secret body line"));
+	/* Every line ends in CRLF. */
+	for (size_t i = 0; i < out.len; i++)
+		if (out.data[i] == '\n')
+			assert_true(i > 0 && out.data[i - 1] == '\r');
+	qfile_msg_free(&m);
+	buf_free(&out);
+	buf_free(&qf);
+}
+
+static void test_ret_full_and_limit(void **state)
+{
+	struct buf qf, out;
+	struct qfile_msg m;
+	const char *s;
+
+	(void)state;
+	make(&qf, &m, QFILE_RET_FULL, 0);
+	s = build(&out, &m, &qf, 50000);
+	assert_non_null(strstr(s, "Content-Type: message/rfc822"));
+	assert_non_null(strstr(s, "secret body line"));
+	assert_null(strstr(s, "Original-Envelope-Id"));
+	assert_null(strstr(s, "Original-Recipient"));
+	buf_free(&out);
+	/* Over bounce_size_limit: headers only. */
+	s = build(&out, &m, &qf, 10);
+	assert_non_null(strstr(s, "text/rfc822-headers"));
+	assert_null(strstr(s, "secret body line"));
+	qfile_msg_free(&m);
+	buf_free(&out);
+	buf_free(&qf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_failed_report_hdrs),
+		cmocka_unit_test(test_ret_full_and_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
