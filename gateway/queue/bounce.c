@@ -246,7 +246,8 @@ int bounce_queue(struct spool *sp, const char *rcpt, const char *msgid,
 		return rc;
 	}
 	memcpy(newqid, f.qid, QID_SIZE);
-	const char *prog = log_program();
+	char prog[64];
+	snprintf(prog, sizeof prog, "%s", log_program());
 	log_set_program("cleanup");
 	msg_info("%s: message-id=<%s>", newqid, msgid);
 	log_set_program(prog);
@@ -273,7 +274,8 @@ int bounce_send(struct spool *sp, struct bounce_info *bi,
 	buf_free(&b);
 	if (rc < 0)
 		return -1;
-	const char *prog = log_program();
+	char prog[64];
+	snprintf(prog, sizeof prog, "%s", log_program());
 	log_set_program("bounce");
 	msg_info("%s: sender %s: %s", bi->qid,
 		 bi->kind == BOUNCE_FAILED    ? "non-delivery notification"

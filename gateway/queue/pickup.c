@@ -33,7 +33,8 @@ int pickup_name_ok(const char *name)
 static void to_corrupt(struct spool *sp, int mfd, const char *name, long uid,
 		       const char *why)
 {
-	const char *prog = log_program();
+	char prog[64];
+	snprintf(prog, sizeof prog, "%s", log_program());
 	log_set_program("pickup");
 	if (renameat(mfd, name, sp->dir_fd[SPOOL_CORRUPT], name) < 0) {
 		msg_warn("maildrop/%s: uid=%ld: %s; cannot move to corrupt: %s",
@@ -149,7 +150,8 @@ static int pick_one(struct spool *sp, int mfd, const char *name,
 		rc = 1; /* a bad envelope: corrupt */
 	}
 	if (rc == 0) {
-		const char *prog = log_program();
+		char prog[64];
+		snprintf(prog, sizeof prog, "%s", log_program());
 		log_set_program("pickup");
 		struct buf line;
 		buf_init(&line, 4 * QFILE_VALUE_MAX);

@@ -1,0 +1,308 @@
+/* test_qmgr - the scheduler's pure decisions, and qmgr_service() run in a
+ * child process over a real queue directory with real transport_maps
+ * (error: and discard: routes, so no network peer is needed): outcomes,
+ * bounces, log lines, corrupt files, maildrop pickup, SIGTERM. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "deliver/deliver.h"
+#include "master/service.h"
+#include "queue/layout.h"
+#include "queue/pickup.h"
+#include "queue/qfile.h"
+#include "queue/qmgr.h"
+#include "queue/spool.h"
+
+#define S(lit) ((struct qfile_str){(lit), sizeof(lit) - 1})
+
+/* The weak placeholders of master/pending.c sit in the same archive: name
+ * the agents' entry points here so the linker takes the real ones. */
+void *const test_qmgr_link[] = {(void *)smtp_client_new, (void *)transport_load,
+				(void *)route_rcpt};
+
+static char qdir[300];
+static char logpath[300];
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(qmgr_backoff(1, 300, 4000), 300);
+	assert_int_equal(qmgr_backoff(2, 300, 4000), 600);
+	assert_int_equal(qmgr_backoff(4, 300, 4000), 2400);
+	assert_int_equal(qmgr_backoff(5, 300, 4000), 4000);
+	assert_int_equal(qmgr_backoff(1000, 300, 4000), 4000);
+}
+
+static void test_expired_and_notify(void **state)
+{
+	(void)state;
+	assert_true(qmgr_expired(5 * 86400, 0, 5 * 86400, 86400));
+	assert_false(qmgr_expired(5 * 86400 - 1, 0, 5 * 86400, 86400));
+	assert_true(qmgr_expired(86400, 1, 5 * 86400, 86400));
+	/* maximal_queue_lifetime = 0: try once. */
+	assert_true(qmgr_expired(0, 0, 0, 0));
+	assert_true(qmgr_notify_wanted(0, QFILE_NOTIFY_FAILURE));
+	assert_true(qmgr_notify_wanted(0, QFILE_NOTIFY_DELAY));
+	assert_false(qmgr_notify_wanted(0, QFILE_NOTIFY_SUCCESS));
+	assert_false(
+		qmgr_notify_wanted(QFILE_NOTIFY_NEVER, QFILE_NOTIFY_FAILURE));
+	assert_false(
+		qmgr_notify_wanted(QFILE_NOTIFY_SUCCESS, QFILE_NOTIFY_FAILURE));
+	assert_true(
+		qmgr_notify_wanted(QFILE_NOTIFY_SUCCESS, QFILE_NOTIFY_SUCCESS));
+	assert_true(qmgr_rcpt_in_domain("a@Example.ORG", 13, "example.org"));
+	assert_false(qmgr_rcpt_in_domain("a@xexample.org", 14, "example.org"));
+	assert_false(qmgr_rcpt_in_domain("example.org", 11, "example.org"));
+}
+
+static void test_pickup_names(void **state)
+{
+	(void)state;
+	assert_true(pickup_name_ok("abcdefABCDEF0123"));
+	assert_false(pickup_name_ok("abcdefABCDEF012"));
+	assert_false(pickup_name_ok(".tmp.abcdefABCDEF0123"));
+	assert_false(pickup_name_ok("abcdefABCDEF0123/x"));
+}
+
+/* Queue a message from alice to the given recipients in incoming/. */
+static void queue_msg(const char *const *rcpt, size_t n, char qid[QID_SIZE])
+{
+	struct spool sp;
+	struct spool_file f;
+	struct qfile_rcpt r[8];
+	struct qfile_msg m;
+	struct buf b;
+	static const char content[] = "From: alice@example.org\r\n"
+				      "Subject: t\r\n\r\nbody\r\n";
+
+	memset(&m, 0, sizeof(m));
+	memset(r, 0, sizeof(r));
+	m.arrival_sec = time(NULL);
+	m.sender = S("alice@example.org");
+	m.protocol = S("ESMTP");
+	for (size_t i = 0; i < n; i++) {
+		r[i].addr.p = rcpt[i];
+		r[i].addr.len = strlen(rcpt[i]);
+	}
+	m.rcpt = r;
+	m.nrcpt = n;
+	buf_init(&b, 1 << 16);
+	assert_int_equal(qfile_format(&b, &m, content, sizeof(content) - 1), 0);
+	assert_int_equal(spool_open(&sp, qdir), 0);
+	assert_int_equal(spool_file_new(&sp, &f, m.arrival_sec, 0), 0);
+	assert_int_equal(spool_file_write(&f, b.data, b.len), 0);
+	assert_int_equal(spool_file_sync(&f), 0);
+	assert_int_equal(spool_file_commit(&sp, &f), 0);
+	memcpy(qid, f.qid, QID_SIZE);
+	spool_close(&sp);
+	buf_free(&b);
+}
+
+static int setup(void **state)
+{
+	char v[700];
+
+	(void)state;
+	snprintf(qdir, sizeof(qdir), "%s/queue", test_tmpdir());
+	snprintf(logpath, sizeof(logpath), "%s/maillog", test_tmpdir());
+	test_write_file("transport", "gone@example.net error:5.1.1 no such "
+				     "user\n"
+				     "drop@example.net discard:dropped\n"
+				     "alice@example.org discard:kept\n"
+				     "postmaster discard:pm\n");
+	test_write_file("master.cf", "smtp unix - - n - - smtp\n");
+	snprintf(v, sizeof(v),
+		 "myhostname = mx.example.net\nqueue_directory = %s\n"
+		 "transport_maps = texthash:%s/transport\n",
+		 qdir, test_tmpdir());
+	test_write_file("main.cf", v);
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
+	snprintf(v, sizeof(v), "%s/%s", qdir, LAYOUT_PUBLIC);
+	mkdir(v, 0755);
+	snprintf(v, sizeof(v), "%s/%s", qdir, LAYOUT_MAILDROP);
+	mkdir(v, 01733);
+	snprintf(v, sizeof(v), "%s/%s", qdir, LAYOUT_TRIGGER);
+	mkfifo(v, 0622);
+	return 0;
+}
+
+static char *slurp(const char *path)
+{
+	static char data[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(data, 1, sizeof(data) - 1, f);
+		fclose(f);
+	}
+	data[n] = 0;
+	return data;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static pid_t start_qmgr(int *ready)
+{
+	int pfd[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct service_ctx ctx = {.service = "qmgr",
+					  .ready_fd = pfd[1],
+					  .drain_ms = 5000};
+		close(pfd[0]);
+		log_set_file(logpath);
+		if (transport_load() < 0)
+			_exit(3);
+		_exit(qmgr_service(&ctx));
+	}
+	close(pfd[1]);
+	*ready = pfd[0];
+	return pid;
+}
+
+/* Wait (bounded) until the log holds n copies of needle. */
+static int wait_log(const char *needle, size_t n)
+{
+	for (int i = 0; i < 600; i++) {
+		if (count(slurp(logpath), needle) >= n)
+			return 1;
+		usleep(50000);
+	}
+	fprintf(stderr, "log:\n%s\n", slurp(logpath));
+	return 0;
+}
+
+static void test_service_error_discard_bounce(void **state)
+{
+	const char *rcpt[] = {"gone@example.net", "drop@example.net"};
+	char qid[QID_SIZE], c;
+	char junk[QID_SIZE], path[700];
+	int ready, st;
+	pid_t pid;
+
+	(void)state;
+	queue_msg(rcpt, 2, qid);
+	/* A damaged file next to it goes to corrupt/, nothing crashes. */
+	assert_true(qid_format(junk, 1700000000, 1, 424242) > 0);
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, junk);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a queue file\n", f);
+	fclose(f);
+
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	assert_int_equal(c, 'R');
+	close(ready);
+	/* The original and its bounce (discarded to alice) are removed. */
+	assert_true(wait_log(": removed", 2));
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	const char *log = slurp(logpath);
+	char want[400];
+	snprintf(want, sizeof(want),
+		 "%s: from=<alice@example.org>, size=45, nrcpt=2 (queue "
+		 "active)",
+		 qid);
+	assert_non_null(strstr(log, want));
+	snprintf(want, sizeof(want),
+		 "mailgw/error[%d]: %s: to=<gone@example.net>, relay=none, ",
+		 (int)pid, qid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "dsn=5.1.1, status=bounced (no such "
+				    "user)"));
+	snprintf(want, sizeof(want),
+		 "mailgw/discard[%d]: %s: to=<drop@example.net>, relay=none, ",
+		 (int)pid, qid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "status=sent (dropped)"));
+	snprintf(want, sizeof(want),
+		 "mailgw/bounce[%d]: %s: sender non-delivery notification: ",
+		 (int)pid, qid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "mailgw/cleanup["));
+	assert_non_null(strstr(log, ": message-id=<"));
+	assert_non_null(strstr(log, "status=sent (kept)"));
+	snprintf(want, sizeof(want), "warning: %s: corrupt queue file: ", junk);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "; moved to corrupt"));
+	snprintf(path, sizeof(path), "%s/corrupt/%s", qdir, junk);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/active/%s", qdir, qid);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, qid);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_service_pickup(void **state)
+{
+	const char *rcpt[] = {"drop@example.net"};
+	char qid[QID_SIZE], path[700], name[700], c;
+	int ready, st;
+	pid_t pid;
+
+	(void)state;
+	/* A queue file written by "sendmail" into maildrop/. */
+	queue_msg(rcpt, 1, qid);
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, qid);
+	snprintf(name, sizeof(name), "%s/maildrop/abcdefghijklmnop0123", qdir);
+	assert_int_equal(rename(path, name), 0);
+	/* And a symlink, which pickup must refuse. */
+	snprintf(name, sizeof(name), "%s/maildrop/symlinkXXXXXXXXXXXX", qdir);
+	assert_int_equal(symlink("/etc/passwd", name), 0);
+	unlink(logpath);
+
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log(": removed", 1));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	const char *log = slurp(logpath);
+	char want[200];
+	snprintf(want, sizeof(want), "mailgw/pickup[%d]: ", (int)pid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, ": uid=0 from=<alice@example.org>"));
+	assert_non_null(strstr(log, "status=sent (dropped)"));
+	assert_non_null(strstr(log, "maildrop/symlinkXXXXXXXXXXXX"));
+	snprintf(name, sizeof(name), "%s/maildrop/abcdefghijklmnop0123", qdir);
+	assert_int_equal(access(name, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_expired_and_notify),
+		cmocka_unit_test(test_pickup_names),
+		cmocka_unit_test(test_service_error_discard_bounce),
+		cmocka_unit_test(test_service_pickup),
+	};
+	int rc = cmocka_run_group_tests(tests, setup, NULL);
+	test_cleanup_tmpdir();
+	return rc;
+}
