@@ -116,7 +116,9 @@ static int setup(void **state)
 				     "user\n"
 				     "drop@example.net discard:dropped\n"
 				     "alice@example.org discard:kept\n"
-				     "postmaster discard:pm\n");
+				     "postmaster discard:pm\n"
+				     "refused@example.net "
+				     "smtp:[127.0.0.1]:1\n");
 	test_write_file("master.cf", "smtp unix - - n - - smtp\n");
 	snprintf(v, sizeof(v),
 		 "myhostname = mx.example.net\nqueue_directory = %s\n"
@@ -293,6 +295,63 @@ static void test_service_pickup(void **state)
 	assert_int_equal(access(name, F_OK), -1);
 }
 
+static int file_in(const char *queue, const char *qid)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", qdir, queue, qid);
+	return access(path, F_OK) == 0;
+}
+
+/* A refused connection defers into deferred/ with a retry record; a flush
+ * request ("F") retries it at once, and with maximal_queue_lifetime = 0
+ * it expires and returns to the sender. */
+static void test_service_defer_flush_expire(void **state)
+{
+	const char *rcpt[] = {"refused@example.net"};
+	char qid[QID_SIZE], c, want[300], fifo[700];
+	int ready, st;
+	pid_t pid;
+
+	(void)state;
+	unlink(logpath);
+	queue_msg(rcpt, 1, qid);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log("status=deferred", 1));
+	for (int i = 0; i < 600 && !file_in("deferred", qid); i++)
+		usleep(50000);
+	assert_true(file_in("deferred", qid));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* Not due yet: a restart leaves it alone; a flush does not. */
+	conf_set("maximal_queue_lifetime", "0");
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	snprintf(fifo, sizeof(fifo), "%s/%s", qdir, LAYOUT_TRIGGER);
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "F\n", 2), 2);
+	close(fd);
+	snprintf(want, sizeof(want),
+		 "%s: from=<alice@example.org>, status=expired, returned to "
+		 "sender",
+		 qid);
+	assert_true(wait_log(want, 1));
+	snprintf(want, sizeof(want), "%s: removed", qid);
+	assert_true(wait_log(want, 1));
+	assert_true(wait_log("sender non-delivery notification", 1));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(count(slurp(logpath), "status=deferred"), 2);
+	assert_false(file_in("deferred", qid));
+	conf_set("maximal_queue_lifetime", "5d");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_pickup_names),
 		cmocka_unit_test(test_service_error_discard_bounce),
 		cmocka_unit_test(test_service_pickup),
+		cmocka_unit_test(test_service_defer_flush_expire),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
