@@ -203,8 +203,9 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 	return buf_error(out) ? -1 : 0;
 }
 
-int bounce_queue(struct spool *sp, const char *rcpt, const char *msgid,
-		 const void *content, size_t len, char newqid[QID_SIZE])
+int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
+		 const char *msgid, const void *content, size_t len,
+		 char newqid[QID_SIZE])
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -216,6 +217,10 @@ int bounce_queue(struct spool *sp, const char *rcpt, const char *msgid,
 	m.arrival_usec = ts.tv_nsec / 1000;
 	m.protocol.p = "local";
 	m.protocol.len = 5;
+	if (sender) {
+		m.sender.p = sender;
+		m.sender.len = strlen(sender);
+	}
 	m.body = QFILE_BODY_8BITMIME;
 	m.rcpt = &r;
 	m.nrcpt = 1;
@@ -270,7 +275,8 @@ int bounce_send(struct spool *sp, struct bounce_info *bi,
 		return -1;
 	}
 	char newqid[QID_SIZE];
-	int rc = bounce_queue(sp, bi->to, msgid, b.data, b.len, newqid);
+	int rc = bounce_queue(sp, bi->from, bi->to, msgid, b.data, b.len,
+			      newqid);
 	buf_free(&b);
 	if (rc < 0)
 		return -1;

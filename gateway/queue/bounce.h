@@ -27,6 +27,9 @@ struct bounce_info {
 	const char *hostname;  /* myhostname */
 	const char *mail_name; /* "Postfix" or mailgw's mail_name */
 	const char *to;        /* recipient of the report (the sender) */
+	const char *from;      /* envelope sender of the report: NULL for
+				  <>, double-bounce@host for a report to the
+				  postmaster about a failed report */
 	const char *msgid;     /* Message-ID to use, without <> */
 	int64_t now;           /* Date: */
 	size_t size_limit;     /* bounce_size_limit, for RET=FULL */
@@ -39,10 +42,11 @@ struct bounce_info {
 int bounce_build(struct buf *out, const struct bounce_info *bi,
 		 const struct qfile_msg *msg, const unsigned char *file);
 
-/* Store content as a new message from <> to rcpt; newqid gets its queue
- * ID. 0 or -errno (logged). [blocks] */
-int bounce_queue(struct spool *sp, const char *rcpt, const char *msgid,
-		 const void *content, size_t len, char newqid[QID_SIZE]);
+/* Store content as a new message from sender (NULL: <>) to rcpt; newqid gets
+ * its queue ID. 0 or -errno (logged). [blocks] */
+int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
+		 const char *msgid, const void *content, size_t len,
+		 char newqid[QID_SIZE]);
 
 /* Build and queue a report about msg for bi->to; log as Postfix's bounce
  * ("QID: sender non-delivery notification: NEWQID"). 0 or -1. */

@@ -275,10 +275,13 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 	}
 	char to[QFILE_VALUE_MAX + 1];
 	char dbl[300];
+	const char *from = NULL;
 	const char *host = conf_get("myhostname");
 	if (!host)
 		host = "localhost";
-	snprintf(dbl, sizeof dbl, "double-bounce@%s", host);
+	const char *origin = conf_get("myorigin");
+	snprintf(dbl, sizeof dbl, "double-bounce@%s",
+		 origin && *origin ? origin : host);
 	if (m->sender.len == 0 ||
 	    (m->sender.len == strlen(dbl) &&
 	     strncasecmp(m->sender.p, dbl, m->sender.len) == 0)) {
@@ -294,6 +297,7 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 			return;
 		}
 		const char *pm = conf_get("2bounce_notice_recipient");
+		from = dbl;
 		snprintf(to, sizeof to, "%s", pm && *pm ? pm : "postmaster");
 	} else {
 		memcpy(to, m->sender.p, m->sender.len);
@@ -306,6 +310,7 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 	const char *mn = conf_get("mail_name");
 	bi.mail_name = mn ? mn : "mailgw";
 	bi.to = to;
+	bi.from = from;
 	bi.now = now_sec();
 	long lim = conf_get_int("bounce_size_limit");
 	bi.size_limit = lim > 0 ? (size_t)lim : 50000;

@@ -28,6 +28,7 @@ void *const test_qmgr_link[] = {(void *)smtp_client_new, (void *)transport_load,
 				(void *)route_rcpt};
 
 static char qdir[300];
+static const char *sender = "alice@example.org";
 static char logpath[300];
 
 static void test_backoff(void **state)
@@ -85,7 +86,8 @@ static void queue_msg(const char *const *rcpt, size_t n, char qid[QID_SIZE])
 	memset(&m, 0, sizeof(m));
 	memset(r, 0, sizeof(r));
 	m.arrival_sec = time(NULL);
-	m.sender = S("alice@example.org");
+	m.sender.p = sender;
+	m.sender.len = strlen(sender);
 	m.protocol = S("ESMTP");
 	for (size_t i = 0; i < n; i++) {
 		r[i].addr.p = rcpt[i];
@@ -352,6 +354,43 @@ static void test_service_defer_flush_expire(void **state)
 	conf_set("maximal_queue_lifetime", "5d");
 }
 
+/* A bounce of a null-sender message goes to the postmaster from
+ * double-bounce@; a failed double bounce is dropped, never looped. */
+static void test_service_double_bounce(void **state)
+{
+	const char *rcpt[] = {"gone@example.net"};
+	char qid[QID_SIZE], qid2[QID_SIZE], c, want[300];
+	int ready, st;
+	pid_t pid;
+
+	(void)state;
+	unlink(logpath);
+	sender = "";
+	queue_msg(rcpt, 1, qid);
+	sender = "double-bounce@mx.example.net";
+	queue_msg(rcpt, 1, qid2);
+	sender = "alice@example.org";
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log(": removed", 3));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	const char *log = slurp(logpath);
+	snprintf(want, sizeof(want),
+		 "%s: sender non-delivery notification: ", qid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "from=<double-bounce@mx.example.net>, "
+				    "size="));
+	assert_non_null(strstr(log, "to=<postmaster>"));
+	assert_non_null(strstr(log, "status=sent (pm)"));
+	snprintf(want, sizeof(want),
+		 "%s: undeliverable postmaster notification discarded", qid2);
+	assert_non_null(strstr(log, want));
+	assert_int_equal(count(log, "sender non-delivery notification"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_service_error_discard_bounce),
 		cmocka_unit_test(test_service_pickup),
 		cmocka_unit_test(test_service_defer_flush_expire),
+		cmocka_unit_test(test_service_double_bounce),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
