@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "conf/conf.h"
 #include "deliver/deliver.h"
@@ -391,6 +394,78 @@ static void test_service_double_bounce(void **state)
 	assert_int_equal(count(log, "sender non-delivery notification"), 1);
 }
 
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Real SMTP deliveries to Postfix's smtp-sink: recipients with the same
+ * route share one job; every message is removed after its SENT records. */
+static void test_service_smtp_sink(void **state)
+{
+	const char *rcpt[] = {"one@sink.example", "two@sink.example"};
+	char qid[QID_SIZE], c, addr[64], v[300];
+	int ready, st, connected = 0;
+	pid_t pid, sink;
+	unsigned port = free_port();
+
+	(void)state;
+	unlink(logpath);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	sink = fork();
+	assert_true(sink >= 0);
+	if (sink == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execl("/usr/sbin/smtp-sink", "smtp-sink", "-u", "nobody", addr,
+		      "100", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && !connected; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port)};
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		connected = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+		close(fd);
+		if (!connected)
+			usleep(10000);
+	}
+	assert_true(connected);
+	snprintf(v, sizeof(v),
+		 "sink.example smtp:[127.0.0.1]:%u\n"
+		 "alice@example.org discard:kept\n",
+		 port);
+	test_write_file("transport", v);
+	for (int i = 0; i < 20; i++)
+		queue_msg(rcpt, 2, qid);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log(": removed", 20));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	kill(sink, SIGTERM);
+	waitpid(sink, &st, 0);
+	const char *log = slurp(logpath);
+	assert_int_equal(count(log, "status=sent (250 "), 40);
+	assert_int_equal(count(log, "nrcpt=2 (queue active)"), 20);
+	snprintf(v, sizeof(v), "relay=127.0.0.1[127.0.0.1]:%u,", port);
+	assert_int_equal(count(log, v), 40);
+	assert_int_equal(count(log, "non-delivery"), 0);
+	assert_false(file_in("incoming", qid));
+	assert_false(file_in("active", qid));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_service_pickup),
 		cmocka_unit_test(test_service_defer_flush_expire),
 		cmocka_unit_test(test_service_double_bounce),
+		cmocka_unit_test(test_service_smtp_sink),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
