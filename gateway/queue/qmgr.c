@@ -315,7 +315,8 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 	long lim = conf_get_int("bounce_size_limit");
 	bi.size_limit = lim > 0 ? (size_t)lim : 50000;
 	bi.which = which;
-	bounce_send(&Q.sp, &bi, m, qm->map);
+	if (bounce_send(&Q.sp, &bi, m, qm->map) == 0)
+		Q.want_rescan = 1; /* deliver the notice soon */
 	mem_free(which);
 }
 

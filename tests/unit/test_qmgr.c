@@ -32,6 +32,8 @@ void *const test_qmgr_link[] = {(void *)smtp_client_new, (void *)transport_load,
 
 static char qdir[300];
 static const char *sender = "alice@example.org";
+static int64_t arrival_ago; /* queue_msg(): arrival this long ago */
+static size_t torn_bytes;   /* queue_msg(): a torn append of this size */
 static char logpath[300];
 
 static void test_backoff(void **state)
@@ -88,7 +90,7 @@ static void queue_msg(const char *const *rcpt, size_t n, char qid[QID_SIZE])
 
 	memset(&m, 0, sizeof(m));
 	memset(r, 0, sizeof(r));
-	m.arrival_sec = time(NULL);
+	m.arrival_sec = time(NULL) - arrival_ago;
 	m.sender.p = sender;
 	m.sender.len = strlen(sender);
 	m.protocol = S("ESMTP");
@@ -102,6 +104,14 @@ static void queue_msg(const char *const *rcpt, size_t n, char qid[QID_SIZE])
 	assert_int_equal(qfile_format(&b, &m, content, sizeof(content) - 1), 0);
 	assert_int_equal(spool_open(&sp, qdir), 0);
 	assert_int_equal(spool_file_new(&sp, &f, m.arrival_sec, 0), 0);
+	if (torn_bytes) {
+		struct buf t;
+		buf_init(&t, 1 << 16);
+		assert_int_equal(qfile_format_defer(&t, 0, "4.4.1", "x", 1), 0);
+		assert_true(torn_bytes < t.len);
+		buf_append(&b, t.data, torn_bytes);
+		buf_free(&t);
+	}
 	assert_int_equal(spool_file_write(&f, b.data, b.len), 0);
 	assert_int_equal(spool_file_sync(&f), 0);
 	assert_int_equal(spool_file_commit(&sp, &f), 0);
@@ -466,6 +476,68 @@ static void test_service_smtp_sink(void **state)
 	assert_false(file_in("active", qid));
 }
 
+/* A torn append (a crash in the middle of a record) is cut off before the
+ * next append; the message is delivered, not sent to corrupt/. A message
+ * deferred for longer than delay_warning_time gets one delay notice. */
+static void test_service_torn_and_delay_warning(void **state)
+{
+	const char *drop[] = {"drop@example.net"};
+	const char *refused[] = {"refused@example.net"};
+	char qid[QID_SIZE], qid2[QID_SIZE], c, want[300];
+	int ready, st;
+	pid_t pid;
+
+	(void)state;
+	unlink(logpath);
+	test_write_file("transport",
+			"drop@example.net discard:dropped\n"
+			"alice@example.org discard:kept\n"
+			"refused@example.net smtp:[127.0.0.1]:1\n");
+	torn_bytes = 5;
+	queue_msg(drop, 1, qid);
+	torn_bytes = 0;
+	arrival_ago = 3600;
+	queue_msg(refused, 1, qid2);
+	arrival_ago = 0;
+	conf_set("delay_warning_time", "10m");
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	snprintf(want, sizeof(want), "%s: removed", qid);
+	assert_true(wait_log(want, 1));
+	snprintf(want, sizeof(want), "%s: sender delay notification: ", qid2);
+	assert_true(wait_log(want, 1));
+	for (int i = 0; i < 600 && !file_in("deferred", qid2); i++)
+		usleep(50000);
+	assert_true(file_in("deferred", qid2));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	conf_set("delay_warning_time", "0h");
+	const char *log = slurp(logpath);
+	assert_null(strstr(log, "corrupt"));
+	assert_false(file_in("corrupt", qid));
+	/* The warning is recorded: the file says so. */
+	char path[700];
+	snprintf(path, sizeof(path), "%s/deferred/%s", qdir, qid2);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	struct qfile_msg m;
+	assert_int_equal(qfile_parse(&m, b.data, b.len), 0);
+	assert_true(m.warned > 0);
+	assert_int_equal(m.attempts, 1);
+	assert_true(m.retry_after > time(NULL));
+	qfile_msg_free(&m);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_service_defer_flush_expire),
 		cmocka_unit_test(test_service_double_bounce),
 		cmocka_unit_test(test_service_smtp_sink),
+		cmocka_unit_test(test_service_torn_and_delay_warning),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
