@@ -118,6 +118,7 @@ static struct {
 	int stopping;
 	int want_rescan;
 	long active_limit;
+	unsigned drain_ms;
 } Q;
 
 static struct transport qmgr_tp = {.name = "qmgr"};
@@ -848,7 +849,7 @@ static void on_term(struct loop *lp, int signo, void *arg)
 		loop_stop(lp);
 		return;
 	}
-	loop_timer_set(lp, &Q.drain_timer, Q.drain_timer.when);
+	loop_timer_set(lp, &Q.drain_timer, Q.drain_ms);
 }
 
 int qmgr_service(const struct service_ctx *ctx)
@@ -874,7 +875,7 @@ int qmgr_service(const struct service_ctx *ctx)
 	buf_init(&Q.fifo_in, 16 * TRIGGER_MAX);
 	loop_timer_init(&Q.scan_timer, on_scan_timer, NULL);
 	loop_timer_init(&Q.drain_timer, on_drain, NULL);
-	Q.drain_timer.when = ctx && ctx->drain_ms ? ctx->drain_ms : 10000;
+	Q.drain_ms = ctx && ctx->drain_ms ? ctx->drain_ms : 10000;
 	loop_signal_add(Q.lp, SIGTERM, on_term, NULL);
 	loop_set_before_sleep(Q.lp, before_sleep, NULL);
 
