@@ -42,11 +42,14 @@ static size_t header_end(const unsigned char *c, size_t len)
 	return len;
 }
 
+/* Success: mailgw's success path is relaying over SMTP, and the agent
+ * passes NOTIFY on only to a next hop that offers DSN; without DSN there
+ * Postfix reports "relayed" (RFC 3464 2.3.3). */
 static const char *action_name(enum bounce_kind k)
 {
 	return k == BOUNCE_FAILED    ? "failed"
 	       : k == BOUNCE_DELAYED ? "delayed"
-				     : "delivered";
+				     : "relayed";
 }
 
 int bounce_build(struct buf *out, const struct bounce_info *bi,

@@ -127,11 +127,48 @@ static void test_ret_full_and_limit(void **state)
 	buf_free(&qf);
 }
 
+static void test_success_and_delay(void **state)
+{
+	static const unsigned char which[2] = {0, 1};
+	struct buf qf, out;
+	struct qfile_msg m;
+	struct bounce_info bi;
+
+	(void)state;
+	make(&qf, &m, QFILE_RET_FULL, 0);
+	memset(&bi, 0, sizeof(bi));
+	bi.qid = "4Q0AAAAAAAAAAA";
+	bi.hostname = "mx.example.org";
+	bi.mail_name = "Postfix";
+	bi.to = "alice@example.org";
+	bi.msgid = "id@mx.example.org";
+	bi.now = 1700000100;
+	bi.size_limit = 50000;
+	bi.which = which;
+	bi.kind = BOUNCE_DELIVERED;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(bounce_build(&out, &bi, &m, (const void *)qf.data), 0);
+	assert_non_null(strstr(out.data, "Final-Recipient: rfc822; "
+					 "ok@example.net\r\nAction: relayed\r\n"
+					 "Status: 2.0.0\r\n"));
+	/* Never the whole message with a success or delay notice. */
+	assert_null(strstr(out.data, "secret body line"));
+	buf_reset(&out);
+	bi.kind = BOUNCE_DELAYED;
+	assert_int_equal(bounce_build(&out, &bi, &m, (const void *)qf.data), 0);
+	assert_non_null(strstr(out.data, "THIS IS A WARNING ONLY"));
+	assert_non_null(strstr(out.data, "Action: delayed\r\nStatus: 4.0.0"));
+	qfile_msg_free(&m);
+	buf_free(&out);
+	buf_free(&qf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_report_hdrs),
 		cmocka_unit_test(test_ret_full_and_limit),
+		cmocka_unit_test(test_success_and_delay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
