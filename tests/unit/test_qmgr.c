@@ -417,18 +417,12 @@ static unsigned free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* Real SMTP deliveries to Postfix's smtp-sink: recipients with the same
- * route share one job; every message is removed after its SENT records. */
-static void test_service_smtp_sink(void **state)
+static pid_t sink_start(unsigned port)
 {
-	const char *rcpt[] = {"one@sink.example", "two@sink.example"};
-	char qid[QID_SIZE], c, addr[64], v[300];
-	int ready, st, connected = 0;
-	pid_t pid, sink;
-	unsigned port = free_port();
+	char addr[64];
+	int connected = 0;
+	pid_t sink;
 
-	(void)state;
-	unlink(logpath);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	sink = fork();
 	assert_true(sink >= 0);
@@ -450,6 +444,25 @@ static void test_service_smtp_sink(void **state)
 			usleep(10000);
 	}
 	assert_true(connected);
+	return sink;
+}
+
+/* Real SMTP deliveries to Postfix's smtp-sink: recipients with the same
+ * route share one job; every message is removed after its SENT records. */
+static void test_service_smtp_sink(void **state)
+{
+	const char *rcpt[] = {"one@sink.example", "two@sink.example"};
+	char qid[QID_SIZE], c, v[800];
+	int ready, st;
+	pid_t pid, sink;
+	unsigned port = free_port();
+
+	(void)state;
+	unlink(logpath);
+	/* The earlier tests' deferred messages are not due for a while. */
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	sink = sink_start(port);
 	snprintf(v, sizeof(v),
 		 "sink.example smtp:[127.0.0.1]:%u\n"
 		 "alice@example.org discard:kept\n",
@@ -538,6 +551,73 @@ static void test_service_torn_and_delay_warning(void **state)
 	buf_free(&b);
 }
 
+static size_t queue_files(void)
+{
+	static const char *const dirs[] = {"incoming", "active", "deferred"};
+	char cmd[800];
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "ls -A %s/%s | wc -l", qdir,
+			 dirs[i]);
+		FILE *p = popen(cmd, "r");
+		unsigned long k = 0;
+		if (p && fscanf(p, "%lu", &k) == 1)
+			n += k;
+		if (p)
+			pclose(p);
+	}
+	return n;
+}
+
+/* kill -9 in the middle of deliveries, then a restart: nothing is lost,
+ * every message is delivered and removed, the queue ends empty. */
+static void test_service_kill9_restart(void **state)
+{
+	const char *rcpt[] = {"one@sink.example", "two@sink.example"};
+	char qid[QID_SIZE], c, v[800];
+	int ready, st;
+	pid_t pid, sink;
+	unsigned port = free_port();
+
+	(void)state;
+	unlink(logpath);
+	/* The earlier tests' deferred messages are not due for a while. */
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	/* The earlier tests' deferred messages are not due for a while. */
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	sink = sink_start(port);
+	snprintf(v, sizeof(v), "sink.example smtp:[127.0.0.1]:%u\n", port);
+	test_write_file("transport", v);
+	for (int i = 0; i < 60; i++)
+		queue_msg(rcpt, 2, qid);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log("status=sent", 10));
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	size_t before = count(slurp(logpath), ": removed");
+	assert_true(before < 60);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	for (int i = 0; i < 600 && queue_files() > 0; i++)
+		usleep(50000);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	kill(sink, SIGTERM);
+	waitpid(sink, &st, 0);
+	const char *log = slurp(logpath);
+	assert_int_equal(queue_files(), 0);
+	assert_int_equal(count(log, ": removed"), 60);
+	assert_int_equal(count(log, "non-delivery"), 0);
+	assert_null(strstr(log, "corrupt"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_service_double_bounce),
 		cmocka_unit_test(test_service_smtp_sink),
 		cmocka_unit_test(test_service_torn_and_delay_warning),
+		cmocka_unit_test(test_service_kill9_restart),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
