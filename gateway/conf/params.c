@@ -274,6 +274,9 @@ const struct conf_param conf_params[] = {
 	  "domains whose subdomains are hidden in addresses"),
 	L("masquerade_exceptions", "",
 	  "user names that are never masqueraded"),
+	T("master_drain_time", "60s", 's', 1,
+	  "mailgw: how long stop and reload let transactions in progress "
+	  "finish before what is left is killed"),
 	T("max_idle", "100s", 's', 1,
 	  "time an idle process waits for work before it exits"),
 	I("max_use", "100", 1, NOMAX,
