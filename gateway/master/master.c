@@ -98,7 +98,7 @@ struct config {
 
 static struct {
 	struct loop *lp;
-	const char *dir; /* configuration directory */
+	char *dir; /* configuration directory */
 	char *queue_dir;
 	char *maillog;
 	uid_t uid;
@@ -473,6 +473,9 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 		}
 	}
 	drop_privileges();
+	/* After the credential change, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != M.pid)
+		_exit(0);
 
 	if (sl->role == ROLE_SMTPD) {
 		const struct service *s = &M.cur.svcs[sl->svc];
@@ -1144,7 +1147,7 @@ static int run_master(int foreground)
 	int rc;
 	pid_t other;
 
-	M.dir = conf_dir();
+	M.dir = mem_strdup(conf_dir());
 	if (prepare(0) < 0)
 		msg_fatal("the mail system was not started");
 	other = master_running(M.queue_dir);
@@ -1392,7 +1395,13 @@ int master_main(int argc, char **argv)
 		return 2;
 	}
 	if (conf_load_flags(NULL, CONF_MAIN_CF_REQUIRED) < 0) {
-		msg_error("configuration errors in %s; nothing done", conf_dir());
+		if (strcmp(verb, "reload") == 0)
+			msg_error("configuration errors in %s; reload refused, "
+				  "the running configuration is unchanged",
+				  conf_dir());
+		else
+			msg_error("configuration errors in %s; nothing done",
+				  conf_dir());
 		return 1;
 	}
 	if (strcmp(verb, "status") == 0)

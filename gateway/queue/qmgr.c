@@ -879,7 +879,9 @@ int qmgr_service(const struct service_ctx *ctx)
 	loop_signal_add(Q.lp, SIGTERM, on_term, NULL);
 	loop_set_before_sleep(Q.lp, before_sleep, NULL);
 
-	rc = spool_clean_temp(&Q.sp, INT64_MAX);
+	/* Only files nobody can still be writing: after a reload the old
+	 * smtpd finishes its transactions while this qmgr starts. */
+	rc = spool_clean_temp(&Q.sp, (int64_t)time(NULL) - 3600);
 	if (rc < 0)
 		msg_warn("cannot clean temporary files: %s", strerror(-rc));
 	char path[4096];
