@@ -15,7 +15,9 @@
  * -e/-X write main.cf as Postfix does: each line setting a listed name is
  * replaced (continuation lines dropped) or removed, comments and order
  * kept, new names appended. The edited text is checked like conf_load()
- * would before it replaces main.cf through a unique temp file, fsync and rename(2).
+ * would before it replaces main.cf through main.cf.tmp, locked as
+ * Postfix's edit_file(3) locks it so that concurrent editors are
+ * serialised, then fsync and rename(2).
  *
  * postconf_doc_main prints docs/parameters.md from the parameter table. */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,35 +146,94 @@ static void show_names(enum mode mode, int value_only, char **names, int n)
 	}
 }
 
-/* write_atomic - replace path with data: a unique temp file, fsync,
- * rename, directory fsync. */
-static int write_atomic(const char *path, const char *data, size_t len)
+/* The edit protocol, as Postfix's edit_file(3): every editor opens (or
+ * creates) the same temporary name, PATH.tmp, takes an exclusive flock(2)
+ * on it and checks that the name still refers to the file it locked (an
+ * editor that held the lock before may have renamed it away); only then
+ * does it read PATH, write the edited text into the temporary file and
+ * rename it over PATH, keeping the lock until after the rename. Concurrent
+ * editors are therefore serialised and none loses another's change. The
+ * temporary file is created 0600 and gets its final mode only just before
+ * the rename; anything else found under its name (a symlink, a hard link,
+ * a file with group or other permissions) is removed and the protocol
+ * restarted. A file a crash left behind is reused. */
+#define EDIT_TMP_SUFFIX ".tmp"
+#define EDIT_TMP_MODE   0600
+#define EDIT_LOCK_TRIES 1000
+
+/* edit_lock - the locked temporary file for path (tmp receives its name);
+ * -1 with a message when it cannot be opened. */
+static int edit_lock(const char *path, struct buf *tmp)
 {
-	struct buf tmp;
+	buf_reset(tmp);
+	buf_printf(tmp, "%s%s", path, EDIT_TMP_SUFFIX);
+	for (int tries = 0; tries < EDIT_LOCK_TRIES; tries++) {
+		struct stat locked, named;
+		int fd = open(buf_str(tmp),
+			      O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			      EDIT_TMP_MODE);
+
+		if (fd < 0) {
+			if (errno == ELOOP && unlink(buf_str(tmp)) == 0)
+				continue; /* a symlink under our name */
+			msg_error("open %s: %s", buf_str(tmp), strerror(errno));
+			return -1;
+		}
+		while (flock(fd, LOCK_EX) != 0)
+			if (errno != EINTR) {
+				msg_error("lock %s: %s", buf_str(tmp),
+					  strerror(errno));
+				close(fd);
+				return -1;
+			}
+		if (fstat(fd, &locked) != 0 ||
+		    lstat(buf_str(tmp), &named) != 0 ||
+		    locked.st_dev != named.st_dev ||
+		    locked.st_ino != named.st_ino) {
+			close(fd); /* renamed away while we waited */
+			continue;
+		}
+		if (!S_ISREG(named.st_mode) || named.st_nlink != 1 ||
+		    (named.st_mode & 07077) != 0) {
+			(void)unlink(buf_str(tmp)); /* not ours: start over */
+			close(fd);
+			continue;
+		}
+		if (ftruncate(fd, 0) != 0) {
+			msg_error("truncate %s: %s", buf_str(tmp),
+				  strerror(errno));
+			(void)unlink(buf_str(tmp));
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	msg_error("lock %s: the file keeps changing", buf_str(tmp));
+	return -1;
+}
+
+/* edit_abort - remove the temporary file (still locked), then unlock */
+static void edit_abort(int fd, const struct buf *tmp)
+{
+	(void)unlink(buf_str(tmp));
+	close(fd);
+}
+
+/* edit_commit - write data into the locked temporary file, give it the
+ * old file's mode and owner, fsync, rename it over path, fsync the
+ * directory, unlock. On failure the temporary file is removed. */
+static int edit_commit(int fd, const struct buf *tmp, const char *path,
+		       const char *data, size_t len)
+{
 	struct stat st;
 	mode_t mode = 0644;
 	size_t off = 0;
-	int fd, r = 0, err = 0;
+	int r = 0, err = 0;
 	int have_st = stat(path, &st) == 0;
 
 	if (have_st)
 		mode = st.st_mode & 07777;
-	buf_init(&tmp, 8192);
-	/* A unique temp name: concurrent edits never share a file, and a
-	 * planted symlink is never followed. */
-	buf_printf(&tmp, "%s.XXXXXX", path);
-	fd = mkostemp(tmp.data, O_CLOEXEC);
-	if (fd < 0) {
-		msg_error("create %s: %s", buf_str(&tmp), strerror(errno));
-		buf_free(&tmp);
-		return -1;
-	}
-	/* Keep the old file's mode and owner exactly (open's mode is cut by
-	 * the umask, and root editing must not take ownership). */
-	if (fchmod(fd, mode) != 0 ||
-	    (have_st && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0))
-		r = -1, err = errno;
-	while (r == 0 && off < len) {
+	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);
 
 		if (w < 0 && errno == EINTR)
@@ -182,45 +244,50 @@ static int write_atomic(const char *path, const char *data, size_t len)
 		}
 		off += (size_t)w;
 	}
+	/* Keep the old file's mode and owner exactly (root editing must not
+	 * take ownership); permissions change as late as possible. */
+	if (r == 0 && ((have_st && geteuid() == 0 &&
+			fchown(fd, st.st_uid, st.st_gid) != 0) ||
+		       fchmod(fd, mode) != 0))
+		r = -1, err = errno;
 	if (r == 0 && fsync(fd) != 0)
 		r = -1, err = errno;
-	if (close(fd) != 0 && r == 0)
-		r = -1, err = errno;
-	if (r == 0 && rename(buf_str(&tmp), path) != 0)
+	if (r == 0 && rename(buf_str(tmp), path) != 0)
 		r = -1, err = errno;
 	if (r != 0) {
 		msg_error("write %s: %s", path, strerror(err));
-		unlink(buf_str(&tmp));
-	} else {
-		/* Make the rename itself durable. */
-		char *slash = strrchr(buf_str(&tmp), '/');
-
-		if (slash) {
-			*slash = 0;
-			fd = open(buf_len(&tmp) && *buf_str(&tmp)
-					  ? buf_str(&tmp)
-					  : "/",
-				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0) {
-				(void)fsync(fd);
-				close(fd);
-			}
-		}
+		edit_abort(fd, tmp);
+		return -1;
 	}
-	buf_free(&tmp);
-	return r;
+	/* Make the rename itself durable, then release the lock. */
+	{
+		const char *slash = strrchr(path, '/');
+		char *dir = slash ? mem_strndup(path, (size_t)(slash - path))
+				  : mem_strdup(".");
+		int dfd = open(*dir ? dir : "/",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		mem_free(dir);
+	}
+	close(fd);
+	return 0;
 }
 
 /* edit - postconf -e (values) or -X (no values). */
 static int edit(const char *dir, char **args, int n, int remove)
 {
 	struct maincf_edit_item *items = mem_zalloc((size_t)n * sizeof(*items));
-	struct buf path, text, out, msg;
+	struct buf path, tmp, text, out, msg;
 	struct maincf_error err;
-	int r, status = 1;
+	int r, status = 1, lockfd = -1;
 
 	buf_init(&path, 8192);
 	buf_printf(&path, "%s/main.cf", dir);
+	buf_init(&tmp, 8192);
 	buf_init(&text, CONF_FILE_MAX);
 	buf_init(&out, CONF_FILE_MAX);
 	buf_init(&msg, 1024);
@@ -245,6 +312,9 @@ static int edit(const char *dir, char **args, int n, int remove)
 		items[i].name = name;
 		items[i].value = value;
 	}
+	/* Read main.cf only once no other editor can change it. */
+	if ((lockfd = edit_lock(buf_str(&path), &tmp)) < 0)
+		goto out;
 	r = conf_read_file(buf_str(&path), &text);
 	if (r < 0 && r != -ENOENT) {
 		msg_error("open %s: %s", buf_str(&path), strerror(-r));
@@ -265,10 +335,16 @@ static int edit(const char *dir, char **args, int n, int remove)
 		msg_error("not changing %s", buf_str(&path));
 		goto out;
 	}
-	if (write_atomic(buf_str(&path), buf_str(&out), buf_len(&out)) == 0)
+	r = edit_commit(lockfd, &tmp, buf_str(&path), buf_str(&out),
+			buf_len(&out));
+	lockfd = -1; /* closed either way */
+	if (r == 0)
 		status = 0;
 out:
+	if (lockfd >= 0)
+		edit_abort(lockfd, &tmp);
 	mem_free(items);
+	buf_free(&tmp);
 	buf_free(&path);
 	buf_free(&text);
 	buf_free(&out);

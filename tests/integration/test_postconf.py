@@ -374,3 +374,56 @@ def test_edit_keeps_mode_under_strict_umask(cmd, confdir):
     assert (main_cf.stat().st_mode & 0o7777) == 0o644
     assert main_cf.read_text() == "# keep me\nmyhostname = b.example\n"
     assert sorted(p.name for p in confdir.iterdir()) == ["main.cf", "master.cf"]
+
+
+def postconf_at_once(mailgw, confdir, opt, args):
+    """Start one postconf OPT ARG per argument together; all must succeed."""
+    import subprocess
+    procs = [subprocess.Popen(
+        [str(mailgw), "postconf", "-c", str(confdir), opt, a],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for a in args]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+
+
+def test_concurrent_edits_are_serialised(mailgw, confdir):
+    """Many postconf -e at once, each setting its own parameter: every edit
+    survives (editors lock main.cf.tmp around read-edit-rename, as Postfix's
+    edit_file protocol does), and no temp file is left behind."""
+    main_cf = confdir / "main.cf"
+    main_cf.write_text("# head\nbiff = no\n")
+    n = 40
+    postconf_at_once(mailgw, confdir, "-e",
+                     [f"user_param_{i} = value{i}" for i in range(n)])
+    text = main_cf.read_text()
+    assert text.startswith("# head\nbiff = no\n")
+    for i in range(n):
+        assert f"user_param_{i} = value{i}\n" in text, (i, text)
+    assert len(text.splitlines()) == n + 2
+    postconf_at_once(mailgw, confdir, "-X",
+                     [f"user_param_{i}" for i in range(n)])
+    assert main_cf.read_text() == "# head\nbiff = no\n"
+    assert sorted(p.name for p in confdir.iterdir()) == \
+        ["main.cf", "master.cf"]
+
+
+def test_edit_ignores_planted_temp_file(mailgw, confdir, tmp_path):
+    """A symlink or a group-readable file under main.cf.tmp is removed, never
+    written through; a file a crash left behind is reused."""
+    main_cf = confdir / "main.cf"
+    tmp = confdir / "main.cf.tmp"
+    target = tmp_path / "target"
+    target.write_text("untouched\n")
+    main_cf.write_text("biff = no\n")
+    tmp.symlink_to(target)
+    r = run([mailgw, "postconf", "-c", confdir, "-e", "biff = yes"])
+    assert r.rc == 0, r
+    assert target.read_text() == "untouched\n"
+    assert main_cf.read_text() == "biff = yes\n"
+    tmp.write_text("junk from elsewhere\n")
+    tmp.chmod(0o644)
+    r = run([mailgw, "postconf", "-c", confdir, "-e", "biff = no"])
+    assert r.rc == 0, r
+    assert main_cf.read_text() == "biff = no\n"
+    assert not tmp.exists()
