@@ -38,6 +38,9 @@ int dict_lmdb_open(struct dict *d);
 /* Named limit: map size of an LMDB file mailgw writes (address space, not
  * disk: the file holds only what is used). */
 #define DICT_LMDB_MAP_SIZE ((size_t)1 << 30)
+/* Named limit: times a writer retries its lock when the table keeps being
+ * replaced or created under it while it waits. */
+#define DICT_LMDB_LOCK_TRIES 1000
 /* Named limit: bytes of a table source file read at open. */
 #define DICT_FILE_MAX ((size_t)256 << 20)
 

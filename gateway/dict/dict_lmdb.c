@@ -5,7 +5,8 @@
  * (postalias, DICT_FLAG_NUL); lookups try both forms.
  *
  * Nothing is ever modified in place. A writer takes an exclusive flock(2)
- * on the current file, copies it (mdb_env_copyfd2, compacting) to a
+ * on the current file (on the directory while the table does not exist
+ * yet: see writer_lock), copies it (mdb_env_copyfd2, compacting) to a
  * temporary file in the same directory, or starts empty, applies the
  * changes in one transaction, and at close commits, syncs, renames the new
  * file over the old one and syncs the directory: the rename is the commit
@@ -277,12 +278,12 @@ static int lmdb_del(struct dict *d, const char *key)
 }
 
 /* sync_dir - fsync the directory holding path (the rename) */
+static char *dir_of(const char *path);
+
 static void sync_dir(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? mem_strndup(path, (size_t)(slash - path))
-			  : mem_strdup(".");
-	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *dir = dir_of(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		(void)fsync(fd);
@@ -341,21 +342,76 @@ static const struct dict_ops lmdb_ops = {
 	lmdb_get, lmdb_next, lmdb_set, lmdb_del, lmdb_close,
 };
 
-/* lock_current - flock the file path names now; -1 when it is missing */
-static int lock_current(const char *path)
+/* dir_of - the directory holding path (heap) */
+static char *dir_of(const char *path)
 {
-	for (int tries = 0; tries < 100; tries++) {
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return mem_strdup(".");
+	if (slash == path)
+		return mem_strdup("/");
+	return mem_strndup(path, (size_t)(slash - path));
+}
+
+/* flock_ex - an exclusive flock(2), retried after signals */
+static int flock_ex(int fd)
+{
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* writer_lock - serialise writers of one table. A writer locks the file
+ * path names now (as Postfix's postmap locks the .lmdb file), checking
+ * after the wait that the name still refers to it: the writer before may
+ * have renamed a new file over it. While the table does not exist there
+ * is no file to lock, so creators lock the directory instead and check
+ * again that the table is still missing. The returned descriptor holds
+ * the lock until closed; -1 with errno on failure. */
+static int writer_lock(const char *path)
+{
+	for (int tries = 0; tries < DICT_LMDB_LOCK_TRIES; tries++) {
 		struct stat a, b;
+		char *dir;
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+		if (fd >= 0) {
+			if (flock_ex(fd) != 0 || fstat(fd, &a) != 0) {
+				int e = errno;
+
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			if (stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+			    a.st_ino == b.st_ino)
+				return fd;
+			close(fd); /* replaced while we waited */
+			continue;
+		}
+		if (errno != ENOENT)
+			return -1;
+		dir = dir_of(path);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		mem_free(dir);
 		if (fd < 0)
 			return -1;
-		if (flock(fd, LOCK_EX) == 0 && fstat(fd, &a) == 0 &&
-		    stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
+		if (flock_ex(fd) != 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		/* Still missing: ours to create. Created while we waited:
+		 * lock that file instead. */
+		if (stat(path, &b) != 0 && errno == ENOENT)
 			return fd;
-		close(fd); /* replaced while we waited: lock the new one */
+		close(fd);
 	}
+	errno = EAGAIN;
 	return -1;
 }
 
@@ -368,7 +424,10 @@ static int writer_open(struct dict *d)
 	int fd, rc, exists;
 
 	m->writing = 1;
-	m->lockfd = lock_current(m->path);
+	if ((m->lockfd = writer_lock(m->path)) < 0) {
+		buf_printf(&d->err, "lock %s: %s", m->path, strerror(errno));
+		return DICT_ERR;
+	}
 	exists = stat(m->path, &st) == 0;
 	buf_init(&tmp, 4096 + strlen(m->path));
 	buf_printf(&tmp, "%s.XXXXXX", m->path);

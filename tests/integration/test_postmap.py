@@ -275,3 +275,47 @@ def test_refused_and_usage(ours, tmp_path):
 
 def test_postfix_tools_present():
     assert shutil.which(REAL_POSTMAP) and os.path.exists(REAL_POSTALIAS)
+
+
+def postmap_at_once(cmd, confdir, argvs, inputs):
+    """Start one mailgw postmap per argv together, feeding each its input;
+    return the Results in order."""
+    import subprocess
+    cmd("postmap", "-q", "x", "static:y")  # make the bin/postmap link
+    link = confdir.parent / "bin" / "postmap"
+    procs = [subprocess.Popen([str(link), "-c", str(confdir), *argv],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for argv in argvs]
+    for p, text in zip(procs, inputs):
+        p.stdin.write(text)
+        p.stdin.close()
+    out = []
+    for p in procs:
+        p.wait(timeout=120)
+        out.append((p.returncode, p.stderr.read()))
+        p.stdout.close()
+        p.stderr.close()
+    return out
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "existing"])
+def test_concurrent_incremental_updates_serialise(tmp_path, cmd, confdir,
+                                                  ours, exists):
+    """postmap -i runs started together on one table (new or existing): each
+    copies the table under an exclusive lock, so every key survives."""
+    table = tmp_path / "t"
+    if exists:
+        table.write_text("old 0\n")
+        assert ours("postmap", f"lmdb:{table}").rc == 0
+    n = 24
+    results = postmap_at_once(cmd, confdir, [["-i", f"lmdb:{table}"]] * n,
+                              [f"k{i} v{i}\n" for i in range(n)])
+    assert all(rc == 0 for rc, _ in results), results
+    r = ours("postmap", "-s", f"lmdb:{table}")
+    assert r.rc == 0, r
+    want = {f"k{i}\tv{i}" for i in range(n)} | ({"old\t0"} if exists
+                                                 else set())
+    assert set(r.out.splitlines()) == want
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["bin", "etc", "t.lmdb"] + (["t"] if exists else []))
