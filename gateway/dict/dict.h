@@ -81,6 +81,13 @@ int dict_close(struct dict *d, struct buf *err);
 /* dict_discard - close a writable table without replacing anything. */
 void dict_discard(struct dict *d);
 
+/* dict_cleanup_temps - remove the temporary files of the tables this
+ * process has open for writing, so that a fatal error or a signal does not
+ * leave them beside the tables (nothing is replaced; the tables must not
+ * be used afterwards). Only unlink(2) is called: safe in a signal handler
+ * and in log_set_fatal_hook(). */
+void dict_cleanup_temps(void);
+
 /* dict_get - look key up. DICT_OK with *value set, DICT_NOTFOUND, or an
  * error (lmdb I/O, a regular expression that hits its match limit). */
 int dict_get(struct dict *d, const char *key, const char **value);

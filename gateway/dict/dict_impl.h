@@ -38,6 +38,9 @@ int dict_lmdb_open(struct dict *d);
 /* Named limit: map size of an LMDB file mailgw writes (address space, not
  * disk: the file holds only what is used). */
 #define DICT_LMDB_MAP_SIZE ((size_t)1 << 30)
+/* Named limit: writers open at once in one process whose temporary files
+ * dict_cleanup_temps() knows (more still work, without that cleanup). */
+#define DICT_LMDB_WRITERS_MAX 16
 /* Named limit: times a writer retries its lock when the table keeps being
  * replaced or created under it while it waits. */
 #define DICT_LMDB_LOCK_TRIES 1000

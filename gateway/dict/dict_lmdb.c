@@ -43,6 +43,40 @@ struct lmdb {
 	MDB_cursor *cur;
 };
 
+/* Temporary files of the writers open in this process, for
+ * dict_cleanup_temps(), which may run in a signal handler: a slot is set
+ * only once its file exists and cleared before its string is freed. */
+static char *volatile writer_tmps[DICT_LMDB_WRITERS_MAX];
+
+static void tmp_register(char *path)
+{
+	for (size_t i = 0; i < DICT_LMDB_WRITERS_MAX; i++)
+		if (writer_tmps[i] == NULL) {
+			writer_tmps[i] = path;
+			return;
+		}
+}
+
+static void tmp_forget(const char *path)
+{
+	for (size_t i = 0; i < DICT_LMDB_WRITERS_MAX; i++)
+		if (writer_tmps[i] == path)
+			writer_tmps[i] = NULL;
+}
+
+/* dict_cleanup_temps - see dict.h */
+void dict_cleanup_temps(void)
+{
+	for (size_t i = 0; i < DICT_LMDB_WRITERS_MAX; i++) {
+		char *path = writer_tmps[i];
+
+		if (path != NULL) {
+			writer_tmps[i] = NULL;
+			(void)unlink(path);
+		}
+	}
+}
+
 /* mut - LMDB's MDB_val takes void *, though mdb_get/mdb_put only read it */
 static void *mut(const void *p) { return (void *)(uintptr_t)p; }
 
@@ -326,6 +360,7 @@ static int lmdb_close(struct dict *d, int commit)
 			sync_dir(m->path);
 		else
 			unlink(m->tmp);
+		tmp_forget(m->tmp);
 		if (m->lockfd >= 0)
 			close(m->lockfd);
 	}
@@ -437,6 +472,7 @@ static int writer_open(struct dict *d)
 		buf_printf(&d->err, "create %s: %s", m->tmp, strerror(errno));
 		return DICT_ERR;
 	}
+	tmp_register(m->tmp);
 	(void)fchmod(fd, exists ? st.st_mode & 07777 : 0644);
 	if (exists && !(d->flags & DICT_FLAG_TRUNC)) {
 		MDB_env *src;
@@ -485,6 +521,7 @@ int dict_lmdb_open(struct dict *d)
 		m->env = NULL;
 		if (m->lockfd >= 0)
 			close(m->lockfd);
+		tmp_forget(m->tmp);
 		mem_free(m->tmp);
 		mem_free(m->path);
 		mem_free(m);

@@ -8,10 +8,13 @@
  *
  * Building ("postmap [type:]file") reads the source as text, writes a new
  * FILE.lmdb beside the old one and renames it into place (dict_lmdb.c), so
- * a running reader sees either the old or the new table. Only lmdb (and its
+ * a running reader sees either the old or the new table; a fatal error or a
+ * terminating signal removes the new file (dict_cleanup_temps), so nothing
+ * is left beside the table. Only lmdb (and its
  * aliases hash and btree) can be built; the default type is
  * default_database_type from main.cf, which mailgw maps onto lmdb. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,6 +60,38 @@ static char *table_spec(const char *arg)
 	spec = mem_strdup(buf_str(&b));
 	buf_free(&b);
 	return spec;
+}
+
+/* on_signal - remove the temporary file of a table being written, then
+ * die of the signal as if it had not been caught. */
+static void on_signal(int sig)
+{
+	dict_cleanup_temps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* cleanup_on_exit - a fatal error or a terminating signal while a table is
+ * open for writing must not leave its temporary file beside the table. */
+static void cleanup_on_exit(void)
+{
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* A signal ignored by whoever started us stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			(void)sigaction(sigs[i], &sa, NULL);
+	}
+	log_set_fatal_hook(dict_cleanup_temps);
 }
 
 static int base_flags(const struct opts *o)
@@ -390,6 +425,7 @@ static int run(enum mode mode, int argc, char **argv)
 	if (conf_load(o.confdir) < 0)
 		msg_fatal("cannot load the configuration in %s",
 			  o.confdir ? o.confdir : CONF_DEFAULT_DIR);
+	cleanup_on_exit();
 	if (o.query)
 		return do_query(&o, argv + optind, argc - optind);
 	if (o.dump)
@@ -440,6 +476,7 @@ int newaliases_main(int argc, char **argv)
 	if (conf_load(o.confdir) < 0)
 		msg_fatal("cannot load the configuration in %s",
 			  o.confdir ? o.confdir : CONF_DEFAULT_DIR);
+	cleanup_on_exit();
 	if ((list = conf_get("alias_database")) == NULL)
 		list = "";
 	copy = mem_strdup(list);

@@ -319,3 +319,55 @@ def test_concurrent_incremental_updates_serialise(tmp_path, cmd, confdir,
     assert set(r.out.splitlines()) == want
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["bin", "etc", "t.lmdb"] + (["t"] if exists else []))
+
+
+def test_fatal_errors_leave_no_temporary_file(tmp_path, ours):
+    """A build, -i or -d that dies half way (a key LMDB cannot store, a key
+    over the length limit on stdin) leaves the old table as it was and no
+    temporary file beside it."""
+    table = tmp_path / "t"
+    long_key = "k" * 600
+    table.write_text(f"a 1\n{long_key} x\n")
+    r = ours("postmap", f"lmdb:{table}")
+    assert r.rc == 1 and "fatal:" in r.err, r
+    assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t"]
+    table.write_text("a 1\n")
+    assert ours("postmap", f"lmdb:{table}").rc == 0
+    table.write_text(f"a 2\n{long_key} x\n")
+    r = ours("postmap", f"lmdb:{table}")
+    assert r.rc == 1 and "fatal:" in r.err, r
+    r = ours("postmap", "-i", f"lmdb:{table}", input=f"b 2\n{long_key} x\n")
+    assert r.rc == 1 and "fatal:" in r.err, r
+    r = ours("postmap", "-d", "-", f"lmdb:{table}",
+             input="a\n" + "k" * 5000 + "\n")
+    assert r.rc == 1 and "key too long" in r.err, r
+    assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t", "t.lmdb"]
+    assert ours("postmap", "-s", f"lmdb:{table}").out == "a\t1\n"
+
+
+def test_signal_leaves_no_temporary_file(tmp_path, cmd, confdir, ours):
+    """postmap -d - killed while it waits for keys on stdin (the new table
+    file exists then) removes that file and dies of the signal."""
+    import signal
+    import subprocess
+    import time
+    table = tmp_path / "t"
+    table.write_text("a 1\n")
+    assert ours("postmap", f"lmdb:{table}").rc == 0
+    link = confdir.parent / "bin" / "postmap"
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        p = subprocess.Popen([str(link), "-c", str(confdir), "-d", "-",
+                              f"lmdb:{table}"], stdin=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.stdin.write(b"a\n")
+        p.stdin.flush()
+        deadline = time.time() + 10
+        while len(os.listdir(tmp_path)) < 5 and time.time() < deadline:
+            time.sleep(0.01)
+        assert len(os.listdir(tmp_path)) == 5, os.listdir(tmp_path)
+        p.send_signal(sig)
+        assert p.wait(timeout=10) == -sig
+        p.stdin.close()
+        p.stderr.close()
+        assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t", "t.lmdb"]
+    assert ours("postmap", "-s", f"lmdb:{table}").out == "a\t1\n"
