@@ -11,9 +11,10 @@
  * changes in one transaction, and at close commits, syncs, renames the new
  * file over the old one and syncs the directory: the rename is the commit
  * point. Readers therefore never need a lock (MDB_NOLOCK): the file they
- * map is never written again. Before each lookup or dump a reader compares
- * st_dev/st_ino/mtime/size of the path with those of the file it maps and
- * reopens when the table was rebuilt. */
+ * map is never written again. Before each lookup and at the start of each
+ * walk a reader compares st_dev/st_ino/mtime/size of the path with those
+ * of the file it maps and reopens when the table was rebuilt; a walk goes
+ * on over the file it started on (see reader_open). */
 #include "dict_impl.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ struct lmdb {
 	int lockfd;          /* writers: flock on the old file, or -1 */
 	MDB_txn *stxn;       /* sequence: read txn (readers) */
 	MDB_cursor *cur;
+	MDB_env *seq_env;    /* the env stxn belongs to (readers) */
 };
 
 /* Temporary files of the writers open in this process, for
@@ -127,6 +129,7 @@ fail:
 	return rc;
 }
 
+/* end_seq - end a walk; close the file it kept if lookups moved on */
 static void end_seq(struct lmdb *m)
 {
 	if (m->cur)
@@ -135,9 +138,15 @@ static void end_seq(struct lmdb *m)
 	if (m->stxn)
 		mdb_txn_abort(m->stxn);
 	m->stxn = NULL;
+	if (m->seq_env && m->seq_env != m->env)
+		mdb_env_close(m->seq_env);
+	m->seq_env = NULL;
 }
 
-/* reader_open - (re)open the current file and remember its identity */
+/* reader_open - (re)open the current file and remember its identity. A
+ * walk in progress keeps the file it started on (seq_env): its cursor
+ * stays valid and it sees one table from start to end, while lookups
+ * already use the new file; end_seq() closes the old one. */
 static int reader_open(struct dict *d)
 {
 	struct lmdb *m = d->impl;
@@ -149,8 +158,7 @@ static int reader_open(struct dict *d)
 		set_err(d, "open database", rc);
 		return DICT_ERR;
 	}
-	end_seq(m);
-	if (m->env)
+	if (m->env && m->env != m->seq_env)
 		mdb_env_close(m->env);
 	m->env = env;
 	m->dbi = dbi;
@@ -231,10 +239,13 @@ static int lmdb_next(struct dict *d, int how, const char **key,
 		end_seq(m);
 		if (fresh(d) < 0)
 			return DICT_ERR;
-		if (m->wtxn == NULL &&
-		    (rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &m->stxn))) {
-			set_err(d, "read database", rc);
-			return DICT_ERR;
+		if (m->wtxn == NULL) {
+			rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &m->stxn);
+			if (rc != 0) {
+				set_err(d, "read database", rc);
+				return DICT_ERR;
+			}
+			m->seq_env = m->env;
 		}
 		rc = mdb_cursor_open(m->wtxn ? m->wtxn : m->stxn, m->dbi,
 				     &m->cur);

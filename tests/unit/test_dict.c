@@ -736,6 +736,58 @@ static void test_lmdb(void **state)
 	buf_free(&err);
 }
 
+/* A rebuild in the middle of a walk: the walk finishes over the table it
+ * started on, lookups in between already see the new one, and the next
+ * walk starts on the new one. */
+static void test_lmdb_rebuild_mid_walk(void **state)
+{
+	static const char *const v1[] = {"a", "1", "b", "2", "c", "3",
+					  "d", "4", NULL};
+	static const char *const v2[] = {"p", "new", "q", "new", NULL};
+	char spec[300];
+	struct dict *d;
+	struct buf err, seen;
+	const char *k, *v;
+	int rc, n = 0;
+
+	(void)state;
+	snprintf(spec, sizeof(spec), "lmdb:%s/walk", test_tmpdir());
+	build(spec, DICT_FLAG_FOLD, v1);
+	buf_init(&err, 4096);
+	buf_init(&seen, 4096);
+	assert_int_equal(dict_open(spec, DICT_FLAG_FOLD, &d, &err), DICT_OK);
+	assert_int_equal(dict_next(d, DICT_SEQ_FIRST, &k, &v), DICT_OK);
+	buf_printf(&seen, "%s=%s ", k, v);
+	n++;
+	for (int round = 0; round < 2; round++) {
+		build(spec, DICT_FLAG_FOLD, round ? v1 : v2);
+		assert_int_equal(dict_get(d, "p", &v),
+				 round ? DICT_NOTFOUND : DICT_OK);
+		assert_int_equal(dict_get(d, "a", &v),
+				 round ? DICT_OK : DICT_NOTFOUND);
+		assert_int_equal(dict_next(d, DICT_SEQ_NEXT, &k, &v), DICT_OK);
+		buf_printf(&seen, "%s=%s ", k, v);
+		n++;
+	}
+	while ((rc = dict_next(d, DICT_SEQ_NEXT, &k, &v)) == DICT_OK) {
+		buf_printf(&seen, "%s=%s ", k, v);
+		n++;
+	}
+	assert_int_equal(rc, DICT_NOTFOUND);
+	assert_int_equal(n, 4);
+	assert_string_equal(buf_str(&seen), "a=1 b=2 c=3 d=4 ");
+	/* The next walk is over the table as it is now. */
+	build(spec, DICT_FLAG_FOLD, v2);
+	buf_reset(&seen);
+	for (rc = dict_next(d, DICT_SEQ_FIRST, &k, &v); rc == DICT_OK;
+	     rc = dict_next(d, DICT_SEQ_NEXT, &k, &v))
+		buf_printf(&seen, "%s=%s ", k, v);
+	assert_string_equal(buf_str(&seen), "p=new q=new ");
+	dict_discard(d);
+	buf_free(&seen);
+	buf_free(&err);
+}
+
 static void test_key_limits(void **state)
 {
 	char *big = malloc(DICT_KEY_MAX + 2);
@@ -781,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_texthash),
 		cmocka_unit_test(test_regexp_pcre_files),
 		cmocka_unit_test(test_lmdb),
+		cmocka_unit_test(test_lmdb_rebuild_mid_walk),
 		cmocka_unit_test(test_key_limits),
 	};
 
