@@ -14,7 +14,18 @@
  * map is never written again. Before each lookup and at the start of each
  * walk a reader compares st_dev/st_ino/mtime/size of the path with those
  * of the file it maps and reopens when the table was rebuilt; a walk goes
- * on over the file it started on (see reader_open). */
+ * on over the file it started on (see reader_open).
+ *
+ * MDB_NOLOCK, decided: LMDB's own lock file is not used. Postfix does not
+ * use it either; it takes POSIX record locks (fcntl F_SETLKW) on the .lmdb
+ * file, shared around each lookup and exclusive while its postmap -i/-d
+ * update the file in place. mailgw's postmap -i/-d never write in place,
+ * so a mailgw reader needs no lock at all (a rebuild or an update never
+ * blocks a lookup) and can never see a half-written table. Limit: the
+ * flock(2) that serialises mailgw's writers does not interact with
+ * Postfix's fcntl locks, so Postfix's own postmap must not be used to
+ * update in place a table mailgw serves (rebuilding it into a new file
+ * and renaming that into place is fine). */
 #include "dict_impl.h"
 
 #include <errno.h>

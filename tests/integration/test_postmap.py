@@ -371,3 +371,70 @@ def test_signal_leaves_no_temporary_file(tmp_path, cmd, confdir, ours):
         p.stderr.close()
         assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t", "t.lmdb"]
     assert ours("postmap", "-s", f"lmdb:{table}").out == "a\t1\n"
+
+
+def test_readers_never_see_a_partial_update(tmp_path, cmd, confdir, ours):
+    """While postmap -r -i rewrites every entry and postmap -d/-i toggle
+    another, readers in other processes (one long-lived `postmap -q -`
+    reopening at each lookup, and repeated `postmap -s` dumps) always find
+    every key, and each dump shows one generation only: updates are copies
+    renamed into place, never writes into the file a reader maps."""
+    import re
+    import subprocess
+    import threading
+    import time
+    table = tmp_path / "t"
+    keys = [f"k{i}" for i in range(30)]
+    table.write_text("".join(f"{k} g0\n" for k in keys))
+    assert ours("postmap", f"lmdb:{table}").rc == 0
+    stop = threading.Event()
+    failures = []
+
+    def update():
+        for g in range(1, 41):
+            body = "".join(f"{k} g{g}\n" for k in keys)
+            for argv, text in ((["-r", "-i"], body),
+                               (["-i"], "extra x\n"), (["-d", "extra"], "")):
+                r = ours("postmap", *argv, f"lmdb:{table}", input=text)
+                if r.rc != 0:
+                    failures.append(("update", argv, r))
+        stop.set()
+
+    def dump():
+        while not stop.is_set():
+            r = ours("postmap", "-s", f"lmdb:{table}")
+            lines = sorted(x for x in r.out.splitlines()
+                           if not x.startswith("extra\t"))
+            gens = {x.split("\t")[1] for x in lines}
+            if r.rc != 0 or [x.split("\t")[0] for x in lines] != \
+                    sorted(keys) or len(gens) != 1:
+                failures.append(("dump", r))
+
+    link = confdir.parent / "bin" / "postmap"
+    ours("postmap", "-q", "x", "static:y")  # make the link
+    out = (tmp_path / "out").open("w")
+    reader = subprocess.Popen([str(link), "-c", str(confdir), "-q", "-",
+                               f"lmdb:{table}"], stdin=subprocess.PIPE,
+                              stdout=out, stderr=subprocess.PIPE, text=True)
+    threads = [threading.Thread(target=update), threading.Thread(target=dump)]
+    for t in threads:
+        t.start()
+    sent = 0
+    while not stop.is_set():
+        reader.stdin.write("".join(k + "\n" for k in keys))
+        reader.stdin.flush()
+        sent += len(keys)
+        time.sleep(0.001)
+    reader.stdin.close()
+    assert reader.wait(timeout=60) == 0, reader.stderr.read()
+    reader.stderr.close()
+    for t in threads:
+        t.join()
+    out.close()
+    assert not failures, failures[:3]
+    got = (tmp_path / "out").read_text().splitlines()
+    assert len(got) == sent
+    assert all(re.fullmatch(r"k\d+\tg\d+", x) for x in got), got[:5]
+    assert len({x.split("\t")[1] for x in got}) > 1, "no update was seen"
+    assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "out", "t",
+                                            "t.lmdb"]
