@@ -573,6 +573,7 @@ int dict_type_writable(const char *type)
 
 static void dict_free_struct(struct dict *d)
 {
+	buf_free(&d->arg);
 	buf_free(&d->key);
 	buf_free(&d->value);
 	buf_free(&d->err);
@@ -612,6 +613,7 @@ int dict_open(const char *spec, int flags, struct dict **out, struct buf *err)
 	d->name = mem_strdup(colon + 1);
 	d->flags = flags;
 	d->fold = (flags & DICT_FLAG_FOLD) && t->fixed;
+	buf_init(&d->arg, DICT_KEY_MAX);
 	buf_init(&d->key, DICT_KEY_MAX);
 	buf_init(&d->value, DICT_VALUE_MAX);
 	buf_init(&d->err, 8192);
@@ -639,7 +641,10 @@ int dict_close(struct dict *d, struct buf *err) { return finish(d, 1, err); }
 
 void dict_discard(struct dict *d) { (void)finish(d, 0, NULL); }
 
-/* fold_key - the key the type sees; NULL when too long */
+/* fold_key - the key the type sees, always a copy in d->arg (folded when
+ * the table folds), NULL when too long. The caller's key may point into
+ * d->key or d->value (a key dict_next handed out, a result fed back as the
+ * next key), which the op rewrites while it still reads the key. */
 static const char *fold_key(struct dict *d, const char *key)
 {
 	if (strlen(key) > DICT_KEY_MAX) {
@@ -648,10 +653,8 @@ static const char *fold_key(struct dict *d, const char *key)
 			   "bytes)", d->type, d->name, DICT_KEY_MAX);
 		return NULL;
 	}
-	if (!d->fold)
-		return key;
-	buf_sets(&d->key, key);
-	return str_lower(d->key.data);
+	buf_sets(&d->arg, key);
+	return d->fold ? str_lower(d->arg.data) : d->arg.data;
 }
 
 static int not_supported(struct dict *d, const char *what)
@@ -674,7 +677,7 @@ int dict_get(struct dict *d, const char *key, const char **value)
 	    !(d->flags & DICT_FLAG_QUIET)) {
 		/* Postfix's words: a table should not answer "". */
 		msg_warn("table %s:%s: key %s: empty string result is not "
-			 "allowed", d->type, d->name, key);
+			 "allowed", d->type, d->name, k);
 		msg_warn("table %s:%s should return NO RESULT in case of NOT "
 			 "FOUND", d->type, d->name);
 	}

@@ -26,7 +26,8 @@ struct dict {
 	char *name;
 	int flags;
 	int fold;            /* lower-case keys before the op */
-	struct buf key;      /* folded key; dict_next() key */
+	struct buf arg;      /* the op's key: a copy, folded if fold */
+	struct buf key;      /* dict_next() key */
 	struct buf value;    /* results */
 	struct buf err;      /* last error */
 	void *impl;

@@ -788,6 +788,54 @@ static void test_lmdb_rebuild_mid_walk(void **state)
 	buf_free(&err);
 }
 
+/* Keys the dict itself handed out (a dict_next key, a dict_get value) may
+ * be passed back as the next key: the op must not see them change under
+ * it (fold copy, result buffer reset and regrown during substitution). */
+static void test_key_from_own_buffers(void **state)
+{
+	static const char *const kv[] = {"alpha", "one", "beta", "two", NULL};
+	char spec[300], long_local[600];
+	const char *path, *k, *v;
+	struct dict *d;
+	struct buf err;
+	int n = 0;
+
+	(void)state;
+	buf_init(&err, 4096);
+	snprintf(spec, sizeof(spec), "lmdb:%s/own", test_tmpdir());
+	build(spec, DICT_FLAG_FOLD, kv);
+	assert_int_equal(dict_open(spec, DICT_FLAG_FOLD, &d, &err), DICT_OK);
+	for (int rc = dict_next(d, DICT_SEQ_FIRST, &k, &v); rc == DICT_OK;
+	     rc = dict_next(d, DICT_SEQ_NEXT, &k, &v)) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "%s", v);
+		assert_int_equal(dict_get(d, k, &v), DICT_OK);
+		assert_string_equal(v, want);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	dict_discard(d);
+
+	/* A result fed back through a rewriting pattern table: $1 comes from
+	 * the old result while the new one is built in the same buffer, which
+	 * has to grow (the input is longer than its first allocation). */
+	path = test_write_file("chain", "/^(.*)@old\\.example$/ $1@mid.example\n"
+				       "/^(.*)@mid\\.example$/ $1$1@new.example\n");
+	snprintf(spec, sizeof(spec), "pcre:%s", path);
+	assert_int_equal(dict_open(spec, DICT_FLAG_FOLD, &d, &err), DICT_OK);
+	memset(long_local, 'u', 300);
+	snprintf(long_local + 300, sizeof(long_local) - 300, "@old.example");
+	assert_int_equal(dict_get(d, long_local, &v), DICT_OK);
+	assert_int_equal(strlen(v), 300 + strlen("@mid.example"));
+	assert_int_equal(dict_get(d, v, &v), DICT_OK);
+	assert_int_equal(strlen(v), 600 + strlen("@new.example"));
+	assert_true(strspn(v, "u") == 600);
+	assert_string_equal(v + 600, "@new.example");
+	dict_discard(d);
+	buf_free(&err);
+}
+
 static void test_key_limits(void **state)
 {
 	char *big = malloc(DICT_KEY_MAX + 2);
@@ -834,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_regexp_pcre_files),
 		cmocka_unit_test(test_lmdb),
 		cmocka_unit_test(test_lmdb_rebuild_mid_walk),
+		cmocka_unit_test(test_key_from_own_buffers),
 		cmocka_unit_test(test_key_limits),
 	};
 
