@@ -558,17 +558,16 @@ static int put_entry(struct buf *out, const struct maincf_edit_item *it)
 	return buf_putc(out, '\n');
 }
 
-/* text_sets - 1 when a logical line of text sets name (already replaced). */
-static int text_sets(const char *text, size_t len, const char *name, size_t nl)
+size_t maincf_count_sets(const char *text, size_t len, const char *name)
 {
 	struct phys_line l;
-	size_t off = 0;
+	size_t off = 0, nl = strlen(name), count = 0;
 
 	while (off < len && line_read(text, len, &off, &l) == 0)
 		if (line_kind(&l) == LINE_START && name_span(l.p, l.n) == nl &&
 		    memcmp(l.p, name, nl) == 0)
-			return 1;
-	return 0;
+			count++;
+	return count;
 }
 
 int maincf_edit(const char *text, size_t len,
@@ -630,7 +629,7 @@ int maincf_edit(const char *text, size_t len,
 
 		if (items[i].value != NULL &&
 		    edit_find(items, n, items[i].name, nl) == &items[i] &&
-		    !text_sets(text, len, items[i].name, nl))
+		    maincf_count_sets(text, len, items[i].name) == 0)
 			put_entry(out, &items[i]);
 	}
 	if (buf_error(out)) {

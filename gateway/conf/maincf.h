@@ -149,4 +149,9 @@ int maincf_edit(const char *text, size_t len,
 		const struct maincf_edit_item *items, size_t n, struct buf *out,
 		struct maincf_error *err);
 
+/* maincf_count_sets - how many logical lines of text[0..len) set name
+ * (postconf -e warns of more than one, as Postfix: each one is replaced).
+ * Counts up to the first line too long or holding a NUL byte. */
+size_t maincf_count_sets(const char *text, size_t len, const char *name);
+
 #endif

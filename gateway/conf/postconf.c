@@ -309,6 +309,18 @@ static int edit(const char *dir, char **args, int n, int remove)
 			msg_fatal("bad parameter name: \"%s\"", name);
 		if (value && strpbrk(value, "\r\n"))
 			msg_fatal("%s: value must be one line", name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(items[j].name, name) == 0) {
+				/* Postfix's words; the last request wins. */
+				if (items[j].value)
+					msg_warn("ignoring earlier request: "
+						 "'%s = %s'",
+						 name, items[j].value);
+				else
+					msg_warn("ignoring earlier request: "
+						 "'%s'",
+						 name);
+			}
 		items[i].name = name;
 		items[i].value = value;
 	}
@@ -319,6 +331,18 @@ static int edit(const char *dir, char **args, int n, int remove)
 	if (r < 0 && r != -ENOENT) {
 		msg_error("open %s: %s", buf_str(&path), strerror(-r));
 		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		int later = 0;
+
+		for (int j = i + 1; j < n; j++)
+			later |= strcmp(items[j].name, items[i].name) == 0;
+		/* Each line setting the name is replaced (or removed), as
+		 * Postfix does; like Postfix, say so. */
+		if (!later && maincf_count_sets(buf_str(&text), buf_len(&text),
+						items[i].name) > 1)
+			msg_warn("%s: multiple entries for \"%s\"",
+				 buf_str(&path), items[i].name);
 	}
 	if (maincf_edit(buf_str(&text), buf_len(&text), items, (size_t)n, &out,
 			&err) != 0) {

@@ -69,6 +69,17 @@ static void check_edit(const char *text, size_t len)
 	buf_init(&scratch, MAINCF_VALUE_MAX + 1);
 	if (maincf_edit(text, len, items, 2, &out, &err) != 0)
 		abort(); /* the input parsed, so its lines are fine */
+	/* Each line setting an edited name is replaced, one is appended when
+	 * there was none; removed names are gone. */
+	{
+		size_t before = maincf_count_sets(text, len, "fuzz_name");
+
+		if (maincf_count_sets(buf_str(&out), buf_len(&out),
+				      "fuzz_name") != (before ? before : 1) ||
+		    maincf_count_sets(buf_str(&out), buf_len(&out),
+				      "myorigin") != 0)
+			abort();
+	}
 	maincf_init(&ps, buf_str(&out), buf_len(&out), &scratch);
 	while ((r = maincf_next(&ps, &e)) != MAINCF_END) {
 		if (r == MAINCF_ERR_ENTRIES)

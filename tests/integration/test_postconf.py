@@ -427,3 +427,23 @@ def test_edit_ignores_planted_temp_file(mailgw, confdir, tmp_path):
     assert r.rc == 0, r
     assert main_cf.read_text() == "biff = no\n"
     assert not tmp.exists()
+
+
+def test_duplicate_entries_as_postfix(mailgw, confdir, pfdir):
+    """A name set on several lines: -e replaces each line, -X removes each,
+    and both warn as Postfix does; a name given twice keeps the last."""
+    text = "a_param = 1\nb_param = 2\na_param = 3\n  cont\n# c\n"
+    for args in (["-e", "a_param = x", "a_param = y", "c_param = 1"],
+                 ["-X", "a_param"]):
+        (confdir / "main.cf").write_text(text)
+        (pfdir / "main.cf").write_text(text)
+        ours = run([mailgw, "postconf", "-c", confdir, *args])
+        theirs = real("-c", pfdir, *args)
+        assert ours.rc == theirs.rc == 0, (ours, theirs)
+        assert (confdir / "main.cf").read_text() == \
+            (pfdir / "main.cf").read_text()
+        for line in theirs.err.splitlines():
+            warning = line.split(" warning: ", 1)[1]
+            assert warning.replace(str(pfdir), str(confdir)) in ours.err, \
+                (line, ours.err)
+    assert "multiple entries for \"a_param\"" in ours.err

@@ -723,6 +723,20 @@ static void test_edit(void **state)
 	buf_reset(&out);
 	assert_int_equal(maincf_edit("", 0, twice, 2, &out, &err), 0);
 	assert_string_equal(buf_str(&out), "a = 2\n");
+	/* Every line setting a name is replaced, as Postfix does (postconf
+	 * warns of them using maincf_count_sets). */
+	assert_int_equal(maincf_count_sets(text, strlen(text), "myorigin"), 2);
+	assert_int_equal(maincf_count_sets(text, strlen(text), "relayhost"), 1);
+	assert_int_equal(maincf_count_sets(text, strlen(text), "my"), 0);
+	assert_int_equal(maincf_count_sets(text, strlen(text), "b"), 0);
+	buf_reset(&out);
+	{
+		const char *dup = "a = 1\nb = 2\na = 3\n  c\n";
+
+		assert_int_equal(maincf_edit(dup, strlen(dup), twice, 2, &out,
+					     &err), 0);
+	}
+	assert_string_equal(buf_str(&out), "a = 2\nb = 2\na = 2\n");
 	buf_reset(&out);
 	assert_int_equal(maincf_edit("", 0, bad, 1, &out, &err),
 			 MAINCF_ERR_SYNTAX);
