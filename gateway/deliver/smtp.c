@@ -283,8 +283,13 @@ static void want_write(struct smtp_sess *s, int on)
 	if (on == s->want_write || s->fd < 0)
 		return;
 	s->want_write = on;
-	loop_fd_add(s->c->lp, s->fd, LOOP_READABLE | (on ? LOOP_WRITABLE : 0),
-		    on_io, s);
+	/* loop_fd_add() only adds interest: turning writes off is a del,
+	 * else an idle connection reports writable forever (a busy loop). */
+	if (on)
+		loop_fd_add(s->c->lp, s->fd, LOOP_READABLE | LOOP_WRITABLE,
+			    on_io, s);
+	else
+		loop_fd_del(s->c->lp, s->fd, LOOP_WRITABLE);
 }
 
 static void send_line(struct smtp_sess *s, const char *text)

@@ -855,6 +855,72 @@ static void test_connection_reuse(void **state)
 	sink_stdout = NULL;
 }
 
+static void test_parallel_and_expiry(void **state)
+{
+	const char *opts[] = {"-c", NULL};
+	char counters[300];
+	unsigned port = free_port();
+	struct tjob *t[10];
+	uint64_t end = loop_clock_ms() + WAIT_MS;
+	size_t i, done = 0;
+	pid_t pid;
+
+	(void)state;
+	snprintf(counters, sizeof(counters), "%s/counters2", test_tmpdir());
+	sink_stdout = counters;
+	conf_set("smtp_connection_cache_time_limit", "1s");
+	pid = sink_start(port, opts);
+	/* Ten jobs at once: ten connections in parallel on one loop. */
+	for (i = 0; i < 10; i++) {
+		t[i] = tjob_new("s@example.org", "a@x.example,b@x.example",
+				"x\r\n", port);
+		assert_int_equal(smtp_client_deliver(client, &t[i]->job), 0);
+	}
+	assert_int_equal(smtp_client_busy(client), 10);
+	while (done < 10 && loop_clock_ms() < end) {
+		loop_run_once(lp, 100);
+		for (i = 0, done = 0; i < 10; i++)
+			done += t[i]->res.done;
+	}
+	assert_int_equal(smtp_client_busy(client), 0);
+	/* Ten idle connections: nothing to do, so the loop sleeps (no
+	 * connection stays registered for writability). */
+	assert_int_equal(loop_run_once(lp, 20), 0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(t[i]->res.st[0], DELIVER_SENT);
+		assert_int_equal(t[i]->res.st[1], DELIVER_SENT);
+		tjob_free(t[i]);
+	}
+	/* No flush: the idle connections expire after the cache time
+	 * limit and each says QUIT. */
+	sink_counters(counters, 10, 10);
+	stop(pid);
+	conf_set("smtp_connection_cache_time_limit", "2s");
+	sink_stdout = NULL;
+}
+
+static void test_free_in_progress(void **state)
+{
+	unsigned port = free_port();
+	int lfd = listener(port);
+	struct tjob *t =
+		tjob_new("s@example.org", "a@x.example", "x\r\n", port);
+	int i;
+
+	(void)state;
+	assert_int_equal(smtp_client_deliver(client, &t->job), 0);
+	for (i = 0; i < 5; i++)
+		loop_run_once(lp, 10);
+	assert_int_equal(t->res.done, 0); /* waiting for a greeting */
+	smtp_client_free(client);
+	assert_int_equal(t->res.done, 1);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.3.2");
+	client = smtp_client_new(lp);
+	close(lfd);
+	tjob_free(t);
+}
+
 static void test_not_literal_and_hosts(void **state)
 {
 	struct tjob *t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
@@ -1031,6 +1097,8 @@ int main(void)
 					  after_test),
 		cmocka_unit_test_teardown(test_smtputf8_required, after_test),
 		cmocka_unit_test_teardown(test_connection_reuse, after_test),
+		cmocka_unit_test_teardown(test_parallel_and_expiry, after_test),
+		cmocka_unit_test_teardown(test_free_in_progress, after_test),
 		cmocka_unit_test_teardown(test_not_literal_and_hosts,
 					  after_test),
 	};
