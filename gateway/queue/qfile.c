@@ -64,6 +64,7 @@ static const char *const state_names[] = {
 	[QFILE_RCPT_SENT] = "sent",
 	[QFILE_RCPT_BOUNCED] = "bounced",
 	[QFILE_RCPT_DISCARDED] = "discarded",
+	[QFILE_RCPT_REPORTED] = "reported",
 };
 
 /* NOTIFY keywords in the order the writer emits them. */
@@ -414,7 +415,7 @@ int qfile_format_done(struct buf *out, size_t idx, enum qfile_rcpt_state state,
 	char head[48];
 	int n;
 
-	if (state <= QFILE_RCPT_TODO || state > QFILE_RCPT_DISCARDED)
+	if (state <= QFILE_RCPT_TODO || state > QFILE_RCPT_REPORTED)
 		return QFILE_ERR_VALUE;
 	if ((n = rcpt_head(head, idx, state_names[state], dsn)) < 0)
 		return n;

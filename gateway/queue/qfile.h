@@ -91,6 +91,7 @@ enum qfile_rcpt_state {
 	QFILE_RCPT_SENT,      /* delivered */
 	QFILE_RCPT_BOUNCED,   /* failed for good; a DSN is owed */
 	QFILE_RCPT_DISCARDED, /* dropped on purpose (discard: transport) */
+	QFILE_RCPT_REPORTED,  /* bounced, and the DSN has been sent */
 };
 
 struct qfile_rcpt {
