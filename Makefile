@@ -152,6 +152,9 @@ run:
 	@$(MAKE) --no-print-directory all
 	tools/demo
 
+stop:
+	@tools/demo stop
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/bin \
 	  $(BUILD)/mailgw run
