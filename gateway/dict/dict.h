@@ -44,7 +44,8 @@
 #define DICT_FLAG_STRICT      0x0002 /* source warnings make open fail */
 #define DICT_FLAG_DUP_REPLACE 0x0004 /* dict_set() replaces an entry */
 #define DICT_FLAG_NUL         0x0008 /* lmdb: store key and value with a
-					trailing NUL, as Postfix's postalias */
+					trailing NUL, as Postfix's postmap
+					and postalias */
 #define DICT_FLAG_WRITE       0x0100 /* lmdb: open for dict_set/dict_del */
 #define DICT_FLAG_TRUNC       0x0200 /* with WRITE: start from empty */
 #define DICT_FLAG_QUIET       0x0400 /* do not log source warnings */

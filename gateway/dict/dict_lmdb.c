@@ -1,8 +1,9 @@
 /* dict_lmdb - LMDB tables: NAME.lmdb, one file (MDB_NOSUBDIR).
  *
  * Files are interchangeable with Postfix's lmdb tables: the unnamed
- * database, keys and values without a trailing NUL (postmap) or with one
- * (postalias, DICT_FLAG_NUL); lookups try both forms.
+ * database, keys and values with a trailing NUL (DICT_FLAG_NUL: what
+ * Postfix's postmap and postalias write) or without one (postmap -n);
+ * lookups try both forms, the NUL form first, as Postfix does.
  *
  * Nothing is ever modified in place. A writer takes an exclusive flock(2)
  * on the current file (on the directory while the table does not exist
@@ -213,11 +214,14 @@ static int lmdb_get(struct dict *d, const char *key, const char **value)
 		set_err(d, "read database", rc);
 		return DICT_ERR;
 	}
+	/* With the NUL first, as Postfix looks up: where both forms exist (a
+	 * table built without NULs, then updated by Postfix's postmap, which
+	 * stores them), the newer entry is the one with the NUL. */
 	k.mv_data = mut(key);
-	k.mv_size = strlen(key);
+	k.mv_size = strlen(key) + 1;
 	rc = mdb_get(txn, m->dbi, &k, &v);
 	if (rc == MDB_NOTFOUND) {
-		k.mv_size++; /* Postfix's postalias stores the NUL */
+		k.mv_size--;
 		rc = mdb_get(txn, m->dbi, &k, &v);
 	}
 	if (rc == 0)

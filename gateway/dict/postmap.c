@@ -367,7 +367,7 @@ static int run(enum mode mode, int argc, char **argv)
 	o.mode = mode;
 	o.prog = mode == MODE_POSTALIAS ? "postalias" : "postmap";
 	o.fold = 1;
-	o.nul = mode == MODE_POSTALIAS;
+	o.nul = 1; /* as Postfix's postmap and postalias write lmdb */
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt(argc, argv, "+c:d:fiNnq:rsvwbhmopuUxFD")) != -1) {
