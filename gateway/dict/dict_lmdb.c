@@ -5,28 +5,30 @@
  * Postfix's postmap and postalias write) or without one (postmap -n);
  * lookups try both forms, the NUL form first, as Postfix does.
  *
- * Nothing is ever modified in place. A writer takes an exclusive flock(2)
- * on the current file (on the directory while the table does not exist
- * yet: see writer_lock), copies it (mdb_env_copyfd2, compacting) to a
- * temporary file in the same directory, or starts empty, applies the
+ * mailgw never modifies a table in place. A writer takes an exclusive
+ * flock(2) on the current file (on the directory while the table does not
+ * exist yet: see writer_lock), copies it (mdb_env_copyfd2, compacting) to
+ * a temporary file in the same directory, or starts empty, applies the
  * changes in one transaction, and at close commits, syncs, renames the new
  * file over the old one and syncs the directory: the rename is the commit
- * point. Readers therefore never need a lock (MDB_NOLOCK): the file they
- * map is never written again. Before each lookup and at the start of each
- * walk a reader compares st_dev/st_ino/mtime/size of the path with those
- * of the file it maps and reopens when the table was rebuilt; a walk goes
- * on over the file it started on (see reader_open).
+ * point. Before each lookup and at the start of each walk a reader
+ * compares st_dev/st_ino/mtime/size of the path with those of the file it
+ * maps and reopens when the table was rebuilt or changed; a walk goes on
+ * over the file it started on (see reader_open).
  *
- * MDB_NOLOCK, decided: LMDB's own lock file is not used. Postfix does not
- * use it either; it takes POSIX record locks (fcntl F_SETLKW) on the .lmdb
- * file, shared around each lookup and exclusive while its postmap -i/-d
- * update the file in place. mailgw's postmap -i/-d never write in place,
- * so a mailgw reader needs no lock at all (a rebuild or an update never
- * blocks a lookup) and can never see a half-written table. Limit: the
- * flock(2) that serialises mailgw's writers does not interact with
- * Postfix's fcntl locks, so Postfix's own postmap must not be used to
- * update in place a table mailgw serves (rebuilding it into a new file
- * and renaming that into place is fine). */
+ * Locks, decided: LMDB's own lock file is not used (MDB_NOLOCK), as in
+ * Postfix, which instead takes POSIX record locks (fcntl) on the .lmdb
+ * file: shared around each lookup, exclusive while its postmap -i/-d
+ * update the file in place. A mailgw reader takes the same shared record
+ * lock (an open-file-description lock, F_OFD_SETLKW, which conflicts with
+ * Postfix's) around each lookup and for the length of a walk, so a Postfix
+ * postmap writing in place is never seen half-way. mailgw's own writers
+ * hold only a shared record lock on the file they copy (plus the flock
+ * that serialises them), so mailgw's rebuilds and updates never block a
+ * lookup, and a Postfix writer is kept out while the copy is taken. Limit:
+ * a Postfix postmap -i/-d that opened the old file before a mailgw writer
+ * renamed the new one over it updates the old file, and that update is
+ * lost; run one or the other on a table, not both at once. */
 #include "dict_impl.h"
 
 #include <errno.h>
@@ -55,6 +57,8 @@ struct lmdb {
 	MDB_txn *stxn;       /* sequence: read txn (readers) */
 	MDB_cursor *cur;
 	MDB_env *seq_env;    /* the env stxn belongs to (readers) */
+	int rfd;             /* readers: the mapped file, for record locks */
+	int seq_rfd;         /* the rfd of seq_env, locked during the walk */
 };
 
 /* Temporary files of the writers open in this process, for
@@ -99,6 +103,23 @@ static void set_err(struct dict *d, const char *what, int rc)
 	buf_reset(&d->err);
 	buf_printf(&d->err, "%s %s: %s", what, ((struct lmdb *)d->impl)->path,
 		   mdb_strerror(rc));
+}
+
+/* record_lock - an open-file-description record lock on the whole file
+ * (F_RDLCK, F_WRLCK or F_UNLCK). It conflicts with the fcntl locks
+ * Postfix takes on the same file, and closing another descriptor of the
+ * file (LMDB's own) does not release it. Waits; 0 or -1 with errno. */
+static int record_lock(int fd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW, &fl))
+		if (errno != EINTR)
+			return -1;
+	return 0;
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
@@ -150,44 +171,94 @@ static void end_seq(struct lmdb *m)
 	if (m->stxn)
 		mdb_txn_abort(m->stxn);
 	m->stxn = NULL;
-	if (m->seq_env && m->seq_env != m->env)
+	if (m->seq_env && m->seq_env != m->env) {
 		mdb_env_close(m->seq_env);
+		close(m->seq_rfd); /* and its lock */
+	} else if (m->seq_env) {
+		(void)record_lock(m->rfd, F_UNLCK);
+	}
 	m->seq_env = NULL;
+	m->seq_rfd = -1;
 }
 
-/* reader_open - (re)open the current file and remember its identity. A
- * walk in progress keeps the file it started on (seq_env): its cursor
- * stays valid and it sees one table from start to end, while lookups
- * already use the new file; end_seq() closes the old one. */
+/* reader_open - (re)open the file path names now, with a shared record
+ * lock on it held (on m->rfd), and remember its identity. A walk in
+ * progress keeps the file it started on (seq_env, seq_rfd, still locked):
+ * its cursor stays valid and it sees one table from start to end, while
+ * lookups already use the new file; end_seq() closes the old one. */
 static int reader_open(struct dict *d)
 {
 	struct lmdb *m = d->impl;
+	struct stat mine, named;
 	MDB_env *env;
 	MDB_dbi dbi;
-	int fd, rc;
+	int fd, efd, rc;
 
-	if ((rc = open_env(m->path, 1, &env, &dbi)) != 0) {
-		set_err(d, "open database", rc);
-		return DICT_ERR;
+	for (int tries = 0;; tries++) {
+		if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0) {
+			set_err(d, "open database", errno);
+			return DICT_ERR;
+		}
+		if (record_lock(fd, F_RDLCK) != 0 || fstat(fd, &mine) != 0) {
+			set_err(d, "lock database", errno);
+			close(fd);
+			return DICT_ERR;
+		}
+		if ((rc = open_env(m->path, 1, &env, &dbi)) != 0) {
+			close(fd);
+			set_err(d, "open database", rc);
+			return DICT_ERR;
+		}
+		/* The env maps the file we locked, unless it was replaced in
+		 * between (then try again). */
+		if (mdb_env_get_fd(env, &efd) == 0 && fstat(efd, &named) == 0 &&
+		    named.st_dev == mine.st_dev && named.st_ino == mine.st_ino)
+			break;
+		mdb_env_close(env);
+		close(fd);
+		if (tries >= DICT_LMDB_LOCK_TRIES) {
+			set_err(d, "open database", EAGAIN);
+			return DICT_ERR;
+		}
 	}
-	if (m->env && m->env != m->seq_env)
+	if (m->env && m->env != m->seq_env) {
 		mdb_env_close(m->env);
+		close(m->rfd);
+	}
 	m->env = env;
 	m->dbi = dbi;
-	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &m->id) != 0)
-		memset(&m->id, 0, sizeof(m->id));
+	m->rfd = fd;
+	m->id = mine;
 	return DICT_OK;
 }
 
-/* fresh - reopen when the path now names another file */
-static int fresh(struct dict *d)
+/* reader_begin - take the shared record lock on the mapped file, reopen
+ * when the path now names another file or the file changed (Postfix's
+ * postmap writes in place, under an exclusive lock we waited for). The
+ * lock is held until reader_end(): Postfix's writers wait for it. */
+static int reader_begin(struct dict *d)
 {
 	struct lmdb *m = d->impl;
 	struct stat st;
 
-	if (m->writing || stat(m->path, &st) != 0 || same_file(&st, &m->id))
+	if (m->writing)
 		return DICT_OK;
+	if (record_lock(m->rfd, F_RDLCK) != 0) {
+		set_err(d, "lock database", errno);
+		return DICT_ERR;
+	}
+	if (stat(m->path, &st) != 0 || same_file(&st, &m->id))
+		return DICT_OK;
+	if (!(m->seq_env == m->env))
+		(void)record_lock(m->rfd, F_UNLCK);
 	return reader_open(d);
+}
+
+/* reader_end - release the lock, unless a walk on the same file holds it */
+static void reader_end(struct lmdb *m)
+{
+	if (!m->writing && m->seq_env != m->env)
+		(void)record_lock(m->rfd, F_UNLCK);
 }
 
 /* copy_out - val into b without one trailing NUL */
@@ -207,10 +278,11 @@ static int lmdb_get(struct dict *d, const char *key, const char **value)
 	MDB_val k, v;
 	int rc;
 
-	if (fresh(d) < 0)
+	if (reader_begin(d) < 0)
 		return DICT_ERR;
 	if (txn == NULL &&
 	    (rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		reader_end(m);
 		set_err(d, "read database", rc);
 		return DICT_ERR;
 	}
@@ -228,6 +300,7 @@ static int lmdb_get(struct dict *d, const char *key, const char **value)
 		copy_out(&d->value, &v);
 	if (txn != m->wtxn)
 		mdb_txn_abort(txn);
+	reader_end(m);
 	if (rc == MDB_NOTFOUND)
 		return DICT_NOTFOUND;
 	if (rc != 0) {
@@ -252,15 +325,18 @@ static int lmdb_next(struct dict *d, int how, const char **key,
 
 	if (how == DICT_SEQ_FIRST) {
 		end_seq(m);
-		if (fresh(d) < 0)
+		if (reader_begin(d) < 0)
 			return DICT_ERR;
 		if (m->wtxn == NULL) {
 			rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &m->stxn);
 			if (rc != 0) {
+				reader_end(m);
 				set_err(d, "read database", rc);
 				return DICT_ERR;
 			}
+			/* The walk keeps the lock until end_seq(). */
 			m->seq_env = m->env;
+			m->seq_rfd = m->rfd;
 		}
 		rc = mdb_cursor_open(m->wtxn ? m->wtxn : m->stxn, m->dbi,
 				     &m->cur);
@@ -392,6 +468,8 @@ static int lmdb_close(struct dict *d, int commit)
 	}
 	if (m->env)
 		mdb_env_close(m->env);
+	if (m->rfd >= 0)
+		close(m->rfd);
 	mem_free(m->tmp);
 	mem_free(m->path);
 	mem_free(m);
@@ -439,7 +517,11 @@ static int writer_lock(const char *path)
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0) {
-			if (flock_ex(fd) != 0 || fstat(fd, &a) != 0) {
+			/* flock: one mailgw writer at a time; the shared
+			 * record lock waits for a Postfix postmap writing in
+			 * place and keeps it out while we copy the file. */
+			if (flock_ex(fd) != 0 || record_lock(fd, F_RDLCK) != 0 ||
+			    fstat(fd, &a) != 0) {
 				int e = errno;
 
 				close(fd);
@@ -538,15 +620,21 @@ int dict_lmdb_open(struct dict *d)
 	m->path = mem_strdup(buf_str(&path));
 	buf_free(&path);
 	m->lockfd = -1;
+	m->rfd = -1;
+	m->seq_rfd = -1;
 	d->impl = m;
 	d->ops = &lmdb_ops;
 	rc = d->flags & DICT_FLAG_WRITE ? writer_open(d) : reader_open(d);
+	if (rc == DICT_OK && !m->writing)
+		(void)record_lock(m->rfd, F_UNLCK); /* taken per lookup */
 	if (rc != DICT_OK) {
 		if (m->env)
 			mdb_env_close(m->env);
 		m->env = NULL;
 		if (m->lockfd >= 0)
 			close(m->lockfd);
+		if (m->rfd >= 0)
+			close(m->rfd);
 		tmp_forget(m->tmp);
 		mem_free(m->tmp);
 		mem_free(m->path);

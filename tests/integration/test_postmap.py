@@ -470,3 +470,44 @@ def test_postfix_updates_a_mailgw_table(tmp_path, real, ours, build_opt):
     assert r.rc == 0, r
     assert real("postmap", "-q", "k0", f"lmdb:{table}").out == "g2\n"
     assert ours("postmap", "-q", "k0", f"lmdb:{table}").out == "g2\n"
+
+
+def test_record_locks_shared_with_postfix(tmp_path, cmd, confdir, ours):
+    """The fcntl record locks Postfix takes on a .lmdb file are respected:
+    a lookup waits while a writer holds the exclusive lock (Postfix's
+    postmap -i/-d, here this test), and a mailgw writer holds a shared lock
+    on the table it copies, which keeps an in-place writer out."""
+    import fcntl
+    import subprocess
+    import time
+    table = tmp_path / "t"
+    table.write_text("k0 g0\n")
+    assert ours("postmap", f"lmdb:{table}").rc == 0
+    ours("postmap", "-q", "x", "static:y")  # make the link
+    link = str(confdir.parent / "bin" / "postmap")
+    with open(f"{table}.lmdb", "r+b") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX)
+        p = subprocess.Popen([link, "-c", str(confdir), "-q", "k0",
+                              f"lmdb:{table}"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert p.poll() is None, "lookup did not wait for the write lock"
+        fcntl.lockf(f, fcntl.LOCK_UN)
+        out, err = p.communicate(timeout=10)
+        assert (p.returncode, out) == (0, "g0\n"), err
+    p = subprocess.Popen([link, "-c", str(confdir), "-d", "-",
+                          f"lmdb:{table}"], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 10
+    while len(os.listdir(tmp_path)) < 5 and time.time() < deadline:
+        time.sleep(0.01)  # the writer is open once its temp file exists
+    with open(f"{table}.lmdb", "r+b") as f:
+        with pytest.raises(OSError):
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # readers go on
+        fcntl.lockf(f, fcntl.LOCK_UN)
+    p.stdin.write("k0\n")
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0, p.stderr.read()
+    p.stderr.close()
+    assert ours("postmap", "-q", "k0", f"lmdb:{table}").rc == 1
