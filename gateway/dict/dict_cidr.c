@@ -6,6 +6,7 @@
 #include "dict_cidr.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -134,6 +135,13 @@ static int parse_pattern(char *p, struct dict_cidr_rule *r, struct buf *why)
 	}
 	return 0;
 }
+
+/* The parser stops at DICT_CIDR_RULES_MAX rules and a line adds at most
+ * one, so the doubling capacity stays below twice that and cap * size
+ * cannot overflow; mem_realloc() exits on failure, so nothing leaks. */
+_Static_assert(DICT_CIDR_RULES_MAX <=
+		       SIZE_MAX / 2 / sizeof(struct dict_cidr_rule),
+	       "rule array size overflows size_t");
 
 static struct dict_cidr_rule *add_rule(struct dict_cidr *t)
 {

@@ -9,6 +9,7 @@
 #include "dict_regexp.h"
 
 #include <pcre2.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -558,6 +559,13 @@ static unsigned capture_count(const pcre2_code *code)
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
 	return n;
 }
+
+/* The parser stops at DICT_RE_RULES_MAX rules and a line adds at most
+ * one, so the doubling capacity stays below twice that and cap * size
+ * cannot overflow; mem_realloc() exits on failure, so nothing leaks. */
+_Static_assert(DICT_RE_RULES_MAX <=
+		       SIZE_MAX / 2 / sizeof(struct dict_re_rule),
+	       "rule array size overflows size_t");
 
 /* add_rule - append a rule slot */
 static struct dict_re_rule *add_rule(struct dict_re *t)

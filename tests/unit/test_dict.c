@@ -836,6 +836,39 @@ static void test_key_from_own_buffers(void **state)
 	buf_free(&err);
 }
 
+/* Rule arrays grow while IF blocks are open: the block ends recorded after
+ * many reallocations still point at the right rules (indexes, not
+ * pointers), and nothing leaks (ASan). */
+static void test_rule_growth(void **state)
+{
+	struct buf cidr, re;
+
+	(void)state;
+	buf_init(&cidr, 1 << 20);
+	buf_init(&re, 1 << 20);
+	buf_puts(&cidr, "if 10.0.0.0/8\nif 10.1.0.0/16\n");
+	buf_puts(&re, "if /^a/\nif /^ab/\n");
+	for (int i = 0; i < 300; i++) {
+		buf_printf(&cidr, "10.1.%d.0/24 in%d\n", i % 256, i);
+		buf_printf(&re, "/^abx%dy$/ in%d\n", i, i);
+	}
+	buf_puts(&cidr, "endif\n10.2.0.0/16 mid\nendif\n0.0.0.0/0 out\n");
+	buf_puts(&re, "endif\n/^ac/ mid\nendif\n/./ out\n");
+	assert_lookup(cidr_lookup(buf_str(&cidr), "10.1.3.9"), "in3");
+	assert_lookup(cidr_lookup(buf_str(&cidr), "10.1.255.1"), "in255");
+	assert_lookup(cidr_lookup(buf_str(&cidr), "10.2.0.1"), "mid");
+	assert_lookup(cidr_lookup(buf_str(&cidr), "11.0.0.1"), "out");
+	for (int posix = 0; posix < 2; posix++) {
+		assert_lookup(re_lookup(posix, buf_str(&re), "abx299y"),
+			      "in299");
+		assert_lookup(re_lookup(posix, buf_str(&re), "acq"), "mid");
+		assert_lookup(re_lookup(posix, buf_str(&re), "zz"), "out");
+		assert_lookup(re_lookup(posix, buf_str(&re), "abz"), "out");
+	}
+	buf_free(&cidr);
+	buf_free(&re);
+}
+
 static void test_key_limits(void **state)
 {
 	char *big = malloc(DICT_KEY_MAX + 2);
@@ -883,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_lmdb),
 		cmocka_unit_test(test_lmdb_rebuild_mid_walk),
 		cmocka_unit_test(test_key_from_own_buffers),
+		cmocka_unit_test(test_rule_growth),
 		cmocka_unit_test(test_key_limits),
 	};
 
