@@ -5,7 +5,10 @@
  *                   built by postmap/postalias; read-write with the WRITE
  *                   flag. A reader notices when the file was replaced (a
  *                   rebuild renames a new file over it: st_dev/st_ino,
- *                   mtime and size change) and reopens it before the lookup.
+ *                   mtime and size change) or changed in place (Postfix's
+ *                   postmap -i/-d) and reopens it before the lookup; it
+ *                   holds Postfix's shared fcntl lock during each lookup
+ *                   and walk (dict_lmdb.c says why and what it waits for).
  *   texthash:PATH   the postmap source file PATH itself, read at open.
  *   static:VALUE    every key maps to VALUE ("static:{ text }" strips {}).
  *   inline:{ k=v, { k = text with spaces } }
