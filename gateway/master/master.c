@@ -421,6 +421,10 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Ctrl-C or a hangup at the terminal of start-fg reaches the whole
+	 * process group: only the master acts on them (graceful stop). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != M.pid)
 		_exit(0);
 
