@@ -1,0 +1,288 @@
+/* writer - queue writer with group commit (see writer.h). */
+#include "queue/writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "queue/spool.h"
+#include "queue/trigger.h"
+
+struct qw_msg {
+	struct qwriter *w;
+	struct spool_file f;
+	struct qfile_writer qf;
+	struct buf out; /* content not yet written */
+	int err;        /* first error, sticky */
+	int result;     /* commit result */
+	qw_done_fn *done;
+	void *arg;
+	struct qw_msg *next;
+};
+
+struct qwriter {
+	struct loop *lp;
+	char *queue_dir;
+	struct spool sp;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	struct qw_msg *todo, **todo_tail; /* finished, waiting for a batch */
+	struct qw_msg *done, **done_tail; /* committed or failed */
+	size_t pending;                   /* submitted, not yet reported */
+};
+
+static void *commit_thread(void *arg)
+{
+	struct qwriter *w = arg;
+	struct spool_file **files = NULL;
+	int *results = NULL;
+	size_t cap = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->todo == NULL && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->todo == NULL)
+			break;
+		struct qw_msg *batch = w->todo;
+		w->todo = NULL;
+		w->todo_tail = &w->todo;
+		pthread_mutex_unlock(&w->mu);
+
+		size_t n = 0;
+		for (struct qw_msg *m = batch; m != NULL; m = m->next)
+			n++;
+		if (n > cap) {
+			cap = n * 2;
+			files = mem_realloc(files, cap * sizeof(*files));
+			results = mem_realloc(results, cap * sizeof(*results));
+		}
+		size_t i = 0;
+		for (struct qw_msg *m = batch; m != NULL; m = m->next)
+			files[i++] = &m->f;
+		spool_commit_batch(&w->sp, files, n, results);
+		i = 0;
+		struct qw_msg *last = NULL;
+		for (struct qw_msg *m = batch; m != NULL; m = m->next) {
+			m->result = results[i++];
+			last = m;
+		}
+
+		pthread_mutex_lock(&w->mu);
+		*w->done_tail = batch;
+		w->done_tail = &last->next;
+		loop_wakeup(w->lp);
+	}
+	pthread_mutex_unlock(&w->mu);
+	mem_free(files);
+	mem_free(results);
+	return NULL;
+}
+
+static void msg_free(struct qw_msg *m)
+{
+	buf_free(&m->out);
+	mem_free(m);
+}
+
+/* Loop context: report what the thread finished. */
+static void collect(struct loop *lp, void *arg)
+{
+	struct qwriter *w = arg;
+	(void)lp;
+
+	pthread_mutex_lock(&w->mu);
+	struct qw_msg *list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mu);
+
+	int committed = 0;
+	while (list != NULL) {
+		struct qw_msg *m = list;
+		list = m->next;
+		w->pending--;
+		int res = m->err != 0 ? m->err : m->result;
+		if (res == 0)
+			committed = 1;
+		if (m->done != NULL)
+			m->done(m->arg, res, m->f.qid);
+		msg_free(m);
+	}
+	if (committed) {
+		int r = trigger_send(w->queue_dir, "I");
+		if (r < 0 && r != -ENXIO && r != -EAGAIN && r != -ENOENT)
+			msg_warn("trigger qmgr: %s", strerror(-r));
+	}
+}
+
+int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out)
+{
+	struct qwriter *w = mem_zalloc(sizeof(*w));
+	int r = spool_open(&w->sp, queue_dir);
+
+	if (r < 0) {
+		mem_free(w);
+		return r;
+	}
+	w->lp = lp;
+	w->queue_dir = mem_strdup(queue_dir);
+	w->todo_tail = &w->todo;
+	w->done_tail = &w->done;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	r = pthread_create(&w->thread, NULL, commit_thread, w);
+	if (r != 0) {
+		spool_close(&w->sp);
+		mem_free(w->queue_dir);
+		mem_free(w);
+		return -r;
+	}
+	loop_set_wakeup(lp, collect, w);
+	*out = w;
+	return 0;
+}
+
+void qwriter_free(struct qwriter *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	collect(w->lp, w);
+	loop_set_wakeup(w->lp, NULL, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	spool_close(&w->sp);
+	mem_free(w->queue_dir);
+	mem_free(w);
+}
+
+size_t qwriter_pending(const struct qwriter *w)
+{
+	return w->pending;
+}
+
+static int flush(struct qw_msg *m)
+{
+	if (m->err == 0 && m->out.len > 0) {
+		int r = spool_file_write(&m->f, m->out.data, m->out.len);
+		if (r < 0)
+			m->err = r;
+	}
+	buf_reset(&m->out);
+	return m->err;
+}
+
+int qw_begin(struct qwriter *w, const struct qfile_msg *env,
+	     struct qw_msg **out)
+{
+	struct qw_msg *m = mem_zalloc(sizeof(*m));
+	int r;
+
+	m->w = w;
+	buf_init(&m->out, 2 * QW_FLUSH_SIZE + 2 * QFILE_VALUE_MAX);
+	r = spool_file_new(&w->sp, &m->f, env->arrival_sec, env->arrival_usec);
+	if (r < 0) {
+		msg_free(m);
+		return r;
+	}
+	r = qfile_writer_begin(&m->qf, &m->out, env);
+	if (r < 0) {
+		spool_file_abort(&w->sp, &m->f);
+		msg_free(m);
+		return r == QFILE_ERR_FULL ? -ENOMEM : -EINVAL;
+	}
+	if (m->out.len >= QW_FLUSH_SIZE && flush(m) < 0) {
+		r = m->err;
+		spool_file_abort(&w->sp, &m->f);
+		msg_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+const char *qw_qid(const struct qw_msg *m)
+{
+	return m->f.qid;
+}
+
+int qw_error(const struct qw_msg *m)
+{
+	return m->err;
+}
+
+int qw_write(struct qw_msg *m, const void *p, size_t n)
+{
+	if (m->err != 0)
+		return m->err;
+	if (qfile_writer_push(&m->qf, p, n) < 0)
+		return m->err = -EINVAL;
+	if (m->out.len + n > 2 * QW_FLUSH_SIZE && flush(m) < 0)
+		return m->err;
+	if (n >= QW_FLUSH_SIZE) {
+		int r = spool_file_write(&m->f, p, n);
+		if (r < 0)
+			m->err = r;
+		return m->err;
+	}
+	buf_append(&m->out, p, n);
+	if (m->out.len >= QW_FLUSH_SIZE)
+		flush(m);
+	return m->err;
+}
+
+void qw_finish(struct qw_msg *m, qw_done_fn *done, void *arg)
+{
+	struct qwriter *w = m->w;
+	char patch[QFILE_LEN_DIGITS];
+	size_t patch_off = 0;
+
+	m->done = done;
+	m->arg = arg;
+	if (m->err == 0 && flush(m) == 0) {
+		if (qfile_writer_finish(&m->qf, &m->out, patch, &patch_off) < 0)
+			m->err = -EINVAL;
+		else if (flush(m) == 0) {
+			int r = spool_file_pwrite(&m->f, patch, sizeof(patch),
+						  (off_t)patch_off);
+			if (r < 0)
+				m->err = r;
+		}
+	}
+	if (m->err != 0) {
+		/* The file is aborted here; the batch thread reports it
+		 * with its error, so done still runs later, in order. */
+		spool_file_abort(&w->sp, &m->f);
+		m->f.err = m->err;
+	}
+	w->pending++;
+	pthread_mutex_lock(&w->mu);
+	*w->todo_tail = m;
+	w->todo_tail = &m->next;
+	m->next = NULL;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void qw_detach(struct qw_msg *m)
+{
+	m->done = NULL;
+	m->arg = NULL;
+}
+
+void qw_abort(struct qw_msg *m)
+{
+	spool_file_abort(&m->w->sp, &m->f);
+	msg_free(m);
+}

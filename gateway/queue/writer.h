@@ -1,0 +1,63 @@
+/* writer - the SMTP server's queue writer with group commit.
+ *
+ * A message is written as it arrives: qw_begin() creates the spool file
+ * (spool.h step 1) and writes the envelope (qfile_writer_begin), qw_write()
+ * stores content (buffered, written in large pieces), qw_finish() writes
+ * the end record, patches the length and hands the file to the commit
+ * thread. That thread runs spool_commit_batch() on every file finished
+ * since its last batch (steps 3-5: fsync each file, rename each, fsync
+ * incoming/ once), then calls loop_wakeup(); the loop, in the wakeup
+ * callback, calls each message's done function with 0 (committed and
+ * durable: answer 250) or -errno (answer 452 4.3.1) and sends "I" to qmgr
+ * once per batch that committed anything. So N sessions share one
+ * directory sync and the loop never blocks on the disk.
+ *
+ * qwriter_new() takes the loop's wakeup callback (loop_set_wakeup): a
+ * process has one loop and the writer is its only helper thread.
+ * Errors are sticky per message: after a failed write, qw_write() only
+ * counts, and qw_finish() reports the first error through done. */
+#ifndef MAILGW_QUEUE_WRITER_H
+#define MAILGW_QUEUE_WRITER_H
+
+#include <stddef.h>
+
+#include "core/loop.h"
+#include "queue/qfile.h"
+#include "queue/qid.h"
+
+#define QW_FLUSH_SIZE (64 * 1024) /* content buffered before a write */
+
+struct qwriter;
+struct qw_msg;
+
+/* In loop context: result 0 (durable) or -errno; the message is freed
+ * after the call. */
+typedef void qw_done_fn(void *arg, int result, const char *qid);
+
+/* Open the spool under queue_dir and start the commit thread. Returns 0
+ * or -errno. */
+int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out);
+/* Wait for batches in flight (their done functions run), stop the
+ * thread, close the spool. */
+void qwriter_free(struct qwriter *w);
+/* Messages submitted and not yet reported. */
+size_t qwriter_pending(const struct qwriter *w);
+
+/* Create the file and write the envelope. On error nothing is left. */
+int qw_begin(struct qwriter *w, const struct qfile_msg *env,
+	     struct qw_msg **out);
+const char *qw_qid(const struct qw_msg *m);
+/* Store n content bytes (canonical unless BINARYMIME, qfile.h). Returns 0
+ * or the message's first error (-errno, or -EINVAL for bad content). */
+int qw_write(struct qw_msg *m, const void *p, size_t n);
+int qw_error(const struct qw_msg *m);
+/* End the message and queue it for the next commit batch; done runs in
+ * loop context later (never from inside this call). */
+void qw_finish(struct qw_msg *m, qw_done_fn *done, void *arg);
+/* The owner goes away while a finished message is being committed: the
+ * message is still committed, but done is not called. */
+void qw_detach(struct qw_msg *m);
+/* Give up an unfinished message: remove the temporary file. */
+void qw_abort(struct qw_msg *m);
+
+#endif

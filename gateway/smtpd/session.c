@@ -1,0 +1,1029 @@
+/* session - one SMTP server session (see session.h). */
+#include "smtpd/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "queue/trigger.h"
+#include "smtpd/smtp_data.h"
+
+#define IN_MAX    (256 * 1024) /* read buffer: a command line or data */
+#define OUT_MAX   (1024 * 1024)
+#define OUT_PAUSE (64 * 1024) /* stop reading while this much is unsent */
+
+enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP };
+
+enum { C_EHLO, C_HELO, C_MAIL, C_RCPT, C_DATA, C_BDAT, C_RSET, C_NOOP,
+       C_QUIT, C_VRFY, C_ETRN, C_UNKNOWN, C_N };
+static const char *const cname[C_N] = {"ehlo", "helo", "mail", "rcpt",
+				       "data", "bdat", "rset", "noop",
+				       "quit", "vrfy", "etrn", "unknown"};
+
+struct session {
+	struct smtpd_server *srv;
+	struct session *next, *prev;
+	int fd;
+	char addr[64], port[8];
+	struct buf in, out;
+	struct smtp_line_reader rd;
+	struct loop_timer timer;
+	int mode;
+	int waiting;   /* commit in progress */
+	int sleeping;  /* error sleep */
+	int closing;   /* close once out is sent */
+	int drain;     /* close after this transaction */
+	int dead;
+	char *helo;
+	int esmtp;
+	const char *last; /* last command verb, for logs */
+	unsigned cnt_ok[C_N], cnt_all[C_N];
+	long errors;
+	/* transaction */
+	int in_mail;
+	char *sender;
+	struct qfile_rcpt *rcpt;
+	char **owned; /* 2 per recipient: address, ORCPT (or NULL) */
+	size_t nrcpt;
+	struct smtp_mail mailp; /* copied scalars only */
+	char *envid;
+	int bdat_used;
+	uint64_t skip_left;
+	struct smtp_data d;
+	struct qw_msg *msg;
+	char qid[QID_SIZE];
+	/* Message-ID capture in the header */
+	int in_header, line_start;
+	char hline[128];
+	size_t hlen;
+	int got_msgid;
+};
+
+static void session_run(struct session *s);
+static void session_free(struct session *s);
+
+static void client_str(const struct session *s, struct buf *b)
+{
+	buf_printf(b, "unknown[%s]", s->addr);
+}
+
+static void reply(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t start = s->out.len;
+
+	va_start(ap, fmt);
+	buf_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	buf_puts(&s->out, "\r\n");
+	if (s->out.data[start] == '4' || s->out.data[start] == '5')
+		s->errors++;
+}
+
+static void reply_smtp(struct session *s, const struct smtp_reply *r,
+		       const char *detail, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	smtp_reply_format(&b, r, detail, n);
+	reply(s, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+static void log_client(struct session *s, const char *fmt, const char *what)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	client_str(s, &b);
+	msg_info(fmt, what, buf_str(&b));
+	buf_free(&b);
+}
+
+/* ---- transaction ---- */
+
+static void txn_reset(struct session *s)
+{
+	if (s->msg != NULL) {
+		qw_abort(s->msg);
+		s->msg = NULL;
+	}
+	for (size_t i = 0; i < 2 * s->nrcpt; i++)
+		mem_free(s->owned[i]);
+	mem_free(s->owned);
+	s->owned = NULL;
+	mem_free(s->rcpt);
+	s->rcpt = NULL;
+	s->nrcpt = 0;
+	mem_free(s->sender);
+	s->sender = NULL;
+	mem_free(s->envid);
+	s->envid = NULL;
+	s->in_mail = 0;
+	s->bdat_used = 0;
+	s->qid[0] = 0;
+	if (s->mode != M_SKIP)
+		s->mode = M_CMD;
+}
+
+static void rctx_fill(struct session *s, struct restrict_ctx *x,
+		      const char *rcpt)
+{
+	memset(x, 0, sizeof(*x));
+	x->client_addr = s->addr;
+	x->client_name = "unknown";
+	x->helo = s->helo;
+	x->sender = s->sender;
+	x->recipient = rcpt;
+}
+
+/* Evaluate stages; on reject reply, log the NOQUEUE line, return 1. */
+static int check(struct session *s, enum restrict_stage from,
+		 enum restrict_stage to, const char *rcpt, const char *cmd)
+{
+	struct restrict_ctx x;
+	struct buf r, l;
+	int rejected = 0;
+
+	rctx_fill(s, &x, rcpt);
+	buf_init(&r, 4096);
+	for (int st = from; st <= (int)to && !rejected; st++)
+		if (restrict_eval(s->srv->rc, st, &x, &r) == RESTRICT_REJECT)
+			rejected = 1;
+	if (rejected) {
+		reply(s, "%s", buf_str(&r));
+		buf_init(&l, 8192);
+		buf_printf(&l, "NOQUEUE: reject: %s from ", cmd);
+		client_str(s, &l);
+		buf_puts(&l, ": ");
+		log_escape(&l, r.data, r.len);
+		buf_puts(&l, "; from=<");
+		if (s->sender != NULL)
+			log_escape(&l, s->sender, strlen(s->sender));
+		buf_puts(&l, ">");
+		if (rcpt != NULL) {
+			buf_puts(&l, " to=<");
+			log_escape(&l, rcpt, strlen(rcpt));
+			buf_puts(&l, ">");
+		}
+		buf_printf(&l, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+		if (s->helo != NULL) {
+			buf_puts(&l, " helo=<");
+			log_escape(&l, s->helo, strlen(s->helo));
+			buf_puts(&l, ">");
+		}
+		msg_info("%s", buf_str(&l));
+		buf_free(&l);
+	}
+	buf_free(&r);
+	return rejected;
+}
+
+/* ---- content ---- */
+
+static void header_line(struct session *s)
+{
+	if (s->hlen >= 11 && str_ncasecmp(s->hline, "Message-ID:", 11) == 0 &&
+	    !s->got_msgid) {
+		const char *v = s->hline + 11;
+		size_t n = s->hlen - 11;
+		while (n > 0 && (*v == ' ' || *v == '\t'))
+			v++, n--;
+		struct buf b;
+		buf_init(&b, 1024);
+		log_escape(&b, v, n);
+		log_set_program("cleanup");
+		msg_info("%s: message-id=%s", s->qid, buf_str(&b));
+		log_set_program("smtpd");
+		buf_free(&b);
+		s->got_msgid = 1;
+	}
+}
+
+static int sink(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+
+	if (s->msg == NULL)
+		return 0;
+	for (size_t i = 0; i < n && s->in_header; i++) {
+		char c = p[i];
+		if (c == '\n') {
+			if (s->hlen > 0 && s->hline[s->hlen - 1] == '\r')
+				s->hlen--;
+			if (s->hlen == 0)
+				s->in_header = 0;
+			else
+				header_line(s);
+			s->hlen = 0;
+		} else if (s->hlen < sizeof(s->hline) - 1)
+			s->hline[s->hlen++] = c;
+	}
+	return qw_write(s->msg, p, n) < 0 ? 1 : 0;
+}
+
+static void committed(void *arg, int result, const char *qid)
+{
+	struct session *s = arg;
+
+	s->msg = NULL;
+	s->waiting = 0;
+	if (result == 0) {
+		reply(s, "250 2.0.0 Ok: queued as %s", qid);
+		s->cnt_ok[s->bdat_used ? C_BDAT : C_DATA]++;
+	} else {
+		msg_warn("%s: queue file write error: %s", qid,
+			 strerror(-result));
+		reply(s, "452 4.3.1 Insufficient system storage");
+	}
+	txn_reset(s);
+	if (s->drain) {
+		reply(s, "421 4.3.2 %s Service shutting down",
+		      s->srv->myhostname);
+		s->closing = 1;
+	}
+	session_run(s);
+}
+
+static void received(struct session *s, struct buf *h)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
+	buf_printf(h, "Received: from %s (unknown [%s])\r\n\tby %s (%s) with "
+		      "%s id %s",
+		   s->helo != NULL ? s->helo : "unknown", s->addr,
+		   s->srv->myhostname, "mailgw", s->esmtp ? "ESMTP" : "SMTP",
+		   s->qid);
+	if (s->nrcpt == 1)
+		buf_printf(h, "\r\n\tfor <%.*s>", (int)s->rcpt[0].addr.len,
+			   s->rcpt[0].addr.p);
+	buf_printf(h, "; %s\r\n", date);
+}
+
+/* Create the queue file and write the Received header. 0 or replied. */
+static int msg_start(struct session *s)
+{
+	struct qfile_msg m;
+	struct timeval tv;
+	int r;
+
+	gettimeofday(&tv, NULL);
+	memset(&m, 0, sizeof(m));
+	m.arrival_sec = tv.tv_sec;
+	m.arrival_usec = tv.tv_usec;
+	m.sender.p = s->sender;
+	m.sender.len = strlen(s->sender);
+	m.client_name.p = "unknown";
+	m.client_name.len = 7;
+	m.client_addr.p = s->addr;
+	m.client_addr.len = strlen(s->addr);
+	m.client_port.p = s->port;
+	m.client_port.len = strlen(s->port);
+	if (s->helo != NULL) {
+		m.helo.p = s->helo;
+		m.helo.len = strlen(s->helo);
+	}
+	m.protocol.p = s->esmtp ? "ESMTP" : "SMTP";
+	m.protocol.len = strlen(m.protocol.p);
+	m.body = (enum qfile_body)s->mailp.body;
+	m.smtputf8 = s->mailp.smtputf8;
+	if (s->envid != NULL) {
+		m.envid.p = s->envid;
+		m.envid.len = strlen(s->envid);
+	}
+	m.ret = (enum qfile_ret)s->mailp.ret;
+	m.rcpt = s->rcpt;
+	m.nrcpt = s->nrcpt;
+	r = qw_begin(s->srv->qw, &m, &s->msg);
+	if (r < 0) {
+		msg_warn("queue file create: %s", strerror(-r));
+		reply(s, "452 4.3.1 Insufficient system storage");
+		return -1;
+	}
+	memcpy(s->qid, qw_qid(s->msg), QID_SIZE);
+	struct buf b;
+	buf_init(&b, 1024);
+	client_str(s, &b);
+	msg_info("%s: client=%s", s->qid, buf_str(&b));
+	buf_reset(&b);
+	received(s, &b);
+	qw_write(s->msg, b.data, b.len);
+	buf_free(&b);
+	s->in_header = 1;
+	s->hlen = 0;
+	s->got_msgid = 0;
+	struct smtp_data_opts o = {
+		.bare = s->mailp.body == SMTP_BODY_BINARYMIME ? SMTP_BARE_NO
+			: s->srv->bare == SMTP_BARE_NO ? SMTP_BARE_NORMALIZE
+						       : s->srv->bare,
+		.size_limit = s->srv->size_limit,
+		.line_limit = SMTP_DATA_LINE_MAX_MAX,
+	};
+	if (s->mode == M_BDAT)
+		smtp_data_init_bdat(&s->d, &o, sink, s);
+	else
+		smtp_data_init(&s->d, &o, sink, s);
+	return 0;
+}
+
+static void end_of_data(struct session *s)
+{
+	int err = smtp_data_error(&s->d);
+	int verb = s->bdat_used ? C_BDAT : C_DATA;
+
+	s->mode = M_CMD;
+	if (err == 0 && s->msg != NULL && qw_error(s->msg) != 0)
+		err = SMTP_DATA_ERR_SINK;
+	if (err == 0 && check(s, RESTRICT_EOD, RESTRICT_EOD, NULL,
+			      "END-OF-MESSAGE")) {
+		txn_reset(s);
+		return;
+	}
+	if (err == SMTP_DATA_ERR_SIZE) {
+		reply(s, "552 5.3.4 Error: message file too big");
+	} else if (err == SMTP_DATA_ERR_BARE_LF) {
+		reply(s, "%d 5.5.2 Error: bare <LF> received",
+		      s->srv->bare_code);
+		if (s->srv->bare_code == 521)
+			s->closing = 1;
+	} else if (err != 0) {
+		if (s->msg != NULL)
+			msg_warn("%s: queue file write error: %s", s->qid,
+				 strerror(-qw_error(s->msg)));
+		reply(s, "452 4.3.1 Insufficient system storage");
+	}
+	if (err != 0) {
+		txn_reset(s);
+		return;
+	}
+	(void)verb;
+	struct qw_msg *m = s->msg;
+	s->waiting = 1;
+	qw_finish(m, committed, s);
+}
+
+/* ---- commands ---- */
+
+static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
+{
+	txn_reset(s);
+	mem_free(s->helo);
+	s->helo = mem_strndup(c->arg.p, c->arg.n);
+	s->esmtp = esmtp;
+	if (check(s, RESTRICT_CLIENT, s->srv->delay_reject ? RESTRICT_CLIENT - 1
+							  : RESTRICT_HELO,
+		  NULL, esmtp ? "EHLO" : "HELO"))
+		return;
+	if (!esmtp) {
+		reply(s, "250 %s", s->srv->myhostname);
+		return;
+	}
+	reply(s, "250-%s", s->srv->myhostname);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %llu", (unsigned long long)s->srv->size_limit);
+	if (!s->srv->vrfy_disabled)
+		reply(s, "250-VRFY");
+	reply(s, "250-ETRN");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-8BITMIME");
+	reply(s, "250-DSN");
+	reply(s, "250-SMTPUTF8");
+	reply(s, "250 CHUNKING");
+}
+
+static struct smtp_cmd_opts cmd_opts(struct session *s)
+{
+	struct smtp_cmd_opts o = {0};
+	if (s->esmtp)
+		o.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME |
+			SMTP_EXT_BINARYMIME | SMTP_EXT_SMTPUTF8 | SMTP_EXT_DSN;
+	o.strict = s->srv->strict;
+	o.smtputf8 = s->mailp.smtputf8;
+	return o;
+}
+
+static int do_mail(struct session *s, const struct smtp_cmd *c)
+{
+	struct smtp_mail m;
+	struct smtp_cmd_opts o = cmd_opts(s);
+	int r;
+
+	if (s->in_mail) {
+		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return -1;
+	}
+	r = smtp_cmd_parse_mail(&m, c->arg.p, c->arg.n, &o);
+	if (r < 0) {
+		reply_smtp(s, smtp_cmd_reply(r, SMTP_VERB_MAIL), m.bad.p,
+			   m.bad.n);
+		return -1;
+	}
+	if (m.has_size && s->srv->size_limit && m.size > s->srv->size_limit) {
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return -1;
+	}
+	s->sender = mem_strndup(m.path.addr.p, m.path.addr.n);
+	if (!s->srv->delay_reject &&
+	    check(s, RESTRICT_CLIENT, RESTRICT_SENDER, NULL, "MAIL")) {
+		txn_reset(s);
+		return -1;
+	}
+	s->mailp = m;
+	s->mailp.path.addr.p = NULL;
+	s->envid = m.envid.n ? mem_strndup(m.envid.p, m.envid.n) : NULL;
+	s->in_mail = 1;
+	reply(s, "250 2.1.0 Ok");
+	return 0;
+}
+
+static int do_rcpt(struct session *s, const struct smtp_cmd *c)
+{
+	struct smtp_rcpt r;
+	struct smtp_cmd_opts o = cmd_opts(s);
+	int e;
+
+	if (!s->in_mail) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		return -1;
+	}
+	if ((long)s->nrcpt >= s->srv->rcpt_limit) {
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return -1;
+	}
+	e = smtp_cmd_parse_rcpt(&r, c->arg.p, c->arg.n, &o);
+	if (e < 0) {
+		reply_smtp(s, smtp_cmd_reply(e, SMTP_VERB_RCPT), r.bad.p,
+			   r.bad.n);
+		return -1;
+	}
+	char *addr = r.postmaster ? mem_strdup("postmaster")
+				  : mem_strndup(r.path.addr.p, r.path.addr.n);
+	if (check(s, s->srv->delay_reject ? RESTRICT_CLIENT : RESTRICT_RELAY,
+		  RESTRICT_RECIPIENT, addr, "RCPT")) {
+		mem_free(addr);
+		return -1;
+	}
+	s->rcpt = mem_realloc(s->rcpt, (s->nrcpt + 1) * sizeof(*s->rcpt));
+	s->owned = mem_realloc(s->owned, 2 * (s->nrcpt + 1) * sizeof(*s->owned));
+	s->owned[2 * s->nrcpt] = addr;
+	s->owned[2 * s->nrcpt + 1] = NULL;
+	struct qfile_rcpt *q = &s->rcpt[s->nrcpt++];
+	memset(q, 0, sizeof(*q));
+	q->addr.p = addr;
+	q->addr.len = strlen(addr);
+	if (r.orcpt_type.n > 0) {
+		struct buf b;
+		buf_init(&b, SMTP_ORCPT_MAX + 64);
+		buf_append(&b, r.orcpt_type.p, r.orcpt_type.n);
+		buf_putc(&b, ';');
+		buf_append(&b, r.orcpt.p, r.orcpt.n);
+		s->owned[2 * s->nrcpt - 1] = mem_strndup(b.data, b.len);
+		q->orcpt.p = s->owned[2 * s->nrcpt - 1];
+		q->orcpt.len = b.len;
+		buf_free(&b);
+	}
+	q->notify = r.notify;
+	reply(s, "250 2.1.5 Ok");
+	return 0;
+}
+
+/* DATA or the first BDAT: checks shared by both. 0 to go on. */
+static int data_ok(struct session *s, const char *cmd)
+{
+	if (!s->in_mail) {
+		reply(s, "503 5.5.1 Error: need RCPT command");
+		return -1;
+	}
+	if (s->nrcpt == 0) {
+		reply(s, "554 5.5.1 Error: no valid recipients");
+		return -1;
+	}
+	if (check(s, RESTRICT_DATA, RESTRICT_DATA, NULL, cmd))
+		return -1;
+	return 0;
+}
+
+static int do_data(struct session *s)
+{
+	if (s->bdat_used) {
+		reply(s, "503 5.5.1 Error: DATA after BDAT");
+		return -1;
+	}
+	if (data_ok(s, "DATA") < 0)
+		return -1;
+	s->mode = M_DATA;
+	if (msg_start(s) < 0) {
+		s->mode = M_CMD;
+		return -1;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	return 0;
+}
+
+static int do_bdat(struct session *s, const struct smtp_cmd *c)
+{
+	uint64_t count;
+	int last;
+	int r = smtp_cmd_parse_bdat(&count, &last, c->arg.p, c->arg.n);
+
+	if (r < 0) {
+		reply_smtp(s, smtp_cmd_reply(r, SMTP_VERB_BDAT), NULL, 0);
+		if (r == SMTP_CMD_ERR_SYNTAX)
+			s->closing = 1;
+		return -1;
+	}
+	if (!s->bdat_used) {
+		if (data_ok(s, "BDAT") < 0) {
+			s->skip_left = count;
+			s->mode = M_SKIP;
+			return -1;
+		}
+		s->mode = M_BDAT;
+		if (msg_start(s) < 0) {
+			s->skip_left = count;
+			s->mode = M_SKIP;
+			return -1;
+		}
+		s->bdat_used = 1;
+	}
+	s->mode = M_BDAT;
+	r = smtp_data_bdat_begin(&s->d, count, last);
+	if (r == SMTP_DATA_DONE) {
+		end_of_data(s);
+	} else if (r == SMTP_DATA_CHUNK) {
+		s->mode = M_CMD;
+		reply(s, "250 2.0.0 Ok: %llu bytes", (unsigned long long)count);
+	}
+	return 0;
+}
+
+static int do_etrn(struct session *s, const struct smtp_cmd *c)
+{
+	char dom[256];
+	const char *p = c->arg.p;
+	size_t n = c->arg.n;
+
+	if (s->in_mail) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return -1;
+	}
+	if (n > 0 && (*p == '@' || *p == '#'))
+		p++, n--;
+	if (n == 0 || n >= sizeof(dom) || memchr(p, ' ', n) != NULL) {
+		reply(s, "501 5.5.4 Syntax: ETRN domain");
+		return -1;
+	}
+	memcpy(dom, p, n);
+	dom[n] = 0;
+	str_lower(dom);
+	if (!restrict_flush_domain(s->srv->rc, dom)) {
+		reply(s, "458 4.1.0 Unable to queue messages");
+		return -1;
+	}
+	char req[TRIGGER_MAX];
+	snprintf(req, sizeof(req), "S %s", dom);
+	int r = trigger_send(s->srv->queue_dir, req);
+	if (r < 0 && r != -EAGAIN) {
+		reply(s, "458 4.1.0 Unable to queue messages");
+		return -1;
+	}
+	reply(s, "250 2.0.0 Queuing started");
+	return 0;
+}
+
+static void command(struct session *s, const char *line, size_t n)
+{
+	struct smtp_cmd c;
+	int r = smtp_cmd_parse(&c, line, n, s->srv->line_max);
+	int k = C_UNKNOWN, ok = -1;
+
+	if (r < 0 && r != SMTP_CMD_ERR_SYNTAX) {
+		s->last = "UNKNOWN";
+		s->cnt_all[C_UNKNOWN]++;
+		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
+		return;
+	}
+	s->last = smtp_verb_name(c.verb);
+	switch (c.verb) {
+	case SMTP_VERB_EHLO: k = C_EHLO; break;
+	case SMTP_VERB_HELO: k = C_HELO; break;
+	case SMTP_VERB_MAIL: k = C_MAIL; break;
+	case SMTP_VERB_RCPT: k = C_RCPT; break;
+	case SMTP_VERB_DATA: k = C_DATA; break;
+	case SMTP_VERB_BDAT: k = C_BDAT; break;
+	case SMTP_VERB_RSET: k = C_RSET; break;
+	case SMTP_VERB_NOOP: k = C_NOOP; break;
+	case SMTP_VERB_QUIT: k = C_QUIT; break;
+	case SMTP_VERB_VRFY: k = C_VRFY; break;
+	case SMTP_VERB_ETRN: k = C_ETRN; break;
+	default: k = C_UNKNOWN; break;
+	}
+	s->cnt_all[k]++;
+	if (r == SMTP_CMD_ERR_SYNTAX) {
+		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
+		if (c.verb == SMTP_VERB_BDAT)
+			s->closing = 1;
+		return;
+	}
+	switch (c.verb) {
+	case SMTP_VERB_EHLO:
+	case SMTP_VERB_HELO: {
+		long before = s->errors;
+		do_ehlo(s, &c, c.verb == SMTP_VERB_EHLO);
+		ok = s->errors == before ? 0 : -1;
+		break;
+	}
+	case SMTP_VERB_MAIL: ok = do_mail(s, &c); break;
+	case SMTP_VERB_RCPT: ok = do_rcpt(s, &c); break;
+	case SMTP_VERB_DATA:
+		/* counted ok when the 250 comes */
+		if (do_data(s) == 0)
+			return;
+		break;
+	case SMTP_VERB_BDAT: {
+		int was = s->bdat_used;
+		ok = do_bdat(s, &c);
+		(void)was;
+		if (ok == 0)
+			return; /* counted at the end */
+		break;
+	}
+	case SMTP_VERB_RSET:
+		txn_reset(s);
+		reply(s, "250 2.0.0 Ok");
+		ok = 0;
+		break;
+	case SMTP_VERB_NOOP:
+		reply(s, "250 2.0.0 Ok");
+		ok = 0;
+		break;
+	case SMTP_VERB_QUIT:
+		reply(s, "221 2.0.0 Bye");
+		s->closing = 1;
+		ok = 0;
+		break;
+	case SMTP_VERB_VRFY:
+		if (s->srv->vrfy_disabled) {
+			reply(s, "502 5.5.1 VRFY command is disabled");
+		} else {
+			reply(s, "252 2.0.0 %.*s", (int)(c.arg.n > 256 ? 256 : c.arg.n),
+			      c.arg.p);
+			ok = 0;
+		}
+		break;
+	case SMTP_VERB_ETRN: ok = do_etrn(s, &c); break;
+	default:
+		reply(s, "502 5.5.1 Error: command not implemented");
+		break;
+	}
+	if (ok == 0)
+		s->cnt_ok[k]++;
+}
+
+/* ---- I/O ---- */
+
+static void log_disconnect(struct session *s)
+{
+	struct buf b;
+	unsigned ok = 0, all = 0;
+
+	buf_init(&b, 1024);
+	buf_puts(&b, "disconnect from ");
+	client_str(s, &b);
+	for (int k = 0; k < C_N; k++) {
+		if (s->cnt_all[k] == 0)
+			continue;
+		ok += s->cnt_ok[k];
+		all += s->cnt_all[k];
+		if (s->cnt_ok[k] == s->cnt_all[k])
+			buf_printf(&b, " %s=%u", cname[k], s->cnt_all[k]);
+		else
+			buf_printf(&b, " %s=%u/%u", cname[k], s->cnt_ok[k],
+				   s->cnt_all[k]);
+	}
+	if (ok == all)
+		buf_printf(&b, " commands=%u", all);
+	else
+		buf_printf(&b, " commands=%u/%u", ok, all);
+	msg_info("%s", buf_str(&b));
+	buf_free(&b);
+}
+
+static void session_free(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+
+	if (s->waiting && s->msg != NULL)
+		qw_detach(s->msg), s->msg = NULL;
+	txn_reset(s);
+	log_disconnect(s);
+	loop_timer_cancel(srv->lp, &s->timer);
+	loop_fd_del(srv->lp, s->fd, LOOP_ALL);
+	close(s->fd);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	if (srv->on_end != NULL)
+		srv->on_end(srv, s);
+	mem_free(s->helo);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	mem_free(s);
+}
+
+static void lost(struct session *s)
+{
+	struct buf b;
+
+	buf_init(&b, 256);
+	client_str(s, &b);
+	if (s->mode == M_DATA || s->mode == M_BDAT)
+		msg_info("lost connection after %s (%llu bytes) from %s",
+			 s->last, (unsigned long long)s->d.size, buf_str(&b));
+	else
+		msg_info("lost connection after %s from %s",
+			 s->last ? s->last : "CONNECT", buf_str(&b));
+	buf_free(&b);
+	session_free(s);
+}
+
+/* Send what is buffered; 0, or -1 when the session is gone. */
+static int flush_out(struct session *s)
+{
+	while (s->out.len > 0) {
+		ssize_t w = write(s->fd, s->out.data, s->out.len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w <= 0) {
+			lost(s);
+			return -1;
+		}
+		buf_consume(&s->out, (size_t)w);
+	}
+	if (s->out.len == 0 && s->closing) {
+		session_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
+{
+	struct session *s = arg;
+	(void)lp, (void)t;
+
+	if (s->sleeping) {
+		s->sleeping = 0;
+		session_run(s);
+		return;
+	}
+	log_client(s, "timeout after %s from %s", s->last ? s->last : "CONNECT");
+	s->closing = 1;
+	buf_reset(&s->out);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->myhostname);
+	if (write(s->fd, s->out.data, s->out.len) < 0) {
+		/* the client is gone anyway */
+	}
+	session_free(s);
+}
+
+static void on_io(struct loop *lp, int fd, int ready, void *arg);
+
+static void set_interest(struct session *s)
+{
+	int want = 0;
+
+	if (s->out.len > 0)
+		want |= LOOP_WRITABLE;
+	if (!s->waiting && !s->sleeping && !s->closing &&
+	    s->out.len < OUT_PAUSE)
+		want |= LOOP_READABLE;
+	int have = loop_fd_mask(s->srv->lp, s->fd);
+	if (have & ~want)
+		loop_fd_del(s->srv->lp, s->fd, have & ~want);
+	if (want & ~have)
+		loop_fd_add(s->srv->lp, s->fd, want & ~have, on_io, s);
+	if (s->waiting || s->sleeping)
+		return;
+	loop_timer_set(s->srv->lp, &s->timer, s->srv->timeout_ms);
+}
+
+/* Work through the input read so far. */
+static void session_run(struct session *s)
+{
+	while (!s->closing && !s->waiting && !s->sleeping && !s->dead) {
+		size_t used = 0, len = 0;
+		if (s->mode == M_SKIP) {
+			if (s->in.len == 0)
+				break;
+			size_t k = s->in.len < s->skip_left ? s->in.len
+							    : (size_t)s->skip_left;
+			buf_consume(&s->in, k);
+			s->skip_left -= k;
+			if (s->skip_left == 0)
+				s->mode = M_CMD;
+			continue;
+		}
+		if (s->mode == M_DATA || s->mode == M_BDAT) {
+			if (s->in.len == 0)
+				break;
+			int r = smtp_data_push(&s->d, s->in.data, s->in.len,
+					       &used);
+			buf_consume(&s->in, used);
+			if (r == SMTP_DATA_DONE)
+				end_of_data(s);
+			else if (r == SMTP_DATA_CHUNK) {
+				s->mode = M_CMD;
+				reply(s, "250 2.0.0 Ok: %llu bytes",
+				      (unsigned long long)s->d.chunk_left);
+			}
+			continue;
+		}
+		if (s->drain && !s->in_mail) {
+			reply(s, "421 4.3.2 %s Service shutting down",
+			      s->srv->myhostname);
+			s->closing = 1;
+			break;
+		}
+		int r = smtp_line_next(&s->rd, s->in.data, s->in.len, &len,
+				       &used);
+		if (r == SMTP_LINE_MORE) {
+			buf_consume(&s->in, used);
+			break;
+		}
+		long before = s->errors;
+		if (r == SMTP_LINE_OK)
+			command(s, s->in.data, len);
+		else if (r == SMTP_CMD_ERR_BARE_LF) {
+			s->cnt_all[C_UNKNOWN]++;
+			reply(s, "%d 5.5.2 Error: bare <LF> received",
+			      s->srv->bare_code);
+			if (s->srv->bare_code == 521)
+				s->closing = 1;
+		} else {
+			s->cnt_all[C_UNKNOWN]++;
+			reply_smtp(s, smtp_cmd_reply(r, SMTP_VERB_NONE), NULL,
+				   0);
+		}
+		buf_consume(&s->in, used);
+		if (s->errors > before && s->errors >= s->srv->hard_limit) {
+			log_client(s, "too many errors after %s from %s",
+				   s->last ? s->last : "CONNECT");
+			reply(s, "421 4.7.0 %s Error: too many errors",
+			      s->srv->myhostname);
+			s->closing = 1;
+		} else if (s->errors > before &&
+			   s->errors > s->srv->soft_limit &&
+			   s->srv->error_sleep_ms > 0) {
+			s->sleeping = 1;
+			loop_timer_set(s->srv->lp, &s->timer,
+				       s->srv->error_sleep_ms);
+		}
+	}
+	if (flush_out(s) < 0)
+		return;
+	set_interest(s);
+}
+
+static void on_io(struct loop *lp, int fd, int ready, void *arg)
+{
+	struct session *s = arg;
+	(void)lp;
+
+	if (ready & LOOP_READABLE) {
+		char tmp[16384];
+		if (s->in.len + sizeof(tmp) <= s->in.max) {
+			ssize_t n = read(fd, tmp, sizeof(tmp));
+			if (n == 0 || (n < 0 && errno != EAGAIN &&
+				       errno != EINTR)) {
+				lost(s);
+				return;
+			}
+			if (n > 0)
+				buf_append(&s->in, tmp, (size_t)n);
+		}
+	}
+	session_run(s);
+}
+
+struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
+			    const char *port)
+{
+	struct session *s = mem_zalloc(sizeof(*s));
+
+	s->srv = srv;
+	s->fd = fd;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	snprintf(s->port, sizeof(s->port), "%s", port);
+	buf_init(&s->in, IN_MAX);
+	buf_init(&s->out, OUT_MAX);
+	smtp_line_init(&s->rd, srv->bare == SMTP_BARE_REJECT ? SMTP_BARE_REJECT
+							     : SMTP_BARE_NORMALIZE,
+		       srv->line_max);
+	loop_timer_init(&s->timer, on_timer, s);
+	s->next = srv->head;
+	if (srv->head != NULL)
+		srv->head->prev = s;
+	srv->head = s;
+	srv->nsessions++;
+	log_client(s, "%sconnect from %s", "");
+	reply(s, "220 %s", srv->banner);
+	session_run(s);
+	return s;
+}
+
+struct session *session_next(const struct session *s)
+{
+	return s->next;
+}
+
+const char *session_addr(const struct session *s)
+{
+	return s->addr;
+}
+
+void session_drain(struct session *s)
+{
+	s->drain = 1;
+	if (!s->in_mail && !s->waiting && s->mode == M_CMD) {
+		reply(s, "421 4.3.2 %s Service shutting down",
+		      s->srv->myhostname);
+		s->closing = 1;
+		if (flush_out(s) < 0)
+			return;
+		set_interest(s);
+	}
+}
+
+void session_abort(struct session *s)
+{
+	lost(s);
+}
+
+static char *conf_str(const char *name, const char *def)
+{
+	const char *v = conf_get(name);
+	return mem_strdup(v != NULL && *v ? v : def);
+}
+
+void smtpd_server_config(struct smtpd_server *srv)
+{
+	srv->myhostname = conf_str("myhostname", "localhost");
+	srv->banner = conf_str("smtpd_banner", "localhost ESMTP mailgw");
+	srv->queue_dir = conf_str("queue_directory", "/var/spool/mailgw");
+	srv->timeout_ms = (uint64_t)conf_get_time("smtpd_timeout") * 1000;
+	if (srv->timeout_ms == 0)
+		srv->timeout_ms = 300000;
+	srv->rcpt_limit = conf_get_int("smtpd_recipient_limit");
+	if (srv->rcpt_limit <= 0)
+		srv->rcpt_limit = 1000;
+	srv->soft_limit = conf_get_int("smtpd_soft_error_limit");
+	srv->hard_limit = conf_get_int("smtpd_hard_error_limit");
+	if (srv->hard_limit <= 0)
+		srv->hard_limit = 20;
+	srv->error_sleep_ms = (uint64_t)conf_get_time("smtpd_error_sleep_time") *
+			      1000;
+	long sz = conf_get_int("message_size_limit");
+	srv->size_limit = sz > 0 ? (uint64_t)sz : 0;
+	long ll = conf_get_int("line_length_limit");
+	srv->line_max = ll > 0 ? (size_t)ll : SMTP_CMD_LINE_MAX;
+	const char *b = conf_get("smtpd_forbid_bare_newline");
+	srv->bare = b != NULL && strcmp(b, "reject") == 0 ? SMTP_BARE_REJECT
+							  : SMTP_BARE_NORMALIZE;
+	srv->bare_code = (int)conf_get_int("smtpd_forbid_bare_newline_reject_code");
+	if (srv->bare_code < 400 || srv->bare_code > 599)
+		srv->bare_code = 550;
+	srv->vrfy_disabled = conf_get_bool("disable_vrfy_command") > 0;
+	srv->delay_reject = conf_get_bool("smtpd_delay_reject") != 0;
+	srv->strict = conf_get_bool("strict_rfc821_envelopes") > 0;
+	srv->rc = restrict_new();
+}
+
+void smtpd_server_free(struct smtpd_server *srv)
+{
+	restrict_free(srv->rc);
+	mem_free(srv->myhostname);
+	mem_free(srv->banner);
+	mem_free(srv->queue_dir);
+}
