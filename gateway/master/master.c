@@ -160,8 +160,6 @@ static int is_builtin(const char *cmd)
 
 struct read_state {
 	struct config *c;
-	char **endpoints; /* per service, its endpoint (one each) */
-	size_t nendpoints;
 	int quiet; /* client-side check: no per-entry log lines */
 	int err;
 };
@@ -220,7 +218,7 @@ static int read_entry(const struct mastercf_entry *e, void *arg)
 /* Read master.cf into c. Errors are logged; 0 or -1. */
 static int config_read(const char *dir, struct config *c, int quiet)
 {
-	struct read_state st = {c, NULL, 0, quiet, 0};
+	struct read_state st = {c, quiet, 0};
 
 	memset(c, 0, sizeof(*c));
 	if (conf_master_read(dir, read_entry, &st) < 0 || st.err) {
@@ -764,7 +762,7 @@ static unsigned drain_ms(void)
  * set (the running generation is untouched). */
 static int do_reload(char *why, size_t size)
 {
-	struct config nc;
+	struct config nc = {0};
 	struct slot *old;
 	size_t nold;
 
@@ -1361,7 +1359,7 @@ static int cmd_reload(void)
 {
 	const char *qd = need_queue_dir();
 	char reply[MASTER_REPLY_MAX];
-	struct config c;
+	struct config c = {0};
 	int rc;
 
 	if (master_running(qd) <= 0) {
