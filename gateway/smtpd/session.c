@@ -56,6 +56,7 @@ struct session {
 	struct smtp_mail mailp; /* copied scalars only */
 	char *envid;
 	int bdat_used;
+	uint64_t chunk_size; /* the current BDAT chunk's announced size */
 	uint64_t skip_left;
 	struct smtp_data d;
 	struct qw_msg *msg;
@@ -65,6 +66,8 @@ struct session {
 	char hline[128];
 	size_t hlen;
 	int got_msgid;
+	char tail[2]; /* the last two content bytes stored */
+	uint64_t stored;
 };
 
 static void session_run(struct session *s);
@@ -230,7 +233,25 @@ static int sink(void *arg, const char *p, size_t n)
 		} else if (s->hlen < sizeof(s->hline) - 1)
 			s->hline[s->hlen++] = c;
 	}
+	if (n >= 2)
+		memcpy(s->tail, p + n - 2, 2);
+	else if (n == 1)
+		s->tail[0] = s->tail[1], s->tail[1] = p[0];
+	s->stored += n;
 	return qw_write(s->msg, p, n) < 0 ? 1 : 0;
+}
+
+/* BDAT content need not end in CRLF; the queue file's must (as Postfix's
+ * cleanup adds the missing line end). */
+static void end_line(struct session *s)
+{
+	if (s->msg == NULL || s->stored == 0 ||
+	    s->mailp.body == SMTP_BODY_BINARYMIME)
+		return;
+	if (s->tail[1] == '\r')
+		sink(s, "\n", 1);
+	else if (s->tail[0] != '\r' || s->tail[1] != '\n')
+		sink(s, "\r\n", 2);
 }
 
 static void committed(void *arg, int result, const char *qid)
@@ -327,6 +348,8 @@ static int msg_start(struct session *s)
 	s->in_header = 1;
 	s->hlen = 0;
 	s->got_msgid = 0;
+	s->stored = 0;
+	memset(s->tail, 0, sizeof(s->tail));
 	struct smtp_data_opts o = {
 		.bare = s->mailp.body == SMTP_BODY_BINARYMIME ? SMTP_BARE_NO
 			: s->srv->bare == SMTP_BARE_NO ? SMTP_BARE_NORMALIZE
@@ -347,6 +370,8 @@ static void end_of_data(struct session *s)
 	int verb = s->bdat_used ? C_BDAT : C_DATA;
 
 	s->mode = M_CMD;
+	if (err == 0)
+		end_line(s);
 	if (err == 0 && s->msg != NULL && qw_error(s->msg) != 0)
 		err = SMTP_DATA_ERR_SINK;
 	if (err == 0 && check(s, RESTRICT_EOD, RESTRICT_EOD, NULL,
@@ -410,8 +435,8 @@ static struct smtp_cmd_opts cmd_opts(struct session *s)
 {
 	struct smtp_cmd_opts o = {0};
 	if (s->esmtp)
-		o.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME |
-			SMTP_EXT_BINARYMIME | SMTP_EXT_SMTPUTF8 | SMTP_EXT_DSN;
+		o.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
+			SMTP_EXT_DSN; /* no BINARYMIME, as Postfix */
 	o.strict = s->srv->strict;
 	o.smtputf8 = s->mailp.smtputf8;
 	return o;
@@ -562,6 +587,7 @@ static int do_bdat(struct session *s, const struct smtp_cmd *c)
 		s->bdat_used = 1;
 	}
 	s->mode = M_BDAT;
+	s->chunk_size = count;
 	r = smtp_data_bdat_begin(&s->d, count, last);
 	if (r == SMTP_DATA_DONE) {
 		end_of_data(s);
@@ -856,7 +882,7 @@ static void session_run(struct session *s)
 			else if (r == SMTP_DATA_CHUNK) {
 				s->mode = M_CMD;
 				reply(s, "250 2.0.0 Ok: %llu bytes",
-				      (unsigned long long)s->d.chunk_left);
+				      (unsigned long long)s->chunk_size);
 			}
 			continue;
 		}

@@ -1,0 +1,516 @@
+/* test_smtpd - the SMTP server: sessions over loopback against a real
+ * spool (smtpd_service in a forked child), the queue writer's group
+ * commit and its disk-full path, and the restriction engine's flow. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "conf/conf.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/net.h"
+#include "master/service.h"
+#include "queue/qfile.h"
+#include "queue/spool.h"
+#include "queue/writer.h"
+#include "smtpd/restrict.h"
+#include "smtpd/session.h"
+
+static char qdir[256], logpath[256];
+static pid_t child;
+static int port;
+
+static char *read_log(void);
+
+static void write_conf(const char *extra)
+{
+	char text[4096];
+
+	snprintf(qdir, sizeof(qdir), "%s/queue", test_tmpdir());
+	snprintf(logpath, sizeof(logpath), "%s/maillog", test_tmpdir());
+	snprintf(text, sizeof(text),
+		 "queue_directory = %s\nmyhostname = mx.test.example\n"
+		 "mydestination = test.example\nmynetworks = 10.0.0.0/8\n"
+		 "relay_domains = relay.example\nsmtpd_error_sleep_time = 0\n"
+		 "%s",
+		 qdir, extra);
+	test_write_file("main.cf", text);
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+}
+
+static void start(const char *extra)
+{
+	struct net_addr a;
+	int lfd, pfd[2];
+
+	write_conf(extra);
+	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(net_addr_parse(&a, "127.0.0.1:0", 11), 0);
+	assert_int_equal(net_listen(&a, 64, &lfd), 0);
+	assert_int_equal(net_local_addr(lfd, &a), 0);
+	port = net_addr_port(&a);
+	assert_int_equal(pipe(pfd), 0);
+	unlink(logpath);
+	assert_string_equal(smtpd_module_name, "smtpd");
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pfd[0]);
+		log_set_sink(NULL, NULL);
+		log_open("smtpd", 0);
+		log_set_file(logpath);
+		struct service_listener l = {lfd, "127.0.0.1"};
+		struct service_ctx ctx = {"smtp", &l, 1, pfd[1], 5000, 0};
+		_exit(smtpd_service(&ctx));
+	}
+	close(lfd);
+	close(pfd[1]);
+	char c = 0;
+	if (read(pfd[0], &c, 1) != 1)
+		fail_msg("smtpd did not start: %s", read_log());
+	assert_int_equal(c, 'R');
+	close(pfd[0]);
+}
+
+static void stop(void)
+{
+	int st;
+
+	kill(child, SIGTERM);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	child = 0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static int dial(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {30, 0};
+
+	assert_int_equal(connect(fd, (void *)&sin, sizeof(sin)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void sendall(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		assert_true(w > 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read one whole reply (through the line "NNN "); returns it. */
+static const char *get_reply(int fd)
+{
+	static char r[8192];
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t k = read(fd, r + n, 1);
+		if (k <= 0) {
+			r[n] = 0;
+			return r;
+		}
+		n++;
+		if (r[n - 1] == '\n') {
+			char *ls = r + n - 1;
+			while (ls > r && ls[-1] != '\n')
+				ls--;
+			if (strlen(ls) >= 4 || (r + n - ls) >= 4) {
+				if (ls[3] == ' ') {
+					r[n] = 0;
+					return r;
+				}
+			}
+		}
+		assert_true(n < sizeof(r) - 1);
+	}
+}
+
+static void expect(int fd, const char *cmd, const char *prefix)
+{
+	if (cmd != NULL)
+		sendall(fd, cmd, strlen(cmd));
+	const char *r = get_reply(fd);
+	if (strncmp(r, prefix, strlen(prefix)) != 0)
+		fail_msg("after %s: got \"%s\", want \"%s\"", cmd ? cmd : "",
+			 r, prefix);
+}
+
+static char *read_log(void)
+{
+	static char text[1 << 16];
+	int fd = open(logpath, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : 0;
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = 0;
+	return text;
+}
+
+static void qid_of(const char *reply, char *qid)
+{
+	const char *p = strstr(reply, "queued as ");
+	assert_non_null(p);
+	p += 10;
+	size_t n = strcspn(p, "\r\n");
+	memcpy(qid, p, n);
+	qid[n] = 0;
+}
+
+/* Parse incoming/QID; content copied to out. */
+static void load_msg(const char *qid, struct qfile_msg *m, char **content,
+		     char **raw)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, qid);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	static char buf[1 << 16];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	assert_true(n > 0);
+	assert_int_equal(qfile_parse(m, buf, (size_t)n), 0);
+	*content = mem_strndup(buf + m->content_off, m->content_len);
+	*raw = buf;
+}
+
+static void test_basic_transaction(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 mx.test.example ESMTP");
+	sendall(fd, "EHLO client.example\r\n", 21);
+	const char *r = get_reply(fd);
+	assert_non_null(strstr(r, "250-mx.test.example\r\n250-PIPELINING\r\n"
+				  "250-SIZE 10240000\r\n"));
+	assert_non_null(strstr(r, "250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n"
+				  "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
+				  "250 CHUNKING\r\n"));
+	expect(fd, "MAIL FROM:<s@client.example> RET=HDRS ENVID=abc\r\n",
+	       "250 2.1.0 Ok");
+	expect(fd, "RCPT TO:<u@test.example> NOTIFY=SUCCESS,FAILURE "
+		   "ORCPT=rfc822;u@test.example\r\n",
+	       "250 2.1.5 Ok");
+	expect(fd, "DATA\r\n", "354 ");
+	/* a "\n.\n" and "\r\n.\n" are content, not the end (no smuggling) */
+	const char *body = "Message-ID: <m1@client.example>\r\nSubject: t\r\n"
+			   "\r\nline\n.\nMAIL FROM:<x@y>\r\n.\nmore\r\n"
+			   "..dot\r\n.\r\n";
+	sendall(fd, body, strlen(body));
+	r = get_reply(fd);
+	assert_true(strncmp(r, "250 2.0.0 Ok: queued as ", 24) == 0);
+	char qid[64];
+	qid_of(r, qid);
+	expect(fd, "QUIT\r\n", "221 2.0.0 Bye");
+	close(fd);
+	stop();
+
+	struct qfile_msg m;
+	char *content, *raw;
+	load_msg(qid, &m, &content, &raw);
+	assert_int_equal(m.nrcpt, 1);
+	assert_memory_equal(m.sender.p, "s@client.example", 16);
+	assert_memory_equal(m.rcpt[0].addr.p, "u@test.example", 14);
+	assert_int_equal(m.rcpt[0].notify,
+			 QFILE_NOTIFY_SUCCESS | QFILE_NOTIFY_FAILURE);
+	assert_int_equal(m.ret, QFILE_RET_HDRS);
+	assert_memory_equal(m.envid.p, "abc", 3);
+	assert_memory_equal(m.rcpt[0].orcpt.p, "rfc822;u@test.example", 21);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "Received: from client.example (unknown [127.0.0.1])\r\n\tby "
+		 "mx.test.example (mailgw) with ESMTP id %s\r\n\tfor "
+		 "<u@test.example>; ",
+		 qid);
+	assert_true(strncmp(content, want, strlen(want)) == 0);
+	assert_non_null(strstr(content, "\r\n\r\nline\r\n.\r\nMAIL FROM:<x@y>"
+					"\r\n.\r\nmore\r\n.dot\r\n"));
+	qfile_msg_free(&m);
+	mem_free(content);
+
+	const char *log = read_log();
+	assert_non_null(strstr(log, "mailgw/smtpd["));
+	assert_non_null(strstr(log, ": connect from unknown[127.0.0.1]"));
+	snprintf(want, sizeof(want), ": %s: client=unknown[127.0.0.1]", qid);
+	assert_non_null(strstr(log, want));
+	snprintf(want, sizeof(want), "mailgw/cleanup[");
+	assert_non_null(strstr(log, want));
+	snprintf(want, sizeof(want), ": %s: message-id=<m1@client.example>",
+		 qid);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, ": disconnect from unknown[127.0.0.1] "
+				    "ehlo=1 mail=1 rcpt=1 data=1 quit=1 "
+				    "commands=5"));
+}
+
+static void test_relay_and_errors(void **state)
+{
+	(void)state;
+	start("message_size_limit = 1000\n");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "EHLO h\r\n", "250-");
+	expect(fd, "DATA\r\n", "503 5.5.1 Error: need RCPT command");
+	expect(fd, "RCPT TO:<a@b>\r\n", "503 5.5.1 Error: need MAIL command");
+	expect(fd, "MAIL FROM:<s@x> SIZE=2000\r\n", "552 5.3.4 ");
+	expect(fd, "MAIL FROM:<s@x>\r\n", "250 2.1.0 Ok");
+	expect(fd, "MAIL FROM:<s@x>\r\n", "503 5.5.1 Error: nested MAIL");
+	expect(fd, "RCPT TO:<a@other.example>\r\n",
+	       "454 4.7.1 <a@other.example>: Relay access denied");
+	expect(fd, "RCPT TO:<a@sub.relay.example>\r\n", "250 2.1.5");
+	expect(fd, "RCPT TO:<a@relay.example>\r\n", "250 2.1.5");
+	expect(fd, "DATA\r\n", "354 ");
+	char big[1200];
+	memset(big, 'x', sizeof(big));
+	sendall(fd, "Subject: big\r\n\r\n", 16);
+	sendall(fd, big, sizeof(big));
+	expect(fd, "\r\n.\r\n", "552 5.3.4 Error: message file too big");
+	expect(fd, "NOOP\r\n", "250 2.0.0 Ok");
+	expect(fd, "VRFY a@b\r\n", "252 2.0.0 a@b");
+	expect(fd, "ETRN other.example\r\n", "458 4.1.0");
+	expect(fd, "FOO\r\n", "502 5.5.2 Error: command not recognized");
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	const char *log = read_log();
+	assert_non_null(strstr(log, "NOQUEUE: reject: RCPT from "
+				    "unknown[127.0.0.1]: 454 4.7.1 "
+				    "<a@other.example>: Relay access denied; "
+				    "from=<s@x> to=<a@other.example> "
+				    "proto=ESMTP helo=<h>"));
+}
+
+static void test_pipelining_bdat(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	const char *all = "EHLO h\r\nMAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
+			  "BDAT 5\r\nab\r\ncBDAT 5 LAST\r\nd\r\n\r\nDATA\r\n"
+			  "MAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
+			  "BDAT 3\r\nxy\nDATA\r\nRSET\r\nQUIT\r\n";
+	sendall(fd, all, strlen(all));
+	expect(fd, NULL, "250-");
+	expect(fd, NULL, "250 2.1.0");
+	expect(fd, NULL, "250 2.1.5");
+	expect(fd, NULL, "250 2.0.0 Ok: 5 bytes");
+	const char *r = get_reply(fd);
+	if (strncmp(r, "250 2.0.0 Ok: queued as ", 24) != 0)
+		fail_msg("want queued, got \"%s\"; log:\n%s", r, read_log());
+	char qid[64];
+	qid_of(r, qid);
+	expect(fd, NULL, "503 5.5.1 Error: need RCPT command");
+	expect(fd, NULL, "250 2.1.0");
+	expect(fd, NULL, "250 2.1.5");
+	expect(fd, NULL, "250 2.0.0 Ok: 3 bytes");
+	expect(fd, NULL, "503 5.5.1");
+	expect(fd, NULL, "250 2.0.0 Ok");
+	expect(fd, NULL, "221 ");
+	close(fd);
+	stop();
+	struct qfile_msg m;
+	char *content, *raw;
+	load_msg(qid, &m, &content, &raw);
+	assert_int_equal(m.sender.len, 0);
+	/* Received "for" only with one recipient, and the chunks joined */
+	assert_non_null(strstr(content, "\tfor <u@test.example>; "));
+	assert_non_null(strstr(content, "\r\nab\r\ncd\r\n\r\n"));
+	qfile_msg_free(&m);
+	mem_free(content);
+}
+
+static void test_graceful_stop(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "HELO h\r\n", "250 mx.test.example");
+	kill(child, SIGTERM);
+	expect(fd, NULL, "421 4.3.2 mx.test.example Service shutting down");
+	close(fd);
+	int st;
+	assert_int_equal(waitpid(child, &st, 0), child);
+	child = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---- writer: group commit and a full disk, in this process ---- */
+
+static int done_count, last_result;
+static char done_qid[QID_SIZE];
+static void on_done(void *arg, int result, const char *qid)
+{
+	(void)arg;
+	done_count++;
+	last_result = result;
+	snprintf(done_qid, sizeof(done_qid), "%s", qid);
+}
+
+static void writer_one(struct qwriter *w, struct loop *lp, int fail)
+{
+	struct qfile_rcpt rc = {.addr = {"u@x", 3}};
+	struct qfile_msg env = {.arrival_sec = 1700000000,
+				.sender = {"s@x", 3},
+				.rcpt = &rc,
+				.nrcpt = 1};
+	struct qw_msg *m;
+
+	assert_int_equal(qw_begin(w, &env, &m), 0);
+	assert_int_equal(qw_write(m, "Subject: a\r\n\r\nb\r\n", 17), 0);
+	if (fail)
+		spool_fail_after(1, ENOSPC);
+	done_count = 0;
+	qw_finish(m, on_done, NULL);
+	while (done_count == 0)
+		assert_true(loop_run_once(lp, 10000) >= 0);
+	spool_fail_after(0, 0);
+}
+
+static void test_writer(void **state)
+{
+	(void)state;
+	write_conf("");
+	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
+	struct loop *lp = loop_new();
+	struct qwriter *w;
+	assert_int_equal(qwriter_new(lp, qdir, &w), 0);
+
+	writer_one(w, lp, 0);
+	assert_int_equal(last_result, 0);
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, done_qid);
+	assert_int_equal(stat(path, &st), 0);
+
+	writer_one(w, lp, 1);
+	assert_int_equal(last_result, -ENOSPC);
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, done_qid);
+	assert_int_not_equal(stat(path, &st), 0);
+	assert_int_equal(qwriter_pending(w), 0);
+	qwriter_free(w);
+	loop_free(lp);
+}
+
+/* ---- restrictions ---- */
+
+static enum restrict_result eval(struct restrict_cfg *c, int stage,
+				 const char *client, const char *rcpt,
+				 struct buf *r)
+{
+	struct restrict_ctx x = {client, "unknown", "h", "s@x", rcpt};
+	buf_reset(r);
+	return restrict_eval(c, stage, &x, r);
+}
+
+static void test_restrict_flow(void **state)
+{
+	(void)state;
+	write_conf("smtpd_client_restrictions = dunno, permit\n"
+		   "smtpd_helo_restrictions = bogus_restriction\n"
+		   "smtpd_recipient_restrictions = permit_mynetworks, "
+		   "reject_unauth_destination, reject\n"
+		   "relay_recipient_maps = inline:{ok@relay.example=x}\n");
+	struct restrict_cfg *c = restrict_new();
+	struct buf r;
+	buf_init(&r, 4096);
+	assert_int_equal(eval(c, RESTRICT_CLIENT, "1.2.3.4", NULL, &r),
+			 RESTRICT_PERMIT);
+	assert_int_equal(eval(c, RESTRICT_HELO, "1.2.3.4", NULL, &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "451 4.3.5 Server configuration error");
+	/* defaults of smtpd_relay_restrictions */
+	assert_int_equal(eval(c, RESTRICT_RELAY, "10.1.2.3", "a@far.example",
+			      &r),
+			 RESTRICT_PERMIT);
+	assert_int_equal(eval(c, RESTRICT_RELAY, "1.2.3.4", "a@far.example",
+			      &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r),
+			    "454 4.7.1 <a@far.example>: Relay access denied");
+	assert_int_equal(eval(c, RESTRICT_RELAY, "1.2.3.4", "a@test.example",
+			      &r),
+			 RESTRICT_DUNNO);
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "1.2.3.4",
+			      "a@far.example", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r),
+			    "554 5.7.1 <a@far.example>: Relay access denied");
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "1.2.3.4",
+			      "a@test.example", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r),
+			    "554 5.7.1 <a@test.example>: Recipient address "
+			    "rejected: Access denied");
+	assert_true(restrict_in_mynetworks(c, "10.255.0.1"));
+	assert_true(restrict_in_mynetworks(c, "::ffff:10.0.0.1"));
+	assert_false(restrict_in_mynetworks(c, "11.0.0.1"));
+	assert_true(restrict_relay_domain(c, "a.b.relay.example"));
+	assert_false(restrict_relay_domain(c, "xrelay.example"));
+	buf_free(&r);
+	restrict_free(c);
+}
+
+static void test_cidr_parse(void **state)
+{
+	(void)state;
+	int fam;
+	unsigned char a[16];
+	unsigned bits;
+	assert_int_equal(restrict_cidr_parse("10.0.0.0/8", 10, &fam, a, &bits),
+			 0);
+	assert_int_equal(bits, 8);
+	assert_int_equal(restrict_cidr_parse("[::1]/128", 9, &fam, a, &bits),
+			 0);
+	assert_int_equal(fam, AF_INET6);
+	assert_int_equal(restrict_cidr_parse("10.0.0.0/33", 11, &fam, a, &bits),
+			 -1);
+	assert_int_equal(restrict_cidr_parse("x/8", 3, &fam, a, &bits), -1);
+	assert_int_equal(restrict_cidr_parse("1.2.3.4", 7, &fam, a, &bits), 0);
+	assert_int_equal(bits, 32);
+}
+
+/* A failed assertion leaves the server running: kill it, or it would
+ * hold the test's stdout open and the run would never end. */
+static int reap(void **state)
+{
+	(void)state;
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = 0;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cidr_parse),
+		cmocka_unit_test(test_restrict_flow),
+		cmocka_unit_test(test_writer),
+		cmocka_unit_test_teardown(test_basic_transaction, reap),
+		cmocka_unit_test_teardown(test_relay_and_errors, reap),
+		cmocka_unit_test_teardown(test_pipelining_bdat, reap),
+		cmocka_unit_test_teardown(test_graceful_stop, reap),
+	};
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	test_cleanup_tmpdir();
+	return r;
+}
