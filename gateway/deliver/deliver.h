@@ -126,6 +126,13 @@ struct deliver_job {
 	deliver_rcpt_fn *rcpt_done; /* i indexes job->rcpt */
 	deliver_done_fn *done;
 	void *arg; /* qmgr's */
+	/* Set by the agent before its first rcpt_done: 1 when the next hop
+	 * announced DSN (EHLO keyword), so NOTIFY, ORCPT, RET and ENVID went
+	 * on with the message and a success notice (NOTIFY=SUCCESS) is now
+	 * the next hop's business; 0 when it did not, and the scheduler owes
+	 * NOTIFY=SUCCESS recipients a notice with "Action: relayed" (as
+	 * Postfix's smtp_rcpt_done()). */
+	int next_hop_dsn;
 };
 
 /* ---- delivery log lines (deliver/deliver.c) ----

@@ -255,6 +255,7 @@ static void job_report(struct smtp_sess *s)
 			 s->addr, s->port);
 	else
 		snprintf(relay, sizeof(relay), "none");
+	job->next_hop_dsn = (s->ehlo.ext & SMTP_EXT_DSN) != 0;
 	s->job = NULL;
 	s->rs = NULL;
 	for (i = 0; i < job->nrcpt; i++) {

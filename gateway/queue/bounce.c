@@ -55,6 +55,8 @@ static const char *action_name(enum bounce_kind k)
 int bounce_build(struct buf *out, const struct bounce_info *bi,
 		 const struct qfile_msg *msg, const unsigned char *file)
 {
+	static const char hashes[] = "#################################"
+				     "###################################";
 	char boundary[128];
 	snprintf(boundary, sizeof boundary, "%s.%lld/%s", bi->qid,
 		 (long long)bi->now, bi->hostname);
@@ -79,46 +81,46 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 		   "Content-Transfer-Encoding: 8bit\r\n\r\n"
 		   "This is a MIME-encapsulated message.\r\n\r\n",
 		   boundary);
-	/* Part 1: the human text, after Postfix's bounce templates. */
+	/* Part 1: the human text, word for word Postfix's built-in
+	 * templates (bounce_templates.c; "postconf -b" shows them). */
 	buf_printf(out,
 		   "--%s\r\nContent-Description: %s\r\n"
 		   "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
 		   "This is the mail system at host %s.\r\n\r\n",
 		   boundary, desc, bi->hostname);
-	if (bi->kind == BOUNCE_FAILED)
+	if (bi->kind == BOUNCE_DELAYED)
 		buf_printf(out,
-			   "I'm sorry to have to inform you that your message "
-			   "could not\r\nbe delivered to one or more "
-			   "recipients. It's attached below.\r\n\r\n"
-			   "For further assistance, please send mail to "
-			   "postmaster.\r\n\r\nIf you do so, please include "
-			   "this problem report. You can\r\ndelete your own "
-			   "text from the attached returned message.\r\n\r\n"
-			   "                   The %s program\r\n\r\n",
-			   bi->mail_name);
-	else if (bi->kind == BOUNCE_DELAYED)
-		buf_printf(
-			out,
-			"####################################################"
-			"################\r\n# THIS IS A WARNING ONLY.  YOU "
-			"DO NOT NEED TO RESEND YOUR MESSAGE. #\r\n"
-			"####################################################"
-			"################\r\n\r\nYour message could not be "
-			"delivered for more than a while.\r\nIt will be "
-			"retried until it is too old.\r\n\r\n"
-			"                   The %s program\r\n\r\n",
-			bi->mail_name);
+			   "%s\r\n# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO "
+			   "RESEND YOUR MESSAGE. #\r\n%s\r\n\r\n"
+			   "Your message could not be delivered for more than "
+			   "%lld hour(s).\r\nIt will be retried until it is "
+			   "%lld day(s) old.\r\n\r\n",
+			   hashes, hashes,
+			   (long long)(bi->delay_warning > 0
+					       ? bi->delay_warning / 3600
+					       : 0),
+			   (long long)(bi->queue_lifetime > 0
+					       ? bi->queue_lifetime / 86400
+					       : 0));
+	if (bi->kind == BOUNCE_FAILED)
+		buf_puts(out, "I'm sorry to have to inform you that your "
+			      "message could not\r\nbe delivered to one or "
+			      "more recipients. It's attached below.\r\n"
+			      "\r\n");
+	if (bi->kind == BOUNCE_DELIVERED)
+		buf_puts(out, "Your message was successfully delivered to the "
+			      "destination(s)\r\nlisted below. If the message "
+			      "was delivered to mailbox you will\r\nreceive no "
+			      "further notifications. Otherwise you may still "
+			      "receive\r\nnotifications of mail delivery "
+			      "errors from other systems.\r\n\r\n");
 	else
-		buf_printf(
-			out,
-			"Your message was successfully delivered to the "
-			"destination(s)\r\nlisted below. If the message was "
-			"delivered to mailbox you will\r\nreceive no further "
-			"notifications. Otherwise you may still receive\r\n"
-			"notifications of mail delivery errors from other "
-			"systems.\r\n\r\n                   The %s program\r\n"
-			"\r\n",
-			bi->mail_name);
+		buf_puts(out, "For further assistance, please send mail to "
+			      "postmaster.\r\n\r\nIf you do so, please "
+			      "include this problem report. You can\r\ndelete "
+			      "your own text from the attached returned "
+			      "message.\r\n\r\n");
+	buf_puts(out, "                   The mail system\r\n\r\n");
 	for (size_t i = 0; i < msg->nrcpt; i++) {
 		const struct qfile_rcpt *r = &msg->rcpt[i];
 		if (!bi->which[i])

@@ -25,7 +25,8 @@ struct bounce_info {
 	enum bounce_kind kind;
 	const char *qid;       /* the original message's queue ID */
 	const char *hostname;  /* myhostname */
-	const char *mail_name; /* "Postfix" or mailgw's mail_name */
+	const char *mail_name; /* unused by the text: Postfix's built-in
+				  templates sign "The mail system" */
 	const char *to;        /* recipient of the report (the sender) */
 	const char *from;      /* envelope sender of the report: NULL for
 				  <>, double-bounce@host for a report to the
@@ -33,6 +34,12 @@ struct bounce_info {
 	const char *msgid;     /* Message-ID to use, without <> */
 	int64_t now;           /* Date: */
 	size_t size_limit;     /* bounce_size_limit, for RET=FULL */
+	/* For the delay warning's text, in seconds: delay_warning_time and
+	 * maximal_queue_lifetime (shown in whole hours and days, rounded
+	 * down, as Postfix's $delay_warning_time_hours and
+	 * $maximal_queue_lifetime_days). */
+	int64_t delay_warning;
+	int64_t queue_lifetime;
 	/* For each recipient of msg: 1 when it belongs in the report. */
 	const unsigned char *which;
 };
