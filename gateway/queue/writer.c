@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -35,6 +36,7 @@ struct qwriter {
 	struct qw_msg *todo, **todo_tail; /* finished, waiting for a batch */
 	struct qw_msg *done, **done_tail; /* committed or failed */
 	size_t pending;                   /* submitted, not yet reported */
+	size_t batches;                   /* batches the thread finished */
 };
 
 static void *commit_thread(void *arg)
@@ -75,6 +77,7 @@ static void *commit_thread(void *arg)
 		}
 
 		pthread_mutex_lock(&w->mu);
+		w->batches++;
 		*w->done_tail = batch;
 		w->done_tail = &last->next;
 		loop_wakeup(w->lp);
@@ -170,6 +173,17 @@ void qwriter_free(struct qwriter *w)
 size_t qwriter_pending(const struct qwriter *w)
 {
 	return w->pending;
+}
+
+size_t qwriter_batches(const struct qwriter *w)
+{
+	struct qwriter *m = (struct qwriter *)(uintptr_t)w; /* the lock */
+	size_t n;
+
+	pthread_mutex_lock(&m->mu);
+	n = m->batches;
+	pthread_mutex_unlock(&m->mu);
+	return n;
 }
 
 static int flush(struct qw_msg *m)

@@ -42,6 +42,9 @@ int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out);
 void qwriter_free(struct qwriter *w);
 /* Messages submitted and not yet reported. */
 size_t qwriter_pending(const struct qwriter *w);
+/* Commit batches reported so far (each one directory sync): with N
+ * sessions finishing together this stays well below N. */
+size_t qwriter_batches(const struct qwriter *w);
 
 /* Create the file and write the envelope. On error nothing is left. */
 int qw_begin(struct qwriter *w, const struct qfile_msg *env,

@@ -27,11 +27,16 @@ struct dlist {
 	int pdms; /* parent_domain_matches_subdomains names this list */
 };
 
+/* A list of networks (mynetworks and the lists that default to it). */
+struct netlist {
+	struct cidr *nets;
+	size_t nnets;
+};
+
 struct restrict_cfg {
 	char **stage[RESTRICT_NSTAGES];
 	size_t nstage[RESTRICT_NSTAGES];
-	struct cidr *nets;
-	size_t nnets;
+	struct netlist mynet, limit_exempt, bare_exempt;
 	struct dlist mydest, relay, flush;
 	struct dict **rcpt_maps;
 	size_t nrcpt_maps;
@@ -237,6 +242,57 @@ static int dlist_match(const struct dlist *l, const char *domain)
 	return 0;
 }
 
+/* Networks from a list value; names, files and tables are not
+ * supported here yet (a warning, as Postfix warns about what it cannot
+ * use). */
+static void netlist_init(struct netlist *l, const char *param, const char *v)
+{
+	char **items;
+	size_t n = split(v, &items);
+
+	l->nets = mem_zalloc((n + 1) * sizeof(*l->nets));
+	l->nnets = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cidr *x = &l->nets[l->nnets];
+		if (restrict_cidr_parse(items[i], strlen(items[i]), &x->family,
+					x->addr, &x->bits) == 0)
+			l->nnets++;
+		else
+			msg_warn("%s: %s: not a network address; ignored",
+				 param, items[i]);
+	}
+	free_items(items, n);
+}
+
+static int netlist_match(const struct netlist *l, const char *addr)
+{
+	unsigned char a[16] = {0};
+	int family;
+
+	if (addr == NULL)
+		return 0;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, a) == 1) {
+		family = AF_INET6;
+		/* IPv4-mapped: match the IPv4 networks too */
+		static const unsigned char v4m[12] = {0, 0, 0, 0, 0, 0,
+						      0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(a, v4m, 12) == 0) {
+			unsigned char b[16] = {0};
+			memcpy(b, a + 12, 4);
+			for (size_t i = 0; i < l->nnets; i++)
+				if (cidr_match(&l->nets[i], AF_INET, b))
+					return 1;
+		}
+	} else
+		return 0;
+	for (size_t i = 0; i < l->nnets; i++)
+		if (cidr_match(&l->nets[i], family, a))
+			return 1;
+	return 0;
+}
+
 struct restrict_cfg *restrict_new(void)
 {
 	struct restrict_cfg *c = mem_zalloc(sizeof(*c));
@@ -249,19 +305,11 @@ struct restrict_cfg *restrict_new(void)
 	const char *mn = conf_get("mynetworks");
 	if (mn == NULL || *mn == 0)
 		mn = "127.0.0.0/8 [::1]/128";
-	n = split(mn, &items);
-	c->nets = mem_zalloc((n + 1) * sizeof(*c->nets));
-	for (size_t i = 0; i < n; i++) {
-		struct cidr *x = &c->nets[c->nnets];
-		if (restrict_cidr_parse(items[i], strlen(items[i]), &x->family,
-					x->addr, &x->bits) == 0)
-			c->nnets++;
-		else
-			msg_warn("mynetworks: %s: not a network address; "
-				 "ignored",
-				 items[i]);
-	}
-	free_items(items, n);
+	netlist_init(&c->mynet, "mynetworks", mn);
+	netlist_init(&c->limit_exempt, "smtpd_client_event_limit_exceptions",
+		     conf_get("smtpd_client_event_limit_exceptions"));
+	netlist_init(&c->bare_exempt, "smtpd_forbid_bare_newline_exclusions",
+		     conf_get("smtpd_forbid_bare_newline_exclusions"));
 
 	dlist_init(&c->mydest, "mydestination", conf_get("mydestination"));
 	dlist_init(&c->relay, "relay_domains", conf_get("relay_domains"));
@@ -292,7 +340,9 @@ void restrict_free(struct restrict_cfg *c)
 		return;
 	for (int s = 0; s < RESTRICT_NSTAGES; s++)
 		free_items(c->stage[s], c->nstage[s]);
-	mem_free(c->nets);
+	mem_free(c->mynet.nets);
+	mem_free(c->limit_exempt.nets);
+	mem_free(c->bare_exempt.nets);
 	dlist_free(&c->mydest);
 	dlist_free(&c->relay);
 	dlist_free(&c->flush);
@@ -304,31 +354,17 @@ void restrict_free(struct restrict_cfg *c)
 
 int restrict_in_mynetworks(const struct restrict_cfg *c, const char *addr)
 {
-	unsigned char a[16] = {0};
-	int family;
+	return netlist_match(&c->mynet, addr);
+}
 
-	if (addr == NULL)
-		return 0;
-	if (inet_pton(AF_INET, addr, a) == 1)
-		family = AF_INET;
-	else if (inet_pton(AF_INET6, addr, a) == 1) {
-		family = AF_INET6;
-		/* IPv4-mapped: match the IPv4 networks too */
-		static const unsigned char v4m[12] = {0, 0, 0, 0, 0, 0,
-						      0, 0, 0, 0, 0xff, 0xff};
-		if (memcmp(a, v4m, 12) == 0) {
-			unsigned char b[16] = {0};
-			memcpy(b, a + 12, 4);
-			for (size_t i = 0; i < c->nnets; i++)
-				if (cidr_match(&c->nets[i], AF_INET, b))
-					return 1;
-		}
-	} else
-		return 0;
-	for (size_t i = 0; i < c->nnets; i++)
-		if (cidr_match(&c->nets[i], family, a))
-			return 1;
-	return 0;
+int restrict_limit_exempt(const struct restrict_cfg *c, const char *addr)
+{
+	return netlist_match(&c->limit_exempt, addr);
+}
+
+int restrict_bare_exempt(const struct restrict_cfg *c, const char *addr)
+{
+	return netlist_match(&c->bare_exempt, addr);
 }
 
 int restrict_local_domain(struct restrict_cfg *c, const char *domain)

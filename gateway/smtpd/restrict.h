@@ -62,6 +62,11 @@ enum restrict_result restrict_eval(struct restrict_cfg *c,
 
 /* Building blocks the session uses too. */
 int restrict_in_mynetworks(const struct restrict_cfg *c, const char *addr);
+/* smtpd_client_event_limit_exceptions: no connection count limit. */
+int restrict_limit_exempt(const struct restrict_cfg *c, const char *addr);
+/* smtpd_forbid_bare_newline_exclusions: bare newlines are normalised,
+ * never rejected. */
+int restrict_bare_exempt(const struct restrict_cfg *c, const char *addr);
 /* The domain (or address literal) is ours or one we relay for. */
 int restrict_local_domain(struct restrict_cfg *c, const char *domain);
 int restrict_relay_domain(struct restrict_cfg *c, const char *domain);

@@ -44,9 +44,11 @@ struct session {
 	int dead;
 	char *helo;
 	int esmtp;
+	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
 	const char *last; /* last command verb, for logs */
 	unsigned cnt_ok[C_N], cnt_all[C_N];
 	long errors;
+	long junk; /* NOOP, VRFY, ETRN, RSET so far */
 	/* transaction */
 	int in_mail;
 	char *sender;
@@ -63,7 +65,7 @@ struct session {
 	char qid[QID_SIZE];
 	/* Message-ID capture in the header */
 	int in_header, line_start;
-	char hline[128];
+	char hline[1024]; /* the current header, unfolded, cut at the size */
 	size_t hlen;
 	int got_msgid;
 	char tail[2]; /* the last two content bytes stored */
@@ -203,6 +205,8 @@ static void header_line(struct session *s)
 		size_t n = s->hlen - 11;
 		while (n > 0 && (*v == ' ' || *v == '\t'))
 			v++, n--;
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
 		struct buf b;
 		buf_init(&b, 1024);
 		log_escape(&b, v, n);
@@ -222,14 +226,23 @@ static int sink(void *arg, const char *p, size_t n)
 		return 0;
 	for (size_t i = 0; i < n && s->in_header; i++) {
 		char c = p[i];
+		if (s->line_start) {
+			s->line_start = 0;
+			if (c != ' ' && c != '\t') {
+				/* a new header, or the end of them: the one
+				 * before is complete with its continuations */
+				header_line(s);
+				s->hlen = 0;
+				if (c == '\r' || c == '\n') {
+					s->in_header = 0;
+					break;
+				}
+			}
+		}
 		if (c == '\n') {
 			if (s->hlen > 0 && s->hline[s->hlen - 1] == '\r')
 				s->hlen--;
-			if (s->hlen == 0)
-				s->in_header = 0;
-			else
-				header_line(s);
-			s->hlen = 0;
+			s->line_start = 1;
 		} else if (s->hlen < sizeof(s->hline) - 1)
 			s->hline[s->hlen++] = c;
 	}
@@ -346,14 +359,14 @@ static int msg_start(struct session *s)
 	qw_write(s->msg, b.data, b.len);
 	buf_free(&b);
 	s->in_header = 1;
+	s->line_start = 1;
 	s->hlen = 0;
 	s->got_msgid = 0;
 	s->stored = 0;
 	memset(s->tail, 0, sizeof(s->tail));
 	struct smtp_data_opts o = {
 		.bare = s->mailp.body == SMTP_BODY_BINARYMIME ? SMTP_BARE_NO
-			: s->srv->bare == SMTP_BARE_NO ? SMTP_BARE_NORMALIZE
-						       : s->srv->bare,
+						       : s->bare,
 		.size_limit = s->srv->size_limit,
 		.line_limit = SMTP_DATA_LINE_MAX_MAX,
 	};
@@ -448,6 +461,10 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 	struct smtp_cmd_opts o = cmd_opts(s);
 	int r;
 
+	if (s->helo == NULL && s->srv->helo_required) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return -1;
+	}
 	if (s->in_mail) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
 		return -1;
@@ -593,6 +610,7 @@ static int do_bdat(struct session *s, const struct smtp_cmd *c)
 		end_of_data(s);
 	} else if (r == SMTP_DATA_CHUNK) {
 		s->mode = M_CMD;
+		s->cnt_ok[C_BDAT]++;
 		reply(s, "250 2.0.0 Ok: %llu bytes", (unsigned long long)count);
 	}
 	return 0;
@@ -604,6 +622,10 @@ static int do_etrn(struct session *s, const struct smtp_cmd *c)
 	const char *p = c->arg.p;
 	size_t n = c->arg.n;
 
+	if (s->helo == NULL) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return -1;
+	}
 	if (s->in_mail) {
 		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
 		return -1;
@@ -660,6 +682,11 @@ static void command(struct session *s, const char *line, size_t n)
 	default: k = C_UNKNOWN; break;
 	}
 	s->cnt_all[k]++;
+	/* as Postfix: past smtpd_junk_command_limit, each of these counts
+	 * as an error (slows down and ends sessions that only probe) */
+	if ((k == C_NOOP || k == C_VRFY || k == C_ETRN || k == C_RSET) &&
+	    ++s->junk > s->srv->junk_limit)
+		s->errors++;
 	if (r == SMTP_CMD_ERR_SYNTAX) {
 		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
 		if (c.verb == SMTP_VERB_BDAT)
@@ -881,6 +908,7 @@ static void session_run(struct session *s)
 				end_of_data(s);
 			else if (r == SMTP_DATA_CHUNK) {
 				s->mode = M_CMD;
+				s->cnt_ok[C_BDAT]++;
 				reply(s, "250 2.0.0 Ok: %llu bytes",
 				      (unsigned long long)s->chunk_size);
 			}
@@ -964,9 +992,11 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	snprintf(s->port, sizeof(s->port), "%s", port);
 	buf_init(&s->in, IN_MAX);
 	buf_init(&s->out, OUT_MAX);
-	smtp_line_init(&s->rd, srv->bare == SMTP_BARE_REJECT ? SMTP_BARE_REJECT
-							     : SMTP_BARE_NORMALIZE,
-		       srv->line_max);
+	s->bare = srv->bare == SMTP_BARE_REJECT &&
+				  !restrict_bare_exempt(srv->rc, addr)
+			  ? SMTP_BARE_REJECT
+			  : SMTP_BARE_NORMALIZE;
+	smtp_line_init(&s->rd, s->bare, srv->line_max);
 	loop_timer_init(&s->timer, on_timer, s);
 	s->next = srv->head;
 	if (srv->head != NULL)
@@ -1035,12 +1065,20 @@ void smtpd_server_config(struct smtpd_server *srv)
 	long ll = conf_get_int("line_length_limit");
 	srv->line_max = ll > 0 ? (size_t)ll : SMTP_CMD_LINE_MAX;
 	const char *b = conf_get("smtpd_forbid_bare_newline");
-	srv->bare = b != NULL && strcmp(b, "reject") == 0 ? SMTP_BARE_REJECT
-							  : SMTP_BARE_NORMALIZE;
+	/* Postfix 3.9: "yes" and "reject" reject, "normalize" and "no"
+	 * normalise (a bare LF never passes raw into the queue file) */
+	srv->bare = b != NULL && (strcmp(b, "yes") == 0 ||
+				  strcmp(b, "reject") == 0)
+			    ? SMTP_BARE_REJECT
+			    : SMTP_BARE_NORMALIZE;
 	srv->bare_code = (int)conf_get_int("smtpd_forbid_bare_newline_reject_code");
 	if (srv->bare_code < 400 || srv->bare_code > 599)
 		srv->bare_code = 550;
 	srv->vrfy_disabled = conf_get_bool("disable_vrfy_command") > 0;
+	srv->helo_required = conf_get_bool("smtpd_helo_required") > 0;
+	srv->junk_limit = conf_get_int("smtpd_junk_command_limit");
+	if (srv->junk_limit <= 0)
+		srv->junk_limit = 100;
 	srv->delay_reject = conf_get_bool("smtpd_delay_reject") != 0;
 	srv->strict = conf_get_bool("strict_rfc821_envelopes") > 0;
 	srv->rc = restrict_new();

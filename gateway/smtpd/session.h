@@ -38,6 +38,8 @@ struct smtpd_server {
 	enum smtp_bare bare;
 	int bare_code;
 	int vrfy_disabled;
+	int helo_required;
+	long junk_limit; /* NOOP/VRFY/ETRN/RSET before they count as errors */
 	int delay_reject;
 	int strict;
 	int draining;

@@ -36,24 +36,32 @@ struct smtpd {
 	struct loop_timer drain_timer, accept_timer;
 };
 
+/* The count for addr; with create, a free slot for a new one. A slot
+ * whose count fell to 0 keeps its address (a tombstone), so that probe
+ * chains past it stay intact; the lookup passes tombstones and stops
+ * only at a slot never used, and a new address takes the first free
+ * slot on its chain only after the whole chain was searched. */
 static struct conn_count *count_slot(struct smtpd *d, const char *addr,
 				     int create)
 {
 	unsigned h = 5381;
+	struct conn_count *free_slot = NULL;
+
 	for (const char *p = addr; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	for (unsigned i = 0; i < CONN_SLOTS; i++) {
 		struct conn_count *c = &d->counts[(h + i) % CONN_SLOTS];
 		if (c->n > 0 && strcmp(c->addr, addr) == 0)
 			return c;
-		if (c->n == 0 && create) {
-			snprintf(c->addr, sizeof(c->addr), "%s", addr);
-			return c;
-		}
+		if (c->n == 0 && free_slot == NULL)
+			free_slot = c;
 		if (c->n == 0 && c->addr[0] == 0)
-			return NULL;
+			break;
 	}
-	return NULL;
+	if (!create || free_slot == NULL)
+		return NULL;
+	snprintf(free_slot->addr, sizeof(free_slot->addr), "%s", addr);
+	return free_slot;
 }
 
 static void on_end(struct smtpd_server *srv, struct session *s)
@@ -124,7 +132,7 @@ static void on_accept(struct loop *lp, int lfd, int ready, void *arg)
 		struct conn_count *c = count_slot(d, addr, 1);
 		if (d->count_limit > 0 && c != NULL &&
 		    (long)c->n >= d->count_limit &&
-		    !restrict_in_mynetworks(d->srv.rc, addr)) {
+		    !restrict_limit_exempt(d->srv.rc, addr)) {
 			char msg[256];
 			int n = snprintf(msg, sizeof(msg),
 					 "421 4.7.0 %s Error: too many "

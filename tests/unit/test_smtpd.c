@@ -4,9 +4,11 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +27,7 @@
 static char qdir[256], logpath[256];
 static pid_t child;
 static int port;
+static rlim_t child_fsize; /* RLIMIT_FSIZE for the server; 0: none */
 
 static char *read_log(void);
 
@@ -65,6 +68,13 @@ static void start(const char *extra)
 		log_set_sink(NULL, NULL);
 		log_open("smtpd", 0);
 		log_set_file(logpath);
+		if (child_fsize > 0) {
+			/* a full disk: writes past the limit fail with
+			 * EFBIG instead of killing the process */
+			struct rlimit rl = {child_fsize, child_fsize};
+			signal(SIGXFSZ, SIG_IGN);
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
 		struct service_listener l = {lfd, "127.0.0.1"};
 		struct service_ctx ctx = {"smtp", &l, 1, pfd[1], 5000, 0};
 		_exit(smtpd_service(&ctx));
@@ -85,6 +95,7 @@ static void stop(void)
 	kill(child, SIGTERM);
 	assert_int_equal(waitpid(child, &st, 0), child);
 	child = 0;
+	child_fsize = 0;
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
@@ -351,9 +362,238 @@ static void test_graceful_stop(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* ---- writer: group commit and a full disk, in this process ---- */
 
 static int done_count, last_result;
+static void on_done(void *arg, int result, const char *qid);
+
+/* Send one message on an open session; returns the reply to the end of
+ * data. */
+static const char *send_msg(int fd, const char *from, const char *to,
+			    const char *content)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\n", from);
+	expect(fd, cmd, "250 2.1.0");
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>\r\n", to);
+	expect(fd, cmd, "250 2.1.5");
+	expect(fd, "DATA\r\n", "354 ");
+	sendall(fd, content, strlen(content));
+	sendall(fd, ".\r\n", 3);
+	return get_reply(fd);
+}
+
+/* Entries in incoming/ (failing on a temporary file left behind). */
+static int count_incoming(void)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/incoming", qdir);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+		else if (strncmp(e->d_name, ".tmp", 4) == 0)
+			fail_msg("temporary file left: %s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+static void test_disk_full(void **state)
+{
+	(void)state;
+	child_fsize = 16384;
+	start("");
+	int before = count_incoming();
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "EHLO h\r\n", "250-");
+	static char big[40000];
+	memset(big, 'x', sizeof(big) - 1);
+	for (size_t i = 76; i < sizeof(big) - 1; i += 78)
+		big[i] = '\r', big[i + 1] = '\n';
+	memcpy(big + sizeof(big) - 3, "\r\n", 3);
+	const char *r = send_msg(fd, "s@x", "u@test.example", big);
+	if (strncmp(r, "452 4.3.1 Insufficient system storage\r\n", 39) != 0)
+		fail_msg("want 452 4.3.1, got \"%s\"", r);
+	/* the session goes on, and a message that fits is queued */
+	r = send_msg(fd, "s@x", "u@test.example", "Subject: s\r\n\r\nok\r\n");
+	if (strncmp(r, "250 2.0.0 Ok: queued as ", 24) != 0)
+		fail_msg("want queued, got \"%s\"; log:\n%s", r, read_log());
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	assert_non_null(strstr(read_log(), "queue file write error: File too large"));
+	/* nothing half-written is left visible or behind */
+	assert_int_equal(count_incoming(), before + 1);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	start("smtpd_recipient_limit = 2\nsmtpd_hard_error_limit = 4\n"
+	      "smtpd_client_connection_count_limit = 2\n"
+	      "smtpd_timeout = 1s\ndisable_vrfy_command = yes\n");
+	int a = dial(), b = dial();
+	expect(a, NULL, "220 ");
+	expect(b, NULL, "220 ");
+	int c = dial(); /* over the per-client limit: refused at once */
+	expect(c, NULL, "421 4.7.0 mx.test.example Error: too many "
+			"connections from 127.0.0.1");
+	close(c);
+	expect(a, "EHLO h\r\n", "250-");
+	expect(a, "MAIL FROM:<s@x>\r\n", "250 ");
+	expect(a, "RCPT TO:<1@test.example>\r\n", "250 ");
+	expect(a, "RCPT TO:<2@test.example>\r\n", "250 ");
+	expect(a, "RCPT TO:<3@test.example>\r\n",
+	       "452 4.5.3 Error: too many recipients");
+	expect(a, "VRFY x\r\n", "502 5.5.1 VRFY command is disabled");
+	/* a line over line_length_limit is one error, and the session
+	 * stays in step */
+	static char longl[3000];
+	memset(longl, 'n', sizeof(longl));
+	memcpy(longl, "NOOP ", 5);
+	memcpy(longl + sizeof(longl) - 2, "\r\n", 2);
+	sendall(a, longl, sizeof(longl));
+	expect(a, NULL, "500 5.5.2 Error: line too long");
+	/* the fourth error: its reply, then 421 before the next command */
+	expect(a, "FOO\r\n", "502 5.5.2 Error: command not recognized");
+	expect(a, NULL, "421 4.7.0 mx.test.example Error: too many errors");
+	close(a);
+	/* the idle session b times out */
+	expect(b, NULL, "421 4.4.2 mx.test.example Error: timeout exceeded");
+	close(b);
+	stop();
+	const char *log = read_log();
+	assert_non_null(strstr(log, "warning: Connection concurrency limit "
+				    "exceeded: 3 from unknown[127.0.0.1] for "
+				    "service smtp"));
+	assert_non_null(strstr(log, "too many errors after UNKNOWN from "
+				    "unknown[127.0.0.1]"));
+	assert_non_null(strstr(log, "timeout after CONNECT from "
+				    "unknown[127.0.0.1]"));
+	if (strstr(log, "disconnect from unknown[127.0.0.1] ehlo=1 mail=1 "
+			"rcpt=2/3 vrfy=0/1 unknown=0/2 "
+			"commands=4/8\n") == NULL)
+		fail_msg("disconnect line: %s", log);
+}
+
+static void test_bare_newline_reject(void **state)
+{
+	(void)state;
+	start("smtpd_forbid_bare_newline = yes\n");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "EHLO h\n", "550 5.5.2 Error: bare <LF> received");
+	expect(fd, "EHLO h\r\n", "250-");
+	expect(fd, "MAIL FROM:<s@x>\r\n", "250 ");
+	expect(fd, "RCPT TO:<u@test.example>\r\n", "250 ");
+	expect(fd, "DATA\r\n", "354 ");
+	/* the smuggling attempt "\n.\n" is content, and refused as such */
+	const char *smuggle = "a\r\nb\n.\nMAIL FROM:<x@y>\r\n.\r\n";
+	sendall(fd, smuggle, strlen(smuggle));
+	expect(fd, NULL, "550 5.5.2 Error: bare <LF> received");
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	assert_null(strstr(read_log(), "queued as"));
+}
+
+/* Message-ID folded onto a continuation line is logged whole. */
+static void test_folded_message_id(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "HELO h\r\n", "250 ");
+	const char *r = send_msg(fd, "s@x", "u@test.example",
+				 "Subject: x\r\nMessage-ID:\r\n"
+				 " <folded.1@client.example>  \r\n\r\nb\r\n");
+	char qid[64];
+	qid_of(r, qid);
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	char want[256];
+	const char *log = read_log();
+	snprintf(want, sizeof(want), ": %s: message-id=<folded.1@client."
+				     "example>\n", qid);
+	assert_non_null(strstr(log, want));
+	/* smtpd_junk_command_limit etc. do not apply to one message */
+	assert_null(strstr(log, "warning"));
+}
+
+/* ETRN and the new-mail hint reach qmgr's FIFO. */
+static void test_etrn_trigger(void **state)
+{
+	(void)state;
+	start(""); /* fast_flush_domains: $relay_domains */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/public", qdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/public/qmgr", qdir);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0622), 0);
+	int ff = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(ff >= 0);
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "ETRN relay.example\r\n", "503 5.5.1 Error: send HELO");
+	expect(fd, "EHLO h\r\n", "250-");
+	expect(fd, "ETRN Relay.Example\r\n", "250 2.0.0 Queuing started");
+	expect(fd, "ETRN other.example\r\n", "458 4.1.0");
+	const char *r = send_msg(fd, "s@x", "u@test.example",
+				 "Subject: x\r\n\r\nb\r\n");
+	assert_true(strncmp(r, "250 2.0.0 Ok: queued as ", 24) == 0);
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	char got[256];
+	ssize_t n = read(ff, got, sizeof(got) - 1);
+	close(ff);
+	assert_true(n > 0);
+	got[n] = 0;
+	assert_string_equal(got, "S relay.example\nI\n");
+}
+
+/* Twenty messages finished together share few directory syncs. */
+static void test_writer_group_commit(void **state)
+{
+	(void)state;
+	write_conf("");
+	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
+	struct loop *lp = loop_new();
+	struct qwriter *w;
+	assert_int_equal(qwriter_new(lp, qdir, &w), 0);
+	struct qfile_rcpt rc = {.addr = {"u@x", 3}};
+	struct qfile_msg env = {.arrival_sec = 1700000000,
+				.sender = {"s@x", 3},
+				.rcpt = &rc,
+				.nrcpt = 1};
+	struct qw_msg *m[20];
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(qw_begin(w, &env, &m[i]), 0);
+		assert_int_equal(qw_write(m[i], "Subject: a\r\n\r\nb\r\n", 17),
+				 0);
+	}
+	done_count = 0;
+	for (int i = 0; i < 20; i++)
+		qw_finish(m[i], on_done, NULL);
+	assert_int_equal(qwriter_pending(w), 20);
+	while (done_count < 20)
+		assert_true(loop_run_once(lp, 10000) >= 0);
+	assert_int_equal(last_result, 0);
+	size_t b = qwriter_batches(w);
+	assert_true(b >= 1 && b <= 3);
+	qwriter_free(w);
+	loop_free(lp);
+}
+
+/* ---- writer: group commit and a full disk, in this process ---- */
+
 static char done_qid[QID_SIZE];
 static void on_done(void *arg, int result, const char *qid)
 {
@@ -496,6 +736,7 @@ static int reap(void **state)
 		waitpid(child, NULL, 0);
 		child = 0;
 	}
+	child_fsize = 0;
 	return 0;
 }
 
@@ -509,6 +750,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_relay_and_errors, reap),
 		cmocka_unit_test_teardown(test_pipelining_bdat, reap),
 		cmocka_unit_test_teardown(test_graceful_stop, reap),
+		cmocka_unit_test_teardown(test_disk_full, reap),
+		cmocka_unit_test_teardown(test_limits, reap),
+		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
+		cmocka_unit_test_teardown(test_folded_message_id, reap),
+		cmocka_unit_test_teardown(test_etrn_trigger, reap),
+		cmocka_unit_test(test_writer_group_commit),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	test_cleanup_tmpdir();
