@@ -41,6 +41,7 @@ struct restrict_cfg {
 	struct dict **rcpt_maps;
 	size_t nrcpt_maps;
 	int relay_code;
+	int reject_unlisted; /* smtpd_reject_unlisted_recipient */
 };
 
 static const char *const stage_param[RESTRICT_NSTAGES] = {
@@ -328,6 +329,8 @@ struct restrict_cfg *restrict_new(void)
 		mem_free(t);
 	}
 	free_items(items, n);
+	c->reject_unlisted =
+		conf_get_bool("smtpd_reject_unlisted_recipient") > 0;
 	c->relay_code = (int)conf_get_int("relay_domains_reject_code");
 	if (c->relay_code < 400 || c->relay_code > 599)
 		c->relay_code = 554;
@@ -485,10 +488,30 @@ static enum restrict_result r_permit_mynetworks(struct restrict_cfg *c,
 							  : RESTRICT_DUNNO;
 }
 
+/* Sender-specified routing in the local part ("u%far@ours",
+ * "far!u@ours", "@a:u@ours" leftovers): Postfix's allow_untrusted_routing
+ * = no treats such a recipient as not ours, so that nobody relays through
+ * us by routing past our domain. */
+static int routed(const struct restrict_ctx *x)
+{
+	const char *at = strrchr(x->recipient, '@');
+	size_t n = at != NULL ? (size_t)(at - x->recipient)
+			      : strlen(x->recipient);
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = x->recipient[i];
+		if (ch == '@' || ch == '!' || ch == '%')
+			return 1;
+	}
+	return 0;
+}
+
 static int auth_destination(struct restrict_cfg *c,
 			    const struct restrict_ctx *x)
 {
 	const char *d = rcpt_domain(x);
+	if (routed(x))
+		return 0;
 	return restrict_local_domain(c, d) || restrict_relay_domain(c, d);
 }
 
@@ -583,6 +606,15 @@ static const struct {
 	{"reject_unlisted_recipient", r_reject_unlisted_rcpt},
 	{"check_relay_domains", r_permit_auth_dest}, /* obsolete alias */
 };
+
+enum restrict_result restrict_unlisted(struct restrict_cfg *c,
+				      const struct restrict_ctx *x,
+				      struct buf *reply)
+{
+	if (!c->reject_unlisted)
+		return RESTRICT_DUNNO;
+	return r_reject_unlisted_rcpt(c, RESTRICT_RECIPIENT, x, reply);
+}
 
 enum restrict_result restrict_eval(struct restrict_cfg *c,
 				   enum restrict_stage stage,

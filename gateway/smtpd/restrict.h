@@ -60,6 +60,12 @@ enum restrict_result restrict_eval(struct restrict_cfg *c,
 				   const struct restrict_ctx *x,
 				   struct buf *reply);
 
+/* smtpd_reject_unlisted_recipient (default yes): after the recipient
+ * restrictions permit, the implicit reject_unlisted_recipient. */
+enum restrict_result restrict_unlisted(struct restrict_cfg *c,
+				      const struct restrict_ctx *x,
+				      struct buf *reply);
+
 /* Building blocks the session uses too. */
 int restrict_in_mynetworks(const struct restrict_cfg *c, const char *addr);
 /* smtpd_client_event_limit_exceptions: no connection count limit. */

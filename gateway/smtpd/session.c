@@ -166,6 +166,9 @@ static int check(struct session *s, enum restrict_stage from,
 	for (int st = from; st <= (int)to && !rejected; st++)
 		if (restrict_eval(s->srv->rc, st, &x, &r) == RESTRICT_REJECT)
 			rejected = 1;
+	if (!rejected && to == RESTRICT_RECIPIENT &&
+	    restrict_unlisted(s->srv->rc, &x, &r) == RESTRICT_REJECT)
+		rejected = 1;
 	if (rejected) {
 		reply(s, "%s", buf_str(&r));
 		buf_init(&l, 8192);
@@ -885,7 +888,15 @@ static void set_interest(struct session *s)
 /* Work through the input read so far. */
 static void session_run(struct session *s)
 {
+again:;
+	int paused = 0;
+	/* replies wait while the client does not read them: no more
+	 * commands until they drain (the writable event resumes here) */
 	while (!s->closing && !s->waiting && !s->sleeping && !s->dead) {
+		if (s->out.len >= OUT_PAUSE) {
+			paused = 1;
+			break;
+		}
 		size_t used = 0, len = 0;
 		if (s->mode == M_SKIP) {
 			if (s->in.len == 0)
@@ -957,6 +968,10 @@ static void session_run(struct session *s)
 	}
 	if (flush_out(s) < 0)
 		return;
+	/* the client read them all at once: go on with the input held
+	 * back, since no event would come for it */
+	if (paused && s->out.len < OUT_PAUSE && s->in.len > 0)
+		goto again;
 	set_interest(s);
 }
 

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -592,6 +593,57 @@ static void test_writer_group_commit(void **state)
 	loop_free(lp);
 }
 
+/* A client that pipelines far more than it reads: every reply arrives,
+ * in order, none dropped (the server stops taking commands while its
+ * replies are unread). */
+static void test_pipelining_flood(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	enum { N = 20000 };
+	const char *cmd = "EHLO flood.example\r\n";
+	size_t clen = strlen(cmd), sent = 0, total = N * clen;
+	int done = 0;
+	static char stream[N * 32];
+	for (int i = 0; i < N; i++)
+		memcpy(stream + (size_t)i * clen, cmd, clen);
+	char buf[65536], tail[16] = "";
+	size_t tl = 0;
+	while (done < N) {
+		struct pollfd p = {fd, POLLIN | (sent < total ? POLLOUT : 0), 0};
+		assert_true(poll(&p, 1, 10000) > 0);
+		if ((p.revents & POLLOUT) && sent < total) {
+			ssize_t w = write(fd, stream + sent, total - sent);
+			if (w > 0)
+				sent += (size_t)w;
+		}
+		if (p.revents & POLLIN) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			assert_true(r > 0);
+			/* count "250 CHUNKING\r\n", the last line of each */
+			for (ssize_t i = 0; i < r; i++) {
+				if (tl == sizeof(tail) - 1)
+					memmove(tail, tail + 1, --tl);
+				tail[tl++] = buf[i];
+				tail[tl] = 0;
+				if (tl >= 14 &&
+				    strcmp(tail + tl - 14, "250 CHUNKING\r\n") == 0)
+					done++;
+			}
+		}
+	}
+	fcntl(fd, F_SETFL, 0);
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	char want[128];
+	snprintf(want, sizeof(want), "ehlo=%d quit=1 commands=%d", N, N + 1);
+	assert_non_null(strstr(read_log(), want));
+}
+
 /* ---- writer: group commit and a full disk, in this process ---- */
 
 static char done_qid[QID_SIZE];
@@ -698,6 +750,25 @@ static void test_restrict_flow(void **state)
 	assert_string_equal(buf_str(&r),
 			    "554 5.7.1 <a@test.example>: Recipient address "
 			    "rejected: Access denied");
+	/* routing past our domain in the local part is not ours */
+	assert_int_equal(eval(c, RESTRICT_RELAY, "1.2.3.4",
+			      "u%far.example@relay.example", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "454 4.7.1 "
+					 "<u%far.example@relay.example>: "
+					 "Relay access denied");
+	/* smtpd_reject_unlisted_recipient with relay_recipient_maps */
+	struct restrict_ctx ux = {"1.2.3.4", "unknown", "h", "s@x",
+				  "no@relay.example"};
+	buf_reset(&r);
+	assert_int_equal(restrict_unlisted(c, &ux, &r), RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r),
+			    "550 5.1.1 <no@relay.example>: Recipient address "
+			    "rejected: User unknown in relay recipient table");
+	ux.recipient = "ok@relay.example";
+	assert_int_equal(restrict_unlisted(c, &ux, &r), RESTRICT_DUNNO);
+	ux.recipient = "any@test.example"; /* local: not this table */
+	assert_int_equal(restrict_unlisted(c, &ux, &r), RESTRICT_DUNNO);
 	assert_true(restrict_in_mynetworks(c, "10.255.0.1"));
 	assert_true(restrict_in_mynetworks(c, "::ffff:10.0.0.1"));
 	assert_false(restrict_in_mynetworks(c, "11.0.0.1"));
@@ -750,6 +821,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_relay_and_errors, reap),
 		cmocka_unit_test_teardown(test_pipelining_bdat, reap),
 		cmocka_unit_test_teardown(test_graceful_stop, reap),
+		cmocka_unit_test_teardown(test_pipelining_flood, reap),
 		cmocka_unit_test_teardown(test_disk_full, reap),
 		cmocka_unit_test_teardown(test_limits, reap),
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
