@@ -34,6 +34,7 @@ static char qdir[300];
 static const char *sender = "alice@example.org";
 static int64_t arrival_ago; /* queue_msg(): arrival this long ago */
 static size_t torn_bytes;   /* queue_msg(): a torn append of this size */
+static unsigned rcpt_notify; /* queue_msg(): NOTIFY of every recipient */
 static char logpath[300];
 
 static void test_backoff(void **state)
@@ -97,6 +98,7 @@ static void queue_msg(const char *const *rcpt, size_t n, char qid[QID_SIZE])
 	for (size_t i = 0; i < n; i++) {
 		r[i].addr.p = rcpt[i];
 		r[i].addr.len = strlen(rcpt[i]);
+		r[i].notify = rcpt_notify;
 	}
 	m.rcpt = r;
 	m.nrcpt = n;
@@ -417,7 +419,8 @@ static unsigned free_port(void)
 	return ntohs(a.sin_port);
 }
 
-static pid_t sink_start(unsigned port)
+/* sink_start_opts - smtp-sink with up to three extra options. */
+static pid_t sink_start_opts(unsigned port, char *o1, char *o2, char *o3)
 {
 	char addr[64];
 	int connected = 0;
@@ -427,10 +430,23 @@ static pid_t sink_start(unsigned port)
 	sink = fork();
 	assert_true(sink >= 0);
 	if (sink == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		char *argv[10];
+		int n = 0, null = open("/dev/null", O_WRONLY);
+
 		dup2(null, 1);
-		execl("/usr/sbin/smtp-sink", "smtp-sink", "-u", "nobody", addr,
-		      "100", (char *)NULL);
+		argv[n++] = "smtp-sink";
+		argv[n++] = "-u";
+		argv[n++] = "nobody";
+		if (o1)
+			argv[n++] = o1;
+		if (o2)
+			argv[n++] = o2;
+		if (o3)
+			argv[n++] = o3;
+		argv[n++] = addr;
+		argv[n++] = "100";
+		argv[n] = NULL;
+		execv("/usr/sbin/smtp-sink", argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && !connected; i++) {
@@ -445,6 +461,11 @@ static pid_t sink_start(unsigned port)
 	}
 	assert_true(connected);
 	return sink;
+}
+
+static pid_t sink_start(unsigned port)
+{
+	return sink_start_opts(port, NULL, NULL, NULL);
 }
 
 /* Real SMTP deliveries to Postfix's smtp-sink: recipients with the same
@@ -618,6 +639,94 @@ static void test_service_kill9_restart(void **state)
 	assert_null(strstr(log, "corrupt"));
 }
 
+/* dump_with - the smtp-sink dump file in dir holding needle (its text in
+ * a static buffer), or NULL. */
+static const char *dump_with(const char *dir, const char *needle)
+{
+	char cmd[800];
+	FILE *p;
+	static char path[700];
+
+	snprintf(cmd, sizeof(cmd), "grep -l -r -F '%s' %s", needle, dir);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(path, sizeof(path), p) == NULL) {
+		if (p)
+			pclose(p);
+		return NULL;
+	}
+	pclose(p);
+	path[strcspn(path, "\n")] = 0;
+	return slurp(path);
+}
+
+/* NOTIFY=SUCCESS: a next hop that announces DSN gets NOTIFY passed on
+ * and owes the notice itself, so qmgr sends none; a next hop without DSN
+ * (smtp-sink -N) makes qmgr send one, "Action: relayed", as Postfix. */
+static void test_service_success_notice(void **state)
+{
+	const char *dsn[] = {"one@dsn.example"};
+	const char *nodsn[] = {"one@nodsn.example"};
+	char qid[QID_SIZE], qid2[QID_SIZE], c, v[800], dumpdir[400];
+	const char *log, *dump;
+	int ready, st;
+	pid_t pid, sink, sinkn;
+	unsigned port = free_port(), portn = free_port();
+
+	(void)state;
+	unlink(logpath);
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	/* smtp-sink writes its dumps as nobody. */
+	chmod(test_tmpdir(), 0755);
+	snprintf(dumpdir, sizeof(dumpdir), "%s/dump-success", test_tmpdir());
+	mkdir(dumpdir, 0777);
+	chmod(dumpdir, 0777);
+	snprintf(v, sizeof(v), "%s/m.", dumpdir);
+	sink = sink_start(port);
+	sinkn = sink_start_opts(portn, "-N", "-d", v);
+	snprintf(v, sizeof(v),
+		 "dsn.example smtp:[127.0.0.1]:%u\n"
+		 "nodsn.example smtp:[127.0.0.1]:%u\n"
+		 "alice@example.org smtp:[127.0.0.1]:%u\n",
+		 port, portn, portn);
+	test_write_file("transport", v);
+	rcpt_notify = QFILE_NOTIFY_SUCCESS;
+	queue_msg(dsn, 1, qid);
+	queue_msg(nodsn, 1, qid2);
+	rcpt_notify = 0;
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	/* Both messages and the one notice. */
+	assert_true(wait_log(": removed", 3));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	kill(sink, SIGTERM);
+	waitpid(sink, &st, 0);
+	kill(sinkn, SIGTERM);
+	waitpid(sinkn, &st, 0);
+	log = slurp(logpath);
+	snprintf(v, sizeof(v), "%s: sender delivery status notification: ",
+		 qid2);
+	assert_non_null(strstr(log, v));
+	snprintf(v, sizeof(v), "%s: sender delivery status notification: ",
+		 qid);
+	assert_null(strstr(log, v));
+	assert_int_equal(count(log, "delivery status notification"), 1);
+	assert_int_equal(count(log, "status=sent (250 "), 3);
+	dump = dump_with(dumpdir, "Action: relayed");
+	assert_non_null(dump);
+	assert_non_null(strstr(dump, "X-Rcpt-Args: <alice@example.org>\n"));
+	assert_non_null(strstr(dump, "Subject: Successful Mail Delivery "
+				     "Report\n"));
+	assert_non_null(strstr(dump, "Final-Recipient: rfc822; "
+				     "one@nodsn.example\nAction: relayed\n"
+				     "Status: 2.0.0\n"));
+	assert_null(strstr(dump, "one@dsn.example"));
+	test_write_file("transport", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_service_smtp_sink),
 		cmocka_unit_test(test_service_torn_and_delay_warning),
 		cmocka_unit_test(test_service_kill9_restart),
+		cmocka_unit_test(test_service_success_notice),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();

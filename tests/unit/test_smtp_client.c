@@ -434,6 +434,8 @@ static void test_sent_pipelined_dotstuffing(void **state)
 	assert_non_null(strstr(buf_str(&test_log_lines), logwant));
 	assert_non_null(strstr(buf_str(&test_log_lines),
 			       ", dsn=2.0.0, status=sent (250 2.0.0 Ok)"));
+	/* The next hop announced DSN: success notices are its business. */
+	assert_int_equal(t->job.next_hop_dsn, 1);
 	settle();
 	stop(pid);
 
@@ -450,6 +452,46 @@ static void test_sent_pipelined_dotstuffing(void **state)
 	assert_non_null(body);
 	assert_string_equal(body, "Subject: dots\n\n.leading dot\n..two dots\n"
 				  ".\nmiddle . dot\nlast line\n\n");
+	free(dump);
+	tjob_free(t);
+}
+
+/* smtp-sink -N announces no DSN: no NOTIFY, ORCPT, RET or ENVID on the
+ * wire, and the job says so (qmgr then owes a "relayed" notice). */
+static void test_next_hop_without_dsn(void **state)
+{
+	char dumpdir[300], tmpl[320];
+	const char *opts[] = {"-N", "-d", tmpl, NULL};
+	unsigned port = free_port();
+	struct tjob *t;
+	char *dump;
+	pid_t pid;
+
+	(void)state;
+	snprintf(dumpdir, sizeof(dumpdir), "%s/dump-nodsn", test_tmpdir());
+	mkdir(dumpdir, 0777);
+	chmod(dumpdir, 0777);
+	snprintf(tmpl, sizeof(tmpl), "%s/m.", dumpdir);
+	pid = sink_start(port, opts);
+	t = tjob_new("alice@example.org", "bob@example.net", "x\r\n", port);
+	t->msg.ret = QFILE_RET_FULL;
+	t->msg.envid.p = "ENV1";
+	t->msg.envid.len = 4;
+	t->msg.rcpt[0].notify = QFILE_NOTIFY_SUCCESS;
+	t->msg.rcpt[0].orcpt.p = "rfc822;bob@example.net";
+	t->msg.rcpt[0].orcpt.len = 22;
+	t->job.next_hop_dsn = 7; /* the agent must set it */
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	assert_int_equal(t->job.next_hop_dsn, 0);
+	settle();
+	stop(pid);
+	dump = read_dump(dumpdir);
+	assert_non_null(strstr(dump, "X-Mail-Args: <alice@example.org> "
+				     "BODY=8BITMIME\n"));
+	assert_non_null(strstr(dump, "X-Rcpt-Args: <bob@example.net>\n"));
+	assert_null(strstr(dump, "NOTIFY"));
+	assert_null(strstr(dump, "ENVID"));
 	free(dump);
 	tjob_free(t);
 }
@@ -1083,6 +1125,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_reply_parser, after_test),
 		cmocka_unit_test_teardown(test_delay_format, after_test),
 		cmocka_unit_test_teardown(test_sent_pipelined_dotstuffing,
+					  after_test),
+		cmocka_unit_test_teardown(test_next_hop_without_dsn,
 					  after_test),
 		cmocka_unit_test_teardown(test_large_message, after_test),
 		cmocka_unit_test_teardown(test_sent_without_pipelining,
