@@ -153,6 +153,18 @@ static void on_accept(struct loop *lp, int lfd, int ready, void *arg)
 	}
 }
 
+/* Stopping: once no session is left and the writer has reported its
+ * last batch (a session that went away while its message was being
+ * committed leaves only the writer), the process may exit. */
+static void before_sleep(struct loop *lp, void *arg)
+{
+	struct smtpd *d = arg;
+
+	if (d->stopping && d->srv.nsessions == 0 &&
+	    qwriter_pending(d->srv.qw) == 0)
+		loop_stop(lp);
+}
+
 static void drain_timeout(struct loop *lp, struct loop_timer *t, void *arg)
 {
 	struct smtpd *d = arg;
@@ -211,6 +223,7 @@ int smtpd_service(const struct service_ctx *ctx)
 	loop_timer_init(&d.accept_timer, accept_again, &d);
 	/* signals before the writer's thread, so it inherits the mask */
 	loop_signal_add(d.srv.lp, SIGTERM, on_term, &d);
+	loop_set_before_sleep(d.srv.lp, before_sleep, &d);
 	r = qwriter_new(d.srv.lp, d.srv.queue_dir, &d.srv.qw);
 	if (r < 0) {
 		msg_error("open queue %s: %s", d.srv.queue_dir, strerror(-r));

@@ -644,6 +644,34 @@ static void test_pipelining_flood(void **state)
 	assert_non_null(strstr(read_log(), want));
 }
 
+/* SIGTERM in the middle of DATA: the transaction finishes (250 after
+ * the commit), then 421, and the process exits 0; a new connection is
+ * refused at once (the listener is closed). */
+static void test_drain_transaction(void **state)
+{
+	(void)state;
+	start("");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "EHLO h\r\n", "250-");
+	expect(fd, "MAIL FROM:<s@x>\r\n", "250 ");
+	expect(fd, "RCPT TO:<u@test.example>\r\n", "250 ");
+	expect(fd, "DATA\r\n", "354 ");
+	sendall(fd, "Subject: d\r\n\r\nhalf", 19);
+	kill(child, SIGTERM);
+	usleep(200 * 1000);
+	sendall(fd, " and the rest\r\n.\r\n", 18);
+	const char *r = get_reply(fd);
+	if (strncmp(r, "250 2.0.0 Ok: queued as ", 24) != 0)
+		fail_msg("want queued, got \"%s\"", r);
+	expect(fd, NULL, "421 4.3.2 mx.test.example Service shutting down");
+	close(fd);
+	int st;
+	assert_int_equal(waitpid(child, &st, 0), child);
+	child = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* ---- writer: group commit and a full disk, in this process ---- */
 
 static char done_qid[QID_SIZE];
@@ -822,6 +850,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pipelining_bdat, reap),
 		cmocka_unit_test_teardown(test_graceful_stop, reap),
 		cmocka_unit_test_teardown(test_pipelining_flood, reap),
+		cmocka_unit_test_teardown(test_drain_transaction, reap),
 		cmocka_unit_test_teardown(test_disk_full, reap),
 		cmocka_unit_test_teardown(test_limits, reap),
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
