@@ -436,7 +436,11 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	}
 	reply(s, "250-%s", s->srv->myhostname);
 	reply(s, "250-PIPELINING");
-	reply(s, "250-SIZE %llu", (unsigned long long)s->srv->size_limit);
+	if (s->srv->size_limit > 0)
+		reply(s, "250-SIZE %llu",
+		      (unsigned long long)s->srv->size_limit);
+	else
+		reply(s, "250-SIZE"); /* no limit: no number (RFC 1870) */
 	if (!s->srv->vrfy_disabled)
 		reply(s, "250-VRFY");
 	reply(s, "250-ETRN");

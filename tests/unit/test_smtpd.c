@@ -672,6 +672,55 @@ static void test_drain_transaction(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* smtpd_delay_reject: a sender restriction decides at RCPT by default,
+ * at MAIL when off; permit_auth_destination and the explicit lists. */
+static void test_delay_reject(void **state)
+{
+	(void)state;
+	const char *lists = "smtpd_sender_restrictions = reject\n"
+			    "smtpd_relay_restrictions = "
+			    "permit_auth_destination, reject\n";
+	char conf[512];
+	for (int delay = 1; delay >= 0; delay--) {
+		snprintf(conf, sizeof(conf), "%ssmtpd_delay_reject = %s\n",
+			 lists, delay ? "yes" : "no");
+		start(conf);
+		int fd = dial();
+		expect(fd, NULL, "220 ");
+		expect(fd, "EHLO h\r\n", "250-");
+		if (delay) {
+			expect(fd, "MAIL FROM:<s@x>\r\n", "250 2.1.0 Ok");
+			expect(fd, "RCPT TO:<u@test.example>\r\n",
+			       "554 5.7.1 <s@x>: Sender address rejected: "
+			       "Access denied");
+		} else {
+			expect(fd, "MAIL FROM:<s@x>\r\n",
+			       "554 5.7.1 <s@x>: Sender address rejected: "
+			       "Access denied");
+		}
+		expect(fd, "QUIT\r\n", "221 ");
+		close(fd);
+		stop();
+		const char *log = read_log();
+		assert_non_null(strstr(log, delay ? "NOQUEUE: reject: RCPT from "
+						    "unknown[127.0.0.1]: 554 "
+						  : "NOQUEUE: reject: MAIL from "
+						    "unknown[127.0.0.1]: 554 "));
+	}
+	start("smtpd_relay_restrictions = permit_auth_destination, reject\n");
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	expect(fd, "HELO h\r\n", "250 ");
+	expect(fd, "MAIL FROM:<s@x>\r\n", "250 ");
+	expect(fd, "RCPT TO:<u@test.example>\r\n", "250 2.1.5 Ok");
+	expect(fd, "RCPT TO:<u@far.example>\r\n",
+	       "554 5.7.1 <u@far.example>: Recipient address rejected: "
+	       "Access denied");
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+}
+
 /* ---- writer: group commit and a full disk, in this process ---- */
 
 static char done_qid[QID_SIZE];
@@ -851,6 +900,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_graceful_stop, reap),
 		cmocka_unit_test_teardown(test_pipelining_flood, reap),
 		cmocka_unit_test_teardown(test_drain_transaction, reap),
+		cmocka_unit_test_teardown(test_delay_reject, reap),
 		cmocka_unit_test_teardown(test_disk_full, reap),
 		cmocka_unit_test_teardown(test_limits, reap),
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
