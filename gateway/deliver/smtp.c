@@ -110,6 +110,8 @@ struct smtp_sess {
 	int mail_ok;
 	size_t body_off;
 	int bol, body_end;
+	size_t col;        /* text bytes on the current wire line */
+	size_t line_limit; /* smtp_line_length_limit; 0: none */
 	double start, ready;
 };
 
@@ -299,28 +301,57 @@ static void send_line(struct smtp_sess *s, const char *text)
 	buf_puts(&s->out, "\r\n");
 }
 
-/* body_fill - queue dot-stuffed content until the buffer holds a fill. */
+/* body_fill - queue dot-stuffed content until the buffer holds a fill.
+ * A line longer than smtp_line_length_limit (line text, without its
+ * CRLF) is broken as Postfix's smtp_text_out() breaks it: after the
+ * first limit bytes comes CRLF SPACE, then up to limit - 1 more bytes per
+ * wire line; a line of exactly the limit goes as it is. Only the start of
+ * a real line is dot-stuffed (a continuation starts with the space). */
 static void body_fill(struct smtp_sess *s)
 {
 	const struct deliver_job *job = s->job;
 	const char *p = (const char *)job->file + job->msg->content_off;
-	size_t len = job->msg->content_len;
+	size_t len = job->msg->content_len, limit = s->line_limit;
 
 	while (buf_len(&s->out) < SMTP_BODY_FILL && s->body_off < len) {
-		size_t off = s->body_off, end = len, n;
+		size_t off = s->body_off, win = len - off, tend, lend, avail;
 		const char *nl;
 
 		if (s->bol && p[off] == '.')
 			buf_putc(&s->out, '.'); /* RFC 5321 4.5.2 */
-		nl = memchr(p + off, '\n', len - off);
-		if (nl)
-			end = (size_t)(nl - p) + 1;
-		n = end - off;
-		if (n > SMTP_BODY_FILL)
-			n = SMTP_BODY_FILL;
-		buf_append(&s->out, p + off, n);
-		s->body_off += n;
-		s->bol = p[s->body_off - 1] == '\n';
+		s->bol = 0;
+		/* Look no further than one fill ahead: a huge line without
+		 * LF costs one scan per fill, not one per byte. */
+		if (win > SMTP_BODY_FILL)
+			win = SMTP_BODY_FILL;
+		nl = memchr(p + off, '\n', win);
+		tend = nl ? (size_t)(nl - p) : off + win;
+		/* The text ends before the CR of CRLF (never split from
+		 * its LF, which lies beyond the window otherwise). */
+		if (tend > off + 1 && p[tend - 1] == '\r' &&
+		    (nl || tend < len))
+			tend--;
+		lend = nl ? (size_t)(nl - p) + 1 : tend;
+		avail = tend - off;
+		if (limit > 1 && s->col + avail > limit) {
+			size_t n = limit - s->col;
+
+			buf_append(&s->out, p + off, n);
+			s->body_off += n;
+			s->col += n;
+			if (s->col == limit) {
+				buf_puts(&s->out, "\r\n ");
+				s->col = 1;
+			}
+			continue;
+		}
+		buf_append(&s->out, p + off, lend - off);
+		s->body_off = lend;
+		s->col += avail;
+		if (nl) {
+			s->col = 0;
+			s->bol = 1;
+		}
 	}
 	if (s->body_off == len && !s->body_end) {
 		if (len > 0 &&
@@ -675,6 +706,12 @@ static void body_start(struct smtp_sess *s)
 	s->state = S_BODY;
 	s->body_off = 0;
 	s->bol = 1;
+	s->col = 0;
+	{
+		long lim = transport_get_int(s->tp, "smtp_line_length_limit");
+
+		s->line_limit = lim > 1 ? (size_t)lim : 0;
+	}
 	s->body_end = 0;
 	arm(s, tp_time(s, "smtp_data_xfer_timeout"));
 	sess_flush(s);

@@ -496,6 +496,101 @@ static void test_next_hop_without_dsn(void **state)
 	tjob_free(t);
 }
 
+/* smtp_line_length_limit: longer lines are broken with CRLF SPACE as
+ * Postfix's smtp client does (header and body alike), a line of exactly
+ * the limit is left alone, a leading dot is stuffed once; 0 disables it.
+ * Checked in smtp-sink's dump (one dump line per wire line). */
+static void test_line_length_limit(void **state)
+{
+	char dumpdir[300], tmpl[320], want[4096];
+	const char *opts[] = {"-d", tmpl, NULL};
+	unsigned port = free_port();
+	struct buf c;
+	struct tjob *t;
+	char *dump, *body;
+	size_t k;
+	pid_t pid;
+
+	(void)state;
+	snprintf(dumpdir, sizeof(dumpdir), "%s/dump-fold", test_tmpdir());
+	mkdir(dumpdir, 0777);
+	chmod(dumpdir, 0777);
+	snprintf(tmpl, sizeof(tmpl), "%s/m.", dumpdir);
+	buf_init(&c, 1 << 16);
+	buf_puts(&c, "X-Long: ");
+	for (k = 0; k < 1192; k++)
+		buf_putc(&c, 'h');
+	buf_puts(&c, "\r\n\r\n");
+	for (k = 0; k < 2500; k++)
+		buf_putc(&c, 'b');
+	buf_puts(&c, "\r\n");
+	for (k = 0; k < 998; k++)
+		buf_putc(&c, 'c');
+	buf_puts(&c, "\r\n.");
+	for (k = 0; k < 1100; k++)
+		buf_putc(&c, 'd');
+	buf_puts(&c, "\r\nend\r\n");
+	pid = sink_start(port, opts);
+	t = tjob_new("s@example.org", "a@x.example", buf_str(&c), port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	tjob_free(t);
+	settle();
+	dump = read_dump(dumpdir);
+	body = strstr(dump, "X-Long: ");
+	assert_non_null(body);
+	/* The expected wire lines, as the dump shows them. */
+	buf_reset(&c);
+	buf_puts(&c, "X-Long: ");
+	for (k = 0; k < 990; k++)
+		buf_putc(&c, 'h');
+	buf_puts(&c, "\n ");
+	for (k = 0; k < 202; k++)
+		buf_putc(&c, 'h');
+	buf_puts(&c, "\n\n");
+	for (k = 0; k < 2500; k++) {
+		if (k == 998 || k == 998 + 997)
+			buf_puts(&c, "\n ");
+		buf_putc(&c, 'b');
+	}
+	buf_putc(&c, '\n');
+	for (k = 0; k < 998; k++)
+		buf_putc(&c, 'c');
+	buf_puts(&c, "\n.");
+	for (k = 0; k < 1100; k++) {
+		if (k == 997)
+			buf_puts(&c, "\n ");
+		buf_putc(&c, 'd');
+	}
+	buf_puts(&c, "\nend\n\n");
+	assert_string_equal(body, buf_str(&c));
+	free(dump);
+
+	/* 0: no limit, the long line goes whole. */
+	conf_set("smtp_line_length_limit", "0");
+	buf_reset(&c);
+	buf_puts(&c, "Subject: x\r\n\r\n");
+	for (k = 0; k < 1500; k++)
+		buf_putc(&c, 'b');
+	buf_puts(&c, "\r\n");
+	t = tjob_new("s@example.org", "a@x.example", buf_str(&c), port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	tjob_free(t);
+	settle();
+	stop(pid);
+	conf_set("smtp_line_length_limit", "998");
+	dump = read_dump(dumpdir);
+	body = strstr(dump, "Subject: x\n\n");
+	assert_non_null(body);
+	memset(want, 'b', 1500);
+	want[1500] = 0;
+	assert_non_null(strstr(body, want));
+	assert_int_equal(strlen(body), strlen("Subject: x\n\n") + 1500 + 2);
+	free(dump);
+	buf_free(&c);
+}
+
 /* A message far larger than the socket buffers and the client's fill:
  * written as the socket takes it, byte-exact at the sink. */
 static void test_large_message(void **state)
@@ -1128,6 +1223,7 @@ int main(void)
 					  after_test),
 		cmocka_unit_test_teardown(test_next_hop_without_dsn,
 					  after_test),
+		cmocka_unit_test_teardown(test_line_length_limit, after_test),
 		cmocka_unit_test_teardown(test_large_message, after_test),
 		cmocka_unit_test_teardown(test_sent_without_pipelining,
 					  after_test),
