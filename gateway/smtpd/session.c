@@ -661,11 +661,105 @@ static int do_etrn(struct session *s, const struct smtp_cmd *c)
 	return 0;
 }
 
+static int act_ehlo(struct session *s, const struct smtp_cmd *c)
+{
+	long before = s->errors;
+
+	do_ehlo(s, c, c->verb == SMTP_VERB_EHLO);
+	return s->errors == before ? 0 : -1;
+}
+
+static int act_mail(struct session *s, const struct smtp_cmd *c)
+{
+	return do_mail(s, c);
+}
+
+static int act_rcpt(struct session *s, const struct smtp_cmd *c)
+{
+	return do_rcpt(s, c);
+}
+
+static int act_data(struct session *s, const struct smtp_cmd *c)
+{
+	(void)c;
+	return do_data(s) == 0 ? 1 : -1; /* counted when the 250 comes */
+}
+
+static int act_bdat(struct session *s, const struct smtp_cmd *c)
+{
+	return do_bdat(s, c) == 0 ? 1 : -1; /* counted per chunk reply */
+}
+
+static int act_rset(struct session *s, const struct smtp_cmd *c)
+{
+	(void)c;
+	txn_reset(s);
+	reply(s, "250 2.0.0 Ok");
+	return 0;
+}
+
+static int act_noop(struct session *s, const struct smtp_cmd *c)
+{
+	(void)c;
+	reply(s, "250 2.0.0 Ok");
+	return 0;
+}
+
+static int act_quit(struct session *s, const struct smtp_cmd *c)
+{
+	(void)c;
+	reply(s, "221 2.0.0 Bye");
+	s->closing = 1;
+	return 0;
+}
+
+/* As Postfix without address verification: 252, the argument echoed;
+ * 502 with disable_vrfy_command. */
+static int act_vrfy(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->srv->vrfy_disabled) {
+		reply(s, "502 5.5.1 VRFY command is disabled");
+		return -1;
+	}
+	reply(s, "252 2.0.0 %.*s", (int)(c->arg.n > 256 ? 256 : c->arg.n),
+	      c->arg.p);
+	return 0;
+}
+
+static int act_etrn(struct session *s, const struct smtp_cmd *c)
+{
+	return do_etrn(s, c);
+}
+
+#define CMD_JUNK 1u /* counts toward smtpd_junk_command_limit */
+
+/* The command table (Postfix's smtpd_cmd_table): the verb the parser
+ * recognised, its counter in the disconnect line, what it does. Verbs
+ * without a row (HELP, STARTTLS, AUTH until they land) are refused. */
+static const struct cmd_row {
+	enum smtp_verb verb;
+	int k;
+	int (*act)(struct session *s, const struct smtp_cmd *c);
+	unsigned flags;
+} cmd_table[] = {
+	{SMTP_VERB_EHLO, C_EHLO, act_ehlo, 0},
+	{SMTP_VERB_HELO, C_HELO, act_ehlo, 0},
+	{SMTP_VERB_MAIL, C_MAIL, act_mail, 0},
+	{SMTP_VERB_RCPT, C_RCPT, act_rcpt, 0},
+	{SMTP_VERB_DATA, C_DATA, act_data, 0},
+	{SMTP_VERB_BDAT, C_BDAT, act_bdat, 0},
+	{SMTP_VERB_RSET, C_RSET, act_rset, CMD_JUNK},
+	{SMTP_VERB_NOOP, C_NOOP, act_noop, CMD_JUNK},
+	{SMTP_VERB_QUIT, C_QUIT, act_quit, 0},
+	{SMTP_VERB_VRFY, C_VRFY, act_vrfy, CMD_JUNK},
+	{SMTP_VERB_ETRN, C_ETRN, act_etrn, CMD_JUNK},
+};
+
 static void command(struct session *s, const char *line, size_t n)
 {
 	struct smtp_cmd c;
 	int r = smtp_cmd_parse(&c, line, n, s->srv->line_max);
-	int k = C_UNKNOWN, ok = -1;
+	const struct cmd_row *row = NULL;
 
 	if (r < 0 && r != SMTP_CMD_ERR_SYNTAX) {
 		s->last = "UNKNOWN";
@@ -674,84 +768,27 @@ static void command(struct session *s, const char *line, size_t n)
 		return;
 	}
 	s->last = smtp_verb_name(c.verb);
-	switch (c.verb) {
-	case SMTP_VERB_EHLO: k = C_EHLO; break;
-	case SMTP_VERB_HELO: k = C_HELO; break;
-	case SMTP_VERB_MAIL: k = C_MAIL; break;
-	case SMTP_VERB_RCPT: k = C_RCPT; break;
-	case SMTP_VERB_DATA: k = C_DATA; break;
-	case SMTP_VERB_BDAT: k = C_BDAT; break;
-	case SMTP_VERB_RSET: k = C_RSET; break;
-	case SMTP_VERB_NOOP: k = C_NOOP; break;
-	case SMTP_VERB_QUIT: k = C_QUIT; break;
-	case SMTP_VERB_VRFY: k = C_VRFY; break;
-	case SMTP_VERB_ETRN: k = C_ETRN; break;
-	default: k = C_UNKNOWN; break;
-	}
+	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(*cmd_table); i++)
+		if (cmd_table[i].verb == c.verb)
+			row = &cmd_table[i];
+	int k = row != NULL ? row->k : C_UNKNOWN;
 	s->cnt_all[k]++;
 	/* as Postfix: past smtpd_junk_command_limit, each of these counts
 	 * as an error (slows down and ends sessions that only probe) */
-	if ((k == C_NOOP || k == C_VRFY || k == C_ETRN || k == C_RSET) &&
+	if (row != NULL && (row->flags & CMD_JUNK) &&
 	    ++s->junk > s->srv->junk_limit)
 		s->errors++;
 	if (r == SMTP_CMD_ERR_SYNTAX) {
 		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
 		if (c.verb == SMTP_VERB_BDAT)
-			s->closing = 1;
+			s->closing = 1; /* its chunk cannot be skipped */
 		return;
 	}
-	switch (c.verb) {
-	case SMTP_VERB_EHLO:
-	case SMTP_VERB_HELO: {
-		long before = s->errors;
-		do_ehlo(s, &c, c.verb == SMTP_VERB_EHLO);
-		ok = s->errors == before ? 0 : -1;
-		break;
-	}
-	case SMTP_VERB_MAIL: ok = do_mail(s, &c); break;
-	case SMTP_VERB_RCPT: ok = do_rcpt(s, &c); break;
-	case SMTP_VERB_DATA:
-		/* counted ok when the 250 comes */
-		if (do_data(s) == 0)
-			return;
-		break;
-	case SMTP_VERB_BDAT: {
-		int was = s->bdat_used;
-		ok = do_bdat(s, &c);
-		(void)was;
-		if (ok == 0)
-			return; /* counted at the end */
-		break;
-	}
-	case SMTP_VERB_RSET:
-		txn_reset(s);
-		reply(s, "250 2.0.0 Ok");
-		ok = 0;
-		break;
-	case SMTP_VERB_NOOP:
-		reply(s, "250 2.0.0 Ok");
-		ok = 0;
-		break;
-	case SMTP_VERB_QUIT:
-		reply(s, "221 2.0.0 Bye");
-		s->closing = 1;
-		ok = 0;
-		break;
-	case SMTP_VERB_VRFY:
-		if (s->srv->vrfy_disabled) {
-			reply(s, "502 5.5.1 VRFY command is disabled");
-		} else {
-			reply(s, "252 2.0.0 %.*s", (int)(c.arg.n > 256 ? 256 : c.arg.n),
-			      c.arg.p);
-			ok = 0;
-		}
-		break;
-	case SMTP_VERB_ETRN: ok = do_etrn(s, &c); break;
-	default:
+	if (row == NULL) {
 		reply(s, "502 5.5.1 Error: command not implemented");
-		break;
+		return;
 	}
-	if (ok == 0)
+	if (row->act(s, &c) == 0)
 		s->cnt_ok[k]++;
 }
 
