@@ -153,12 +153,45 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 	x->recipient = rcpt;
 }
 
+/* Postfix's reject line: "NOQUEUE: reject: CMD from name[addr]: REPLY;
+ * from=<s> to=<r> proto=ESMTP helo=<h>" (from= once MAIL gave one). */
+static void log_reject(struct session *s, const char *cmd, const char *text,
+		       size_t n, const char *rcpt)
+{
+	struct buf l;
+
+	buf_init(&l, 8192);
+	buf_printf(&l, "NOQUEUE: reject: %s from ", cmd);
+	client_str(s, &l);
+	buf_puts(&l, ": ");
+	log_escape(&l, text, n);
+	buf_puts(&l, ";");
+	if (s->sender != NULL) {
+		buf_puts(&l, " from=<");
+		log_escape(&l, s->sender, strlen(s->sender));
+		buf_puts(&l, ">");
+	}
+	if (rcpt != NULL) {
+		buf_puts(&l, " to=<");
+		log_escape(&l, rcpt, strlen(rcpt));
+		buf_puts(&l, ">");
+	}
+	buf_printf(&l, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+	if (s->helo != NULL) {
+		buf_puts(&l, " helo=<");
+		log_escape(&l, s->helo, strlen(s->helo));
+		buf_puts(&l, ">");
+	}
+	msg_info("%s", buf_str(&l));
+	buf_free(&l);
+}
+
 /* Evaluate stages; on reject reply, log the NOQUEUE line, return 1. */
 static int check(struct session *s, enum restrict_stage from,
 		 enum restrict_stage to, const char *rcpt, const char *cmd)
 {
 	struct restrict_ctx x;
-	struct buf r, l;
+	struct buf r;
 	int rejected = 0;
 
 	rctx_fill(s, &x, rcpt);
@@ -171,28 +204,7 @@ static int check(struct session *s, enum restrict_stage from,
 		rejected = 1;
 	if (rejected) {
 		reply(s, "%s", buf_str(&r));
-		buf_init(&l, 8192);
-		buf_printf(&l, "NOQUEUE: reject: %s from ", cmd);
-		client_str(s, &l);
-		buf_puts(&l, ": ");
-		log_escape(&l, r.data, r.len);
-		buf_puts(&l, "; from=<");
-		if (s->sender != NULL)
-			log_escape(&l, s->sender, strlen(s->sender));
-		buf_puts(&l, ">");
-		if (rcpt != NULL) {
-			buf_puts(&l, " to=<");
-			log_escape(&l, rcpt, strlen(rcpt));
-			buf_puts(&l, ">");
-		}
-		buf_printf(&l, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
-		if (s->helo != NULL) {
-			buf_puts(&l, " helo=<");
-			log_escape(&l, s->helo, strlen(s->helo));
-			buf_puts(&l, ">");
-		}
-		msg_info("%s", buf_str(&l));
-		buf_free(&l);
+		log_reject(s, cmd, r.data, r.len, rcpt);
 	}
 	buf_free(&r);
 	return rejected;
@@ -483,7 +495,10 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	if (m.has_size && s->srv->size_limit && m.size > s->srv->size_limit) {
-		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		static const char t[] = "552 5.3.4 Message size exceeds fixed "
+					"limit";
+		reply(s, "%s", t);
+		log_reject(s, "MAIL", t, sizeof(t) - 1, NULL);
 		return -1;
 	}
 	s->sender = mem_strndup(m.path.addr.p, m.path.addr.n);

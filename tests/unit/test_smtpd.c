@@ -300,6 +300,10 @@ static void test_relay_and_errors(void **state)
 	close(fd);
 	stop();
 	const char *log = read_log();
+	assert_non_null(strstr(log, "NOQUEUE: reject: MAIL from "
+				    "unknown[127.0.0.1]: 552 5.3.4 Message size "
+				    "exceeds fixed limit; proto=ESMTP "
+				    "helo=<h>\n"));
 	assert_non_null(strstr(log, "NOQUEUE: reject: RCPT from "
 				    "unknown[127.0.0.1]: 454 4.7.1 "
 				    "<a@other.example>: Relay access denied; "
