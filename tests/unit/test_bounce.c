@@ -2,6 +2,8 @@
  * fields, ORCPT/ENVID, RET=HDRS vs RET=FULL, size limit, hostile bytes. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include "core/mem.h"
 #include "queue/bounce.h"
 #include "queue/qfile.h"
@@ -163,12 +165,98 @@ static void test_success_and_delay(void **state)
 	buf_free(&qf);
 }
 
+/* postconf_text - Postfix's own expansion of its built-in template of
+ * class cls ("failure", "delay", "success") for dir/main.cf, in CRLF form
+ * (postconf -b, the real Postfix). */
+static void postconf_text(const char *dir, const char *cls, struct buf *out)
+{
+	char cmd[600], line[1024], start[64];
+	FILE *p;
+	int in = 0;
+
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/postconf -c %s -b", dir);
+	snprintf(start, sizeof(start), "expanded_%s_text = <<EOF\n", cls);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		if (in && strcmp(line, "EOF\n") == 0)
+			in = 0;
+		else if (in) {
+			line[strcspn(line, "\n")] = 0;
+			buf_puts(out, line);
+			buf_puts(out, "\r\n");
+		} else if (strcmp(line, start) == 0)
+			in = 1;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(out->len > 100);
+}
+
+/* The human-readable part is word for word what Postfix writes: the
+ * texts come from the installed Postfix (postconf -b), with the same
+ * myhostname, delay_warning_time (90m: "1 hour(s)") and
+ * maximal_queue_lifetime (36h: "1 day(s)"). */
+static void test_text_matches_postfix(void **state)
+{
+	static const unsigned char which[2] = {1, 1};
+	static const char *const cls[] = {"failure", "delay", "success"};
+	static const enum bounce_kind kinds[] = {
+		BOUNCE_FAILED, BOUNCE_DELAYED, BOUNCE_DELIVERED};
+	char dir[300], path[400];
+	struct buf qf, out, want;
+	struct qfile_msg m;
+	struct bounce_info bi;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/pf", test_tmpdir());
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/main.cf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("myhostname = mx.example.org\ndelay_warning_time = 90m\n"
+	      "maximal_queue_lifetime = 36h\n",
+	      f);
+	fclose(f);
+	make(&qf, &m, QFILE_RET_HDRS, 0);
+	buf_init(&out, 1 << 20);
+	buf_init(&want, 1 << 16);
+	for (size_t k = 0; k < 3; k++) {
+		memset(&bi, 0, sizeof(bi));
+		bi.kind = kinds[k];
+		bi.qid = "4Q0AAAAAAAAAAA";
+		bi.hostname = "mx.example.org";
+		bi.mail_name = "Postfix";
+		bi.to = "alice@example.org";
+		bi.msgid = "id@mx.example.org";
+		bi.now = 1700000100;
+		bi.size_limit = 50000;
+		bi.delay_warning = 90 * 60;
+		bi.queue_lifetime = 36 * 3600;
+		bi.which = which;
+		buf_reset(&out);
+		buf_reset(&want);
+		buf_puts(&want, "Content-Type: text/plain; charset=us-ascii"
+				"\r\n\r\n");
+		postconf_text(dir, cls[k], &want);
+		buf_puts(&want, "\r\n<");
+		assert_int_equal(
+			bounce_build(&out, &bi, &m, (const void *)qf.data), 0);
+		assert_non_null(strstr(buf_str(&out), buf_str(&want)));
+	}
+	qfile_msg_free(&m);
+	buf_free(&out);
+	buf_free(&want);
+	buf_free(&qf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_report_hdrs),
 		cmocka_unit_test(test_ret_full_and_limit),
 		cmocka_unit_test(test_success_and_delay),
+		cmocka_unit_test(test_text_matches_postfix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
