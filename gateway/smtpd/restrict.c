@@ -121,8 +121,7 @@ int restrict_cidr_parse(const char *s, size_t n, int *family,
 	return 0;
 }
 
-static int cidr_match(const struct cidr *c, int family,
-		      const unsigned char *a)
+static int cidr_match(const struct cidr *c, int family, const unsigned char *a)
 {
 	if (c->family != family)
 		return 0;
@@ -234,9 +233,10 @@ static int dlist_match(const struct dlist *l, const char *domain)
 			return 1;
 		for (const char *dot = strchr(d, '.'); dot != NULL;
 		     dot = strchr(dot + 1, '.')) {
-			if ((l->pdms && dict_get(l->tab[i], dot + 1, &v) ==
-						DICT_OK) ||
-			    (!l->pdms && dict_get(l->tab[i], dot, &v) == DICT_OK))
+			if ((l->pdms &&
+			     dict_get(l->tab[i], dot + 1, &v) == DICT_OK) ||
+			    (!l->pdms &&
+			     dict_get(l->tab[i], dot, &v) == DICT_OK))
 				return 1;
 		}
 	}
@@ -277,7 +277,7 @@ static int netlist_match(const struct netlist *l, const char *addr)
 	else if (inet_pton(AF_INET6, addr, a) == 1) {
 		family = AF_INET6;
 		/* IPv4-mapped: match the IPv4 networks too */
-		static const unsigned char v4m[12] = {0, 0, 0, 0, 0, 0,
+		static const unsigned char v4m[12] = {0, 0, 0, 0, 0,    0,
 						      0, 0, 0, 0, 0xff, 0xff};
 		if (memcmp(a, v4m, 12) == 0) {
 			unsigned char b[16] = {0};
@@ -372,7 +372,8 @@ int restrict_bare_exempt(const struct restrict_cfg *c, const char *addr)
 
 int restrict_local_domain(struct restrict_cfg *c, const char *domain)
 {
-	return domain == NULL || *domain == 0 || dlist_match(&c->mydest, domain);
+	return domain == NULL || *domain == 0 ||
+	       dlist_match(&c->mydest, domain);
 }
 
 int restrict_relay_domain(struct restrict_cfg *c, const char *domain)
@@ -394,7 +395,8 @@ typedef enum restrict_result restrict_fn(struct restrict_cfg *c,
 
 static const char *rcpt_domain(const struct restrict_ctx *x)
 {
-	const char *at = x->recipient != NULL ? strrchr(x->recipient, '@') : NULL;
+	const char *at =
+		x->recipient != NULL ? strrchr(x->recipient, '@') : NULL;
 	return at != NULL ? at + 1 : "";
 }
 
@@ -485,7 +487,7 @@ static enum restrict_result r_permit_mynetworks(struct restrict_cfg *c,
 {
 	(void)s, (void)reply;
 	return restrict_in_mynetworks(c, x->client_addr) ? RESTRICT_PERMIT
-							  : RESTRICT_DUNNO;
+							 : RESTRICT_DUNNO;
 }
 
 /* Sender-specified routing in the local part ("u%far@ours",
@@ -495,8 +497,8 @@ static enum restrict_result r_permit_mynetworks(struct restrict_cfg *c,
 static int routed(const struct restrict_ctx *x)
 {
 	const char *at = strrchr(x->recipient, '@');
-	size_t n = at != NULL ? (size_t)(at - x->recipient)
-			      : strlen(x->recipient);
+	size_t n =
+		at != NULL ? (size_t)(at - x->recipient) : strlen(x->recipient);
 
 	for (size_t i = 0; i < n; i++) {
 		char ch = x->recipient[i];
@@ -608,8 +610,8 @@ static const struct {
 };
 
 enum restrict_result restrict_unlisted(struct restrict_cfg *c,
-				      const struct restrict_ctx *x,
-				      struct buf *reply)
+				       const struct restrict_ctx *x,
+				       struct buf *reply)
 {
 	if (!c->reject_unlisted)
 		return RESTRICT_DUNNO;
@@ -626,8 +628,8 @@ enum restrict_result restrict_eval(struct restrict_cfg *c,
 	for (size_t i = 0; i < c->nstage[stage]; i++) {
 		const char *name = c->stage[stage][i];
 		restrict_fn *fn = NULL;
-		for (size_t k = 0; k < sizeof(restrictions) / sizeof(*restrictions);
-		     k++)
+		for (size_t k = 0;
+		     k < sizeof(restrictions) / sizeof(*restrictions); k++)
 			if (strcmp(restrictions[k].name, name) == 0)
 				fn = restrictions[k].fn;
 		if (fn == NULL) {

@@ -1,4 +1,5 @@
-/* restrict - the smtpd access restriction engine (Postfix smtpd_*_restrictions).
+/* restrict - the smtpd access restriction engine (Postfix
+ * smtpd_*_restrictions).
  *
  * Each stage is a list of restriction names from main.cf, compiled once.
  * A list is evaluated left to right: the first restriction that decides
@@ -63,8 +64,8 @@ enum restrict_result restrict_eval(struct restrict_cfg *c,
 /* smtpd_reject_unlisted_recipient (default yes): after the recipient
  * restrictions permit, the implicit reject_unlisted_recipient. */
 enum restrict_result restrict_unlisted(struct restrict_cfg *c,
-				      const struct restrict_ctx *x,
-				      struct buf *reply);
+				       const struct restrict_ctx *x,
+				       struct buf *reply);
 
 /* Building blocks the session uses too. */
 int restrict_in_mynetworks(const struct restrict_cfg *c, const char *addr);

@@ -22,8 +22,30 @@
 
 enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP };
 
-enum { C_EHLO, C_HELO, C_MAIL, C_RCPT, C_DATA, C_BDAT, C_RSET, C_NOOP,
-       C_QUIT, C_VRFY, C_ETRN, C_UNKNOWN, C_N };
+/* The parser's envelope values are stored as the queue file's as-is. */
+_Static_assert((int)SMTP_BODY_8BITMIME == (int)QFILE_BODY_8BITMIME &&
+		       (int)SMTP_BODY_BINARYMIME ==
+			       (int)QFILE_BODY_BINARYMIME &&
+		       (int)SMTP_RET_HDRS == (int)QFILE_RET_HDRS &&
+		       SMTP_NOTIFY_NEVER == QFILE_NOTIFY_NEVER &&
+		       SMTP_NOTIFY_DELAY == QFILE_NOTIFY_DELAY,
+	       "smtp_cmd.h and qfile.h envelope values differ");
+
+enum {
+	C_EHLO,
+	C_HELO,
+	C_MAIL,
+	C_RCPT,
+	C_DATA,
+	C_BDAT,
+	C_RSET,
+	C_NOOP,
+	C_QUIT,
+	C_VRFY,
+	C_ETRN,
+	C_UNKNOWN,
+	C_N
+};
 static const char *const cname[C_N] = {"ehlo", "helo", "mail", "rcpt",
 				       "data", "bdat", "rset", "noop",
 				       "quit", "vrfy", "etrn", "unknown"};
@@ -37,15 +59,15 @@ struct session {
 	struct smtp_line_reader rd;
 	struct loop_timer timer;
 	int mode;
-	int waiting;   /* commit in progress */
-	int sleeping;  /* error sleep */
-	int closing;   /* close once out is sent */
-	int drain;     /* close after this transaction */
+	int waiting;  /* commit in progress */
+	int sleeping; /* error sleep */
+	int closing;  /* close once out is sent */
+	int drain;    /* close after this transaction */
 	int dead;
 	char *helo;
 	int esmtp;
 	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
-	const char *last; /* last command verb, for logs */
+	const char *last;    /* last command verb, for logs */
 	unsigned cnt_ok[C_N], cnt_all[C_N];
 	long errors;
 	long junk; /* NOOP, VRFY, ETRN, RSET so far */
@@ -313,8 +335,9 @@ static void received(struct session *s, struct buf *h)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-	buf_printf(h, "Received: from %s (unknown [%s])\r\n\tby %s (%s) with "
-		      "%s id %s",
+	buf_printf(h,
+		   "Received: from %s (unknown [%s])\r\n\tby %s (%s) with "
+		   "%s id %s",
 		   s->helo != NULL ? s->helo : "unknown", s->addr,
 		   s->srv->myhostname, "mailgw", s->esmtp ? "ESMTP" : "SMTP",
 		   s->qid);
@@ -381,7 +404,7 @@ static int msg_start(struct session *s)
 	memset(s->tail, 0, sizeof(s->tail));
 	struct smtp_data_opts o = {
 		.bare = s->mailp.body == SMTP_BODY_BINARYMIME ? SMTP_BARE_NO
-						       : s->bare,
+							      : s->bare,
 		.size_limit = s->srv->size_limit,
 		.line_limit = SMTP_DATA_LINE_MAX_MAX,
 	};
@@ -402,8 +425,8 @@ static void end_of_data(struct session *s)
 		end_line(s);
 	if (err == 0 && s->msg != NULL && qw_error(s->msg) != 0)
 		err = SMTP_DATA_ERR_SINK;
-	if (err == 0 && check(s, RESTRICT_EOD, RESTRICT_EOD, NULL,
-			      "END-OF-MESSAGE")) {
+	if (err == 0 &&
+	    check(s, RESTRICT_EOD, RESTRICT_EOD, NULL, "END-OF-MESSAGE")) {
 		txn_reset(s);
 		return;
 	}
@@ -438,8 +461,8 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	mem_free(s->helo);
 	s->helo = mem_strndup(c->arg.p, c->arg.n);
 	s->esmtp = esmtp;
-	if (check(s, RESTRICT_CLIENT, s->srv->delay_reject ? RESTRICT_CLIENT - 1
-							  : RESTRICT_HELO,
+	if (check(s, RESTRICT_CLIENT,
+		  s->srv->delay_reject ? RESTRICT_CLIENT - 1 : RESTRICT_HELO,
 		  NULL, esmtp ? "EHLO" : "HELO"))
 		return;
 	if (!esmtp) {
@@ -543,7 +566,8 @@ static int do_rcpt(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	s->rcpt = mem_realloc(s->rcpt, (s->nrcpt + 1) * sizeof(*s->rcpt));
-	s->owned = mem_realloc(s->owned, 2 * (s->nrcpt + 1) * sizeof(*s->owned));
+	s->owned =
+		mem_realloc(s->owned, 2 * (s->nrcpt + 1) * sizeof(*s->owned));
 	s->owned[2 * s->nrcpt] = addr;
 	s->owned[2 * s->nrcpt + 1] = NULL;
 	struct qfile_rcpt *q = &s->rcpt[s->nrcpt++];
@@ -910,7 +934,8 @@ static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
 		session_run(s);
 		return;
 	}
-	log_client(s, "timeout after %s from %s", s->last ? s->last : "CONNECT");
+	log_client(s, "timeout after %s from %s",
+		   s->last ? s->last : "CONNECT");
 	s->closing = 1;
 	buf_reset(&s->out);
 	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->myhostname);
@@ -957,8 +982,9 @@ again:;
 		if (s->mode == M_SKIP) {
 			if (s->in.len == 0)
 				break;
-			size_t k = s->in.len < s->skip_left ? s->in.len
-							    : (size_t)s->skip_left;
+			size_t k = s->in.len < s->skip_left
+					   ? s->in.len
+					   : (size_t)s->skip_left;
 			buf_consume(&s->in, k);
 			s->skip_left -= k;
 			if (s->skip_left == 0)
@@ -1040,8 +1066,8 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 		char tmp[16384];
 		if (s->in.len + sizeof(tmp) <= s->in.max) {
 			ssize_t n = read(fd, tmp, sizeof(tmp));
-			if (n == 0 || (n < 0 && errno != EAGAIN &&
-				       errno != EINTR)) {
+			if (n == 0 ||
+			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				lost(s);
 				return;
 			}
@@ -1129,8 +1155,8 @@ void smtpd_server_config(struct smtpd_server *srv)
 	srv->hard_limit = conf_get_int("smtpd_hard_error_limit");
 	if (srv->hard_limit <= 0)
 		srv->hard_limit = 20;
-	srv->error_sleep_ms = (uint64_t)conf_get_time("smtpd_error_sleep_time") *
-			      1000;
+	srv->error_sleep_ms =
+		(uint64_t)conf_get_time("smtpd_error_sleep_time") * 1000;
 	long sz = conf_get_int("message_size_limit");
 	srv->size_limit = sz > 0 ? (uint64_t)sz : 0;
 	long ll = conf_get_int("line_length_limit");
@@ -1138,11 +1164,12 @@ void smtpd_server_config(struct smtpd_server *srv)
 	const char *b = conf_get("smtpd_forbid_bare_newline");
 	/* Postfix 3.9: "yes" and "reject" reject, "normalize" and "no"
 	 * normalise (a bare LF never passes raw into the queue file) */
-	srv->bare = b != NULL && (strcmp(b, "yes") == 0 ||
-				  strcmp(b, "reject") == 0)
-			    ? SMTP_BARE_REJECT
-			    : SMTP_BARE_NORMALIZE;
-	srv->bare_code = (int)conf_get_int("smtpd_forbid_bare_newline_reject_code");
+	srv->bare =
+		b != NULL && (strcmp(b, "yes") == 0 || strcmp(b, "reject") == 0)
+			? SMTP_BARE_REJECT
+			: SMTP_BARE_NORMALIZE;
+	srv->bare_code =
+		(int)conf_get_int("smtpd_forbid_bare_newline_reject_code");
 	if (srv->bare_code < 400 || srv->bare_code > 599)
 		srv->bare_code = 550;
 	srv->vrfy_disabled = conf_get_bool("disable_vrfy_command") > 0;

@@ -85,7 +85,8 @@ static void peer_strings(const struct net_addr *a, char *addr, size_t an,
 			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], addr,
 				  (socklen_t)an);
 		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, addr, (socklen_t)an);
+			inet_ntop(AF_INET6, &s6->sin6_addr, addr,
+				  (socklen_t)an);
 	} else {
 		const struct sockaddr_in *s4 = (const void *)ss;
 		inet_ntop(AF_INET, &s4->sin_addr, addr, (socklen_t)an);

@@ -158,8 +158,8 @@ static void expect(int fd, const char *cmd, const char *prefix)
 		sendall(fd, cmd, strlen(cmd));
 	const char *r = get_reply(fd);
 	if (strncmp(r, prefix, strlen(prefix)) != 0)
-		fail_msg("after %s: got \"%s\", want \"%s\"", cmd ? cmd : "",
-			 r, prefix);
+		fail_msg("after %s: got \"%s\", want \"%s\"", cmd ? cmd : "", r,
+			 prefix);
 }
 
 static char *read_log(void)
@@ -215,8 +215,9 @@ static void test_basic_transaction(void **state)
 				  "250 CHUNKING\r\n"));
 	expect(fd, "MAIL FROM:<s@client.example> RET=HDRS ENVID=abc\r\n",
 	       "250 2.1.0 Ok");
-	expect(fd, "RCPT TO:<u@test.example> NOTIFY=SUCCESS,FAILURE "
-		   "ORCPT=rfc822;u@test.example\r\n",
+	expect(fd,
+	       "RCPT TO:<u@test.example> NOTIFY=SUCCESS,FAILURE "
+	       "ORCPT=rfc822;u@test.example\r\n",
 	       "250 2.1.5 Ok");
 	expect(fd, "DATA\r\n", "354 ");
 	/* a "\n.\n" and "\r\n.\n" are content, not the end (no smuggling) */
@@ -300,10 +301,11 @@ static void test_relay_and_errors(void **state)
 	close(fd);
 	stop();
 	const char *log = read_log();
-	assert_non_null(strstr(log, "NOQUEUE: reject: MAIL from "
-				    "unknown[127.0.0.1]: 552 5.3.4 Message size "
-				    "exceeds fixed limit; proto=ESMTP "
-				    "helo=<h>\n"));
+	assert_non_null(strstr(log,
+			       "NOQUEUE: reject: MAIL from "
+			       "unknown[127.0.0.1]: 552 5.3.4 Message size "
+			       "exceeds fixed limit; proto=ESMTP "
+			       "helo=<h>\n"));
 	assert_non_null(strstr(log, "NOQUEUE: reject: RCPT from "
 				    "unknown[127.0.0.1]: 454 4.7.1 "
 				    "<a@other.example>: Relay access denied; "
@@ -317,10 +319,11 @@ static void test_pipelining_bdat(void **state)
 	start("");
 	int fd = dial();
 	expect(fd, NULL, "220 ");
-	const char *all = "EHLO h\r\nMAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
-			  "BDAT 5\r\nab\r\ncBDAT 5 LAST\r\nd\r\n\r\nDATA\r\n"
-			  "MAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
-			  "BDAT 3\r\nxy\nDATA\r\nRSET\r\nQUIT\r\n";
+	const char *all =
+		"EHLO h\r\nMAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
+		"BDAT 5\r\nab\r\ncBDAT 5 LAST\r\nd\r\n\r\nDATA\r\n"
+		"MAIL FROM:<>\r\nRCPT TO:<u@test.example>\r\n"
+		"BDAT 3\r\nxy\nDATA\r\nRSET\r\nQUIT\r\n";
 	sendall(fd, all, strlen(all));
 	expect(fd, NULL, "250-");
 	expect(fd, NULL, "250 2.1.0");
@@ -366,7 +369,6 @@ static void test_graceful_stop(void **state)
 	child = 0;
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
-
 
 static int done_count, last_result;
 static void on_done(void *arg, int result, const char *qid);
@@ -430,7 +432,8 @@ static void test_disk_full(void **state)
 	expect(fd, "QUIT\r\n", "221 ");
 	close(fd);
 	stop();
-	assert_non_null(strstr(read_log(), "queue file write error: File too large"));
+	assert_non_null(
+		strstr(read_log(), "queue file write error: File too large"));
 	/* nothing half-written is left visible or behind */
 	assert_int_equal(count_incoming(), before + 1);
 }
@@ -445,8 +448,9 @@ static void test_limits(void **state)
 	expect(a, NULL, "220 ");
 	expect(b, NULL, "220 ");
 	int c = dial(); /* over the per-client limit: refused at once */
-	expect(c, NULL, "421 4.7.0 mx.test.example Error: too many "
-			"connections from 127.0.0.1");
+	expect(c, NULL,
+	       "421 4.7.0 mx.test.example Error: too many "
+	       "connections from 127.0.0.1");
 	close(c);
 	expect(a, "EHLO h\r\n", "250-");
 	expect(a, "MAIL FROM:<s@x>\r\n", "250 ");
@@ -524,8 +528,10 @@ static void test_folded_message_id(void **state)
 	stop();
 	char want[256];
 	const char *log = read_log();
-	snprintf(want, sizeof(want), ": %s: message-id=<folded.1@client."
-				     "example>\n", qid);
+	snprintf(want, sizeof(want),
+		 ": %s: message-id=<folded.1@client."
+		 "example>\n",
+		 qid);
 	assert_non_null(strstr(log, want));
 	/* smtpd_junk_command_limit etc. do not apply to one message */
 	assert_null(strstr(log, "warning"));
@@ -617,7 +623,8 @@ static void test_pipelining_flood(void **state)
 	char buf[65536], tail[16] = "";
 	size_t tl = 0;
 	while (done < N) {
-		struct pollfd p = {fd, POLLIN | (sent < total ? POLLOUT : 0), 0};
+		struct pollfd p = {fd, POLLIN | (sent < total ? POLLOUT : 0),
+				   0};
 		assert_true(poll(&p, 1, 10000) > 0);
 		if ((p.revents & POLLOUT) && sent < total) {
 			ssize_t w = write(fd, stream + sent, total - sent);
@@ -633,8 +640,8 @@ static void test_pipelining_flood(void **state)
 					memmove(tail, tail + 1, --tl);
 				tail[tl++] = buf[i];
 				tail[tl] = 0;
-				if (tl >= 14 &&
-				    strcmp(tail + tl - 14, "250 CHUNKING\r\n") == 0)
+				if (tl >= 14 && strcmp(tail + tl - 14,
+						       "250 CHUNKING\r\n") == 0)
 					done++;
 			}
 		}
@@ -706,10 +713,11 @@ static void test_delay_reject(void **state)
 		close(fd);
 		stop();
 		const char *log = read_log();
-		assert_non_null(strstr(log, delay ? "NOQUEUE: reject: RCPT from "
-						    "unknown[127.0.0.1]: 554 "
-						  : "NOQUEUE: reject: MAIL from "
-						    "unknown[127.0.0.1]: 554 "));
+		assert_non_null(
+			strstr(log, delay ? "NOQUEUE: reject: RCPT from "
+					    "unknown[127.0.0.1]: 554 "
+					  : "NOQUEUE: reject: MAIL from "
+					    "unknown[127.0.0.1]: 554 "));
 	}
 	start("smtpd_relay_restrictions = permit_auth_destination, reject\n");
 	int fd = dial();
@@ -807,27 +815,28 @@ static void test_restrict_flow(void **state)
 			 RESTRICT_PERMIT);
 	assert_int_equal(eval(c, RESTRICT_HELO, "1.2.3.4", NULL, &r),
 			 RESTRICT_REJECT);
-	assert_string_equal(buf_str(&r), "451 4.3.5 Server configuration error");
+	assert_string_equal(buf_str(&r),
+			    "451 4.3.5 Server configuration error");
 	/* defaults of smtpd_relay_restrictions */
-	assert_int_equal(eval(c, RESTRICT_RELAY, "10.1.2.3", "a@far.example",
-			      &r),
-			 RESTRICT_PERMIT);
-	assert_int_equal(eval(c, RESTRICT_RELAY, "1.2.3.4", "a@far.example",
-			      &r),
-			 RESTRICT_REJECT);
+	assert_int_equal(
+		eval(c, RESTRICT_RELAY, "10.1.2.3", "a@far.example", &r),
+		RESTRICT_PERMIT);
+	assert_int_equal(
+		eval(c, RESTRICT_RELAY, "1.2.3.4", "a@far.example", &r),
+		RESTRICT_REJECT);
 	assert_string_equal(buf_str(&r),
 			    "454 4.7.1 <a@far.example>: Relay access denied");
-	assert_int_equal(eval(c, RESTRICT_RELAY, "1.2.3.4", "a@test.example",
-			      &r),
-			 RESTRICT_DUNNO);
-	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "1.2.3.4",
-			      "a@far.example", &r),
-			 RESTRICT_REJECT);
+	assert_int_equal(
+		eval(c, RESTRICT_RELAY, "1.2.3.4", "a@test.example", &r),
+		RESTRICT_DUNNO);
+	assert_int_equal(
+		eval(c, RESTRICT_RECIPIENT, "1.2.3.4", "a@far.example", &r),
+		RESTRICT_REJECT);
 	assert_string_equal(buf_str(&r),
 			    "554 5.7.1 <a@far.example>: Relay access denied");
-	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "1.2.3.4",
-			      "a@test.example", &r),
-			 RESTRICT_REJECT);
+	assert_int_equal(
+		eval(c, RESTRICT_RECIPIENT, "1.2.3.4", "a@test.example", &r),
+		RESTRICT_REJECT);
 	assert_string_equal(buf_str(&r),
 			    "554 5.7.1 <a@test.example>: Recipient address "
 			    "rejected: Access denied");
