@@ -727,6 +727,199 @@ static void test_service_success_notice(void **state)
 	test_write_file("transport", "");
 }
 
+/* fifo_send - a request to qmgr's FIFO. */
+static void fifo_send(const char *req)
+{
+	char fifo[700];
+	int fd;
+
+	snprintf(fifo, sizeof(fifo), "%s/%s", qdir, LAYOUT_TRIGGER);
+	fd = open(fifo, O_WRONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	close(fd);
+}
+
+static void stop_qmgr(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* SIGTERM while a delivery waits for the server (smtp-sink -w 2 holds
+ * the DATA reply): qmgr says so, lets the delivery finish within the
+ * drain bound, records and removes the message, and exits 0. */
+static void test_service_drain_on_sigterm(void **state)
+{
+	const char *rcpt[] = {"one@slow.example"};
+	char qid[QID_SIZE], c, v[400];
+	const char *log;
+	int ready, st;
+	pid_t pid, sink;
+	unsigned port = free_port();
+
+	(void)state;
+	unlink(logpath);
+	sink = sink_start_opts(port, "-w", "2", NULL);
+	snprintf(v, sizeof(v), "slow.example smtp:[127.0.0.1]:%u\n", port);
+	test_write_file("transport", v);
+	queue_msg(rcpt, 1, qid);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log("(queue active)", 1));
+	usleep(300000); /* connected, waiting for the DATA reply */
+	stop_qmgr(pid);
+	kill(sink, SIGTERM);
+	waitpid(sink, &st, 0);
+	log = slurp(logpath);
+	assert_non_null(strstr(log, "stopping: 1 deliveries in progress"));
+	assert_non_null(strstr(log, "status=sent (250 "));
+	assert_true(strstr(log, "stopping: ") < strstr(log, "status=sent"));
+	snprintf(v, sizeof(v), "%s: removed", qid);
+	assert_non_null(strstr(log, v));
+	assert_false(file_in("active", qid));
+	assert_false(file_in("deferred", qid));
+	test_write_file("transport", "");
+}
+
+/* "S domain" (ETRN): only deferred messages with a recipient in that
+ * domain are tried again at once. */
+static void test_service_site_flush(void **state)
+{
+	const char *a[] = {"x@site.example"};
+	const char *b[] = {"y@other.example"};
+	char qa[QID_SIZE], qb[QID_SIZE], c, v[400];
+	const char *log;
+	int ready;
+	pid_t pid;
+
+	(void)state;
+	unlink(logpath);
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	test_write_file("transport", "site.example smtp:[127.0.0.1]:1\n"
+				     "other.example smtp:[127.0.0.1]:1\n");
+	queue_msg(a, 1, qa);
+	queue_msg(b, 1, qb);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log("status=deferred", 2));
+	for (int i = 0; i < 600 && !(file_in("deferred", qa) &&
+				     file_in("deferred", qb));
+	     i++)
+		usleep(50000);
+	fifo_send("S site.example\n");
+	assert_true(wait_log("status=deferred", 3));
+	usleep(500000); /* nothing else may follow */
+	stop_qmgr(pid);
+	log = slurp(logpath);
+	snprintf(v, sizeof(v), "%s: to=<x@site.example>", qa);
+	assert_int_equal(count(log, v), 2);
+	snprintf(v, sizeof(v), "%s: to=<y@other.example>", qb);
+	assert_int_equal(count(log, v), 1);
+	assert_true(file_in("deferred", qa));
+	assert_true(file_in("deferred", qb));
+	snprintf(v, sizeof(v), "rm -f %s/deferred/*", qdir);
+	assert_int_equal(system(v), 0);
+	test_write_file("transport", "");
+}
+
+/* A hold: route parks the message in hold/ with an H record; a restart
+ * leaves it there, undelivered. */
+static void test_service_hold(void **state)
+{
+	const char *rcpt[] = {"parked@example.net"};
+	char qid[QID_SIZE], c, path[700], tmp[4096];
+	struct qfile_msg m;
+	struct buf b;
+	int ready;
+	size_t n;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	unlink(logpath);
+	test_write_file("transport", "parked@example.net hold:\n");
+	queue_msg(rcpt, 1, qid);
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	for (int i = 0; i < 600 && !file_in("hold", qid); i++)
+		usleep(50000);
+	stop_qmgr(pid);
+	assert_true(file_in("hold", qid));
+	assert_false(file_in("active", qid));
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	usleep(500000);
+	stop_qmgr(pid);
+	assert_true(file_in("hold", qid));
+	assert_null(strstr(slurp(logpath), "to=<parked@example.net>"));
+	snprintf(path, sizeof(path), "%s/hold/%s", qdir, qid);
+	buf_init(&b, 1 << 20);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	assert_int_equal(qfile_parse(&m, b.data, b.len), 0);
+	assert_int_equal(m.hold, 1);
+	assert_int_equal(m.nrcpt_todo, 1);
+	qfile_msg_free(&m);
+	buf_free(&b);
+	unlink(path);
+	test_write_file("transport", "");
+}
+
+/* qmgr_message_active_limit = 2: five messages to a slow sink, never
+ * more than two in active/ at once (the third is taken in only after
+ * one is removed); all five are delivered. */
+static void test_service_active_limit(void **state)
+{
+	const char *rcpt[] = {"one@slow.example"};
+	char qid[QID_SIZE], c, v[400];
+	const char *log, *third, *first_removed;
+	int ready, st;
+	pid_t pid, sink;
+	unsigned port = free_port();
+
+	(void)state;
+	unlink(logpath);
+	sink = sink_start_opts(port, "-w", "1", NULL);
+	snprintf(v, sizeof(v), "slow.example smtp:[127.0.0.1]:%u\n", port);
+	test_write_file("transport", v);
+	for (int i = 0; i < 5; i++)
+		queue_msg(rcpt, 1, qid);
+	conf_set("qmgr_message_active_limit", "2");
+	pid = start_qmgr(&ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_true(wait_log(": removed", 5));
+	stop_qmgr(pid);
+	conf_set("qmgr_message_active_limit", "20000");
+	kill(sink, SIGTERM);
+	waitpid(sink, &st, 0);
+	log = slurp(logpath);
+	assert_int_equal(count(log, "(queue active)"), 5);
+	assert_int_equal(count(log, "status=sent (250 "), 5);
+	third = strstr(log, "(queue active)");
+	for (int i = 0; i < 2 && third; i++)
+		third = strstr(third + 1, "(queue active)");
+	first_removed = strstr(log, ": removed");
+	assert_non_null(third);
+	assert_non_null(first_removed);
+	assert_true(third > first_removed);
+	assert_int_equal(queue_files(), 0);
+	test_write_file("transport", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +934,10 @@ int main(void)
 		cmocka_unit_test(test_service_torn_and_delay_warning),
 		cmocka_unit_test(test_service_kill9_restart),
 		cmocka_unit_test(test_service_success_notice),
+		cmocka_unit_test(test_service_drain_on_sigterm),
+		cmocka_unit_test(test_service_site_flush),
+		cmocka_unit_test(test_service_hold),
+		cmocka_unit_test(test_service_active_limit),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, NULL);
 	test_cleanup_tmpdir();
