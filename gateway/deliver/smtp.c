@@ -98,6 +98,7 @@ struct smtp_sess {
 	struct buf out;
 	struct smtp_ehlo ehlo;
 	unsigned xacts;   /* transactions finished */
+	unsigned uses;    /* jobs given to this connection */
 	uint64_t born_ms; /* when connected */
 	int reused;       /* the job started on a cached connection */
 	int connect_err;  /* errno of a connect that failed at once */
@@ -247,12 +248,16 @@ static void job_report(struct smtp_sess *s)
 	struct deliver_job *job = s->job;
 	struct rcpt_status *rs = s->rs;
 	double start = s->start, ready = s->ready;
-	char relay[ROUTE_HOST_MAX + INET6_ADDRSTRLEN + 16];
+	char relay[ROUTE_HOST_MAX + INET6_ADDRSTRLEN + 40];
 	size_t i;
 
 	if (job == NULL)
 		return;
-	if (s->connected)
+	/* Postfix's ", conn_use=N" after relay= on a reused connection. */
+	if (s->connected && s->uses > 1)
+		snprintf(relay, sizeof(relay), "%s[%s]:%u, conn_use=%u",
+			 mail_host(s), s->addr, s->port, s->uses);
+	else if (s->connected)
 		snprintf(relay, sizeof(relay), "%s[%s]:%u", mail_host(s),
 			 s->addr, s->port);
 	else
@@ -1167,6 +1172,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 			break;
 	if (s) {
 		s->job = job;
+		s->uses++;
 		s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
 		s->start = deliver_now();
 		s->ready = 0;
@@ -1181,6 +1187,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 	s = sess_new(c, r);
 	s->port = port;
 	s->job = job;
+	s->uses = 1;
 	s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
 	s->start = deliver_now();
 	if (resolve(s, r) < 0) {

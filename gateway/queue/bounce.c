@@ -29,6 +29,43 @@ static void put_safe(struct buf *out, const char *p, size_t n)
 	}
 }
 
+/* The outcome text of a remote reply is "host NAME[ADDR] said: REPLY (in
+ * reply to CMD command)" (deliver/smtp.c). As Postfix, the report names
+ * that MTA (Remote-MTA: dns; NAME) and gives the reply itself as the
+ * Diagnostic-Code; any other text (a local reason) is the code as is. */
+static void put_remote(struct buf *out, const char *t, size_t n)
+{
+	static const char said[] = " said: ", inreply[] = " (in reply to ";
+	const char *end = t + n, *host, *br, *s = NULL;
+
+	if (n > 5 && memcmp(t, "host ", 5) == 0) {
+		host = t + 5;
+		for (const char *p = host; p + sizeof(said) - 1 <= end; p++)
+			if (memcmp(p, said, sizeof(said) - 1) == 0) {
+				s = p;
+				break;
+			}
+		br = s ? memchr(host, '[', (size_t)(s - host)) : NULL;
+		if (s && br && br > host) {
+			const char *reply = s + sizeof(said) - 1, *rend = end;
+
+			for (const char *p = reply;
+			     p + sizeof(inreply) - 1 <= end; p++)
+				if (memcmp(p, inreply, sizeof(inreply) - 1) == 0)
+					rend = p;
+			buf_puts(out, "Remote-MTA: dns; ");
+			put_safe(out, host, (size_t)(br - host));
+			buf_puts(out, "\r\nDiagnostic-Code: smtp; ");
+			put_safe(out, reply, (size_t)(rend - reply));
+			buf_puts(out, "\r\n");
+			return;
+		}
+	}
+	buf_puts(out, "Diagnostic-Code: X-Postfix; ");
+	put_safe(out, t, n);
+	buf_puts(out, "\r\n");
+}
+
 /* End of the header section of the content: offset just past the blank
  * line, or len when there is none. Bounded by len. */
 static size_t header_end(const unsigned char *c, size_t len)
@@ -179,17 +216,15 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 				      : bi->kind == BOUNCE_DELAYED ? "4.0.0"
 								   : "5.0.0");
 		buf_puts(out, "\r\n");
-		if (r->text.len) {
-			buf_puts(out, "Diagnostic-Code: smtp; ");
-			put_safe(out, r->text.p, r->text.len);
-			buf_puts(out, "\r\n");
-		}
+		if (r->text.len)
+			put_remote(out, r->text.p, r->text.len);
 	}
 	/* Part 3: the original headers, or the whole message (RET=FULL). */
 	const unsigned char *c = file + msg->content_off;
 	size_t clen = msg->content_len;
 	size_t hlen = header_end(c, clen);
-	int full = msg->ret == QFILE_RET_FULL && bi->kind == BOUNCE_FAILED;
+	/* Without RET the whole message comes back, as Postfix does. */
+	int full = msg->ret != QFILE_RET_HDRS && bi->kind == BOUNCE_FAILED;
 	if (full && clen > bi->size_limit)
 		full = 0;
 	buf_printf(out,

@@ -253,6 +253,24 @@ static void corrupt(const char *qid, enum spool_queue from, const char *why)
 }
 
 /* Queue the DSNs owed for a finished (or deferred, for delay) message. */
+/* notify_class - whether notify_classes names cls. */
+static int notify_class(const char *cls)
+{
+	const char *v = conf_get("notify_classes");
+	size_t n = strlen(cls);
+
+	for (const char *p = v ? v : ""; *p;) {
+		size_t k;
+
+		p += strspn(p, ", \t\r\n");
+		k = strcspn(p, ", \t\r\n");
+		if (k == n && strncasecmp(p, cls, n) == 0)
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
 static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 {
 	const struct qfile_msg *m = &qm->m;
@@ -304,9 +322,22 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 			mem_free(which);
 			return;
 		}
+		/* The postmaster hears of it only with "2bounce" in
+		 * notify_classes (not by default, as Postfix). */
+		if (!notify_class("2bounce")) {
+			mem_free(which);
+			return;
+		}
 		const char *pm = conf_get("2bounce_notice_recipient");
 		from = dbl;
-		snprintf(to, sizeof to, "%s", pm && *pm ? pm : "postmaster");
+		/* An unqualified name gets @myorigin, as Postfix's
+		 * append_at_myorigin. */
+		pm = pm && *pm ? pm : "postmaster";
+		if (strchr(pm, '@') == NULL)
+			snprintf(to, sizeof to, "%s@%s", pm,
+				 origin && *origin ? origin : host);
+		else
+			snprintf(to, sizeof to, "%s", pm);
 	} else {
 		memcpy(to, m->sender.p, m->sender.len);
 		to[m->sender.len] = 0;
@@ -392,6 +423,28 @@ static void msg_finish(struct qmsg *qm)
 	}
 	if (m->nrcpt_todo > 0) {
 		int64_t dwt = conf_get_time("delay_warning_time");
+		/* Failed recipients are reported now, not when the deferred
+		 * ones are done (Postfix does the same); "reported" records
+		 * keep them from being reported twice. */
+		int bounced = 0;
+		for (size_t i = 0; i < m->nrcpt; i++)
+			bounced |= m->rcpt[i].state == QFILE_RCPT_BOUNCED;
+		if (bounced) {
+			send_dsn(qm, BOUNCE_FAILED);
+			for (size_t i = 0; i < m->nrcpt; i++) {
+				const struct qfile_rcpt *r = &m->rcpt[i];
+				char d[16];
+
+				if (r->state != QFILE_RCPT_BOUNCED)
+					continue;
+				snprintf(d, sizeof d, "%.*s",
+					 (int)(r->dsn.len < 15 ? r->dsn.len
+							       : 15),
+					 r->dsn.p ? r->dsn.p : "5.0.0");
+				qfile_format_done(&rec, i, QFILE_RCPT_REPORTED,
+						  d, r->text.p, r->text.len);
+			}
+		}
 		if (dwt > 0 && !m->warned && now - m->arrival_sec >= dwt &&
 		    m->sender.len > 0) {
 			send_dsn(qm, BOUNCE_DELAYED);

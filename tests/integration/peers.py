@@ -287,7 +287,22 @@ class Sink:
         # closed by waiting for the counters to agree.
         wait_until(lambda: self.counted() is None or self.counted() >= n,
                    timeout, "smtp-sink counters", interval=0.1)
-        return self.messages()
+        # The counters of an earlier run of a restarted sink are in the
+        # same output file, and a dump file grows from MAIL FROM on (one
+        # whose recipients were all refused has none): also wait until n
+        # files have recipients and none grows any more.
+        last = {}
+
+        def settled():
+            now = {p: p.stat().st_size for p in self.files()}
+            done = now == last and \
+                sum(1 for m in self.messages() if m.rcpt_args) >= n
+            last.clear()
+            last.update(now)
+            return done
+        wait_until(settled, timeout, "smtp-sink dump files to settle",
+                   interval=0.2)
+        return [m for m in self.messages() if m.rcpt_args]
 
     def counted(self):
         """smtp-sink -c's last 'mesg=' counter, or None."""

@@ -38,9 +38,16 @@ static void make(struct buf *qf, struct qfile_msg *m, enum qfile_ret ret,
 	w.nrcpt = 2;
 	buf_init(qf, 1 << 20);
 	assert_int_equal(qfile_format(qf, &w, content, sizeof(content) - 1), 0);
-	assert_int_equal(qfile_format_done(qf, 0, QFILE_RCPT_BOUNCED, "5.1.1",
-					   "550 5.1.1 no such user\x01", 23),
-			 0);
+	{
+		static const char said[] =
+			"host mx.example.net[192.0.2.1] said: 550 5.1.1 no "
+			"such user\x01 (in reply to RCPT TO command)";
+
+		assert_int_equal(qfile_format_done(qf, 0, QFILE_RCPT_BOUNCED,
+						   "5.1.1", said,
+						   sizeof(said) - 1),
+				 0);
+	}
 	assert_int_equal(qfile_parse(m, qf->data, qf->len), 0);
 }
 
@@ -72,7 +79,7 @@ static void test_failed_report_hdrs(void **state)
 	const char *s;
 
 	(void)state;
-	make(&qf, &m, QFILE_RET_NONE, 1);
+	make(&qf, &m, QFILE_RET_HDRS, 1);
 	s = build(&out, &m, &qf, 50000);
 	assert_non_null(strstr(s, "From: MAILER-DAEMON@mx.example.org"));
 	assert_non_null(strstr(s, "\r\nTo: alice@example.org\r\n"));
@@ -88,12 +95,14 @@ static void test_failed_report_hdrs(void **state)
 	assert_non_null(strstr(s, "Original-Recipient: rfc822; "
 				  "Gone@example.net\r\n"));
 	assert_non_null(strstr(s, "Action: failed\r\nStatus: 5.1.1\r\n"));
-	/* The control byte of the reply never reaches the report. */
-	assert_non_null(strstr(s, "Diagnostic-Code: smtp; 550 5.1.1 no such "
+	/* The remote MTA and its reply, as Postfix reports them; the
+	 * control byte of the reply never reaches the report. */
+	assert_non_null(strstr(s, "Remote-MTA: dns; mx.example.net\r\n"
+				  "Diagnostic-Code: smtp; 550 5.1.1 no such "
 				  "user?\r\n"));
 	/* Only recipients in `which`. */
 	assert_null(strstr(s, "ok@example.net"));
-	/* Headers only by default. */
+	/* RET=HDRS: headers only. */
 	assert_non_null(strstr(s, "text/rfc822-headers"));
 	assert_non_null(strstr(s, "Subject: hello\r\n"));
 	assert_null(strstr(s, "secret body line"));
@@ -124,6 +133,14 @@ static void test_ret_full_and_limit(void **state)
 	s = build(&out, &m, &qf, 10);
 	assert_non_null(strstr(s, "text/rfc822-headers"));
 	assert_null(strstr(s, "secret body line"));
+	qfile_msg_free(&m);
+	buf_free(&out);
+	buf_free(&qf);
+	/* No RET: the whole message, as Postfix. */
+	make(&qf, &m, QFILE_RET_NONE, 0);
+	s = build(&out, &m, &qf, 50000);
+	assert_non_null(strstr(s, "Content-Type: message/rfc822"));
+	assert_non_null(strstr(s, "secret body line"));
 	qfile_msg_free(&m);
 	buf_free(&out);
 	buf_free(&qf);
