@@ -1,0 +1,521 @@
+/* test_dns_resolv - the stub resolver against a real DNS server.
+ *
+ * The test moves into its own network namespace (unshare(CLONE_NEWNET), so
+ * it needs root; a private loopback where port 53 on any 127.0.0.x is free)
+ * and starts Debian's nsd there on 127.0.0.53:53, serving test.example:
+ * MX with preferences, A/AAAA, TXT, a CNAME chain, a null MX (RFC 7505), a
+ * TXT bigger than 512 bytes (EDNS0 carries it over UDP) and one bigger than
+ * the EDNS0 size (TC=1 forces TCP). 127.0.0.9:53 is a UDP socket the test
+ * holds and never reads: a server that never answers. nsd is stopped by its
+ * PID at the end. Without nsd, or without root, the tests are skipped. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "core/loop.h"
+#include "dns/packet.h"
+#include "dns/resolv.h"
+
+static pid_t nsd_pid = -1;
+static int silent_fd = -1;
+static int have_server;
+static struct loop *lp;
+
+/* ---- the server ---- */
+
+static void lo_up(void)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(s >= 0);
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	assert_int_equal(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	close(s);
+}
+
+static void write_zone(void)
+{
+	struct buf z;
+	char s250[251];
+
+	memset(s250, 'x', 250);
+	s250[250] = 0;
+	buf_init(&z, 64 * 1024);
+	buf_puts(&z, "$ORIGIN test.example.\n$TTL 300\n"
+		     "@ IN SOA ns.test.example. host.test.example. "
+		     "1 3600 600 86400 60\n"
+		     "@ IN NS ns\n"
+		     "ns IN A 127.0.0.53\n"
+		     "@ IN MX 20 mx2\n"
+		     "@ IN MX 10 mx1\n"
+		     "mx1 IN A 127.0.0.11\n"
+		     "mx1 IN AAAA ::1\n"
+		     "mx2 IN A 127.0.0.12\n"
+		     "mx2 IN A 127.0.0.22\n"
+		     "@ IN TXT \"v=spf1 ip4:127.0.0.0/8 -all\"\n"
+		     "nullmx IN MX 0 .\n"
+		     "c1 IN CNAME c2\n"
+		     "c2 IN CNAME c3\n"
+		     "c3 IN A 127.0.0.13\n"
+		     "short 5 IN A 127.0.0.14\n");
+	/* mid: about 760 bytes (over 512, under the EDNS0 size) */
+	buf_printf(&z, "mid IN TXT \"%s\" \"%s\" \"%s\"\n", s250, s250, s250);
+	/* big: about 1520 bytes (over DNS_EDNS_UDP_SIZE): TC, then TCP */
+	buf_printf(&z, "big IN TXT \"%s\" \"%s\" \"%s\" \"%s\" \"%s\" \"%s\"\n",
+		   s250, s250, s250, s250, s250, s250);
+	test_write_file("test.zone", buf_str(&z));
+	buf_free(&z);
+}
+
+/* A blocking probe: does the server answer yet? */
+static int probe(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(53)};
+	struct timeval tv = {0, 100 * 1000};
+	uint8_t q[DNS_QUERY_MAX], a[512];
+	size_t len;
+	int s, ok;
+
+	inet_pton(AF_INET, "127.0.0.53", &sa.sin_addr);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	dns_query_format(q, sizeof(q), 1, "test.example", DNS_T_SOA, 0, &len);
+	sendto(s, q, len, 0, (struct sockaddr *)&sa, sizeof(sa));
+	ok = recv(s, a, sizeof(a), 0) > 0;
+	close(s);
+	return ok;
+}
+
+static int setup(void **state)
+{
+	char conf[2048];
+	const char *dir = test_tmpdir();
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(53)};
+
+	(void)state;
+	lp = loop_new();
+	if (geteuid() != 0 || access("/usr/sbin/nsd", X_OK) != 0) {
+		fprintf(stderr, "test_dns_resolv: needs root and nsd "
+				"(apt-get install nsd): skipped\n");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNET) != 0) {
+		fprintf(stderr, "unshare: %s: skipped\n", strerror(errno));
+		return 0;
+	}
+	lo_up();
+	write_zone();
+	snprintf(conf, sizeof(conf),
+		 "server:\n  ip-address: 127.0.0.53\n  port: 53\n"
+		 "  username: \"\"\n  chroot: \"\"\n  database: \"\"\n"
+		 "  zonelistfile: %s/zone.list\n  xfrdfile: %s/xfrd.state\n"
+		 "  pidfile: %s/nsd.pid\n  zonesdir: %s\n"
+		 "  logfile: %s/nsd.log\n  verbosity: 0\n"
+		 "remote-control:\n  control-enable: no\n"
+		 "zone:\n  name: test.example\n  zonefile: %s/test.zone\n",
+		 dir, dir, dir, dir, dir, dir);
+	test_write_file("nsd.conf", conf);
+	nsd_pid = fork();
+	assert_true(nsd_pid >= 0);
+	if (nsd_pid == 0) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/nsd.conf", dir);
+		execl("/usr/sbin/nsd", "nsd", "-d", "-c", path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !have_server; i++)
+		have_server = probe();
+	assert_true(have_server);
+	/* The silent server. */
+	silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, "127.0.0.9", &sa.sin_addr);
+	assert_int_equal(bind(silent_fd, (struct sockaddr *)&sa, sizeof(sa)),
+			 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (nsd_pid > 0) {
+		kill(nsd_pid, SIGTERM);
+		waitpid(nsd_pid, NULL, 0);
+	}
+	if (silent_fd >= 0)
+		close(silent_fd);
+	loop_free(lp);
+	test_cleanup_tmpdir();
+	return 0;
+}
+
+/* ---- running queries ---- */
+
+struct result {
+	int done, status;
+	struct dns_answer ans;
+};
+
+static void done(int status, const struct dns_answer *ans, void *arg)
+{
+	struct result *res = arg;
+
+	res->done++;
+	res->status = status;
+	if (ans)
+		res->ans = *ans;
+}
+
+static struct result *ask(struct dns_resolver *r, const char *name,
+			  uint16_t type)
+{
+	static struct result res;
+
+	memset(&res, 0, sizeof(res));
+	dns_query(r, name, type, done, &res);
+	while (!res.done)
+		loop_run_once(lp, -1);
+	assert_int_equal(res.done, 1);
+	return &res;
+}
+
+static struct dns_resolver *resolver(const char *resolv_conf)
+{
+	struct dns_conf c;
+
+	dns_conf_parse(resolv_conf, strlen(resolv_conf), &c);
+	return dns_resolver_new(lp, &c,
+				test_write_file("hosts",
+						"127.0.0.77 hostsonly.test.example\n"
+						"::7 hostsonly.test.example\n"));
+}
+
+static const char *ip(const struct dns_rr *rr)
+{
+	static char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->addr, s,
+		  sizeof(s));
+	return s;
+}
+
+#define NEED_SERVER()                                                         \
+	do {                                                                  \
+		if (!have_server)                                             \
+			skip();                                               \
+	} while (0)
+
+/* ---- tests ---- */
+
+static void test_conf_parse(void **state)
+{
+	struct dns_conf c;
+	const char *t = "# comment\n"
+			"search example.org\n"
+			"nameserver 192.0.2.1 # trailing\n"
+			"nameserver not-an-address\n"
+			"nameserver 2001:db8::53\r\n"
+			"  nameserver\t192.0.2.3\n"
+			"nameserver 192.0.2.4\n" /* a fourth: ignored */
+			"options ndots:3 timeout:99 attempts:0 rotate\n";
+	char s[INET6_ADDRSTRLEN];
+
+	(void)state;
+	dns_conf_parse(t, strlen(t), &c);
+	assert_int_equal(c.nserver, 3);
+	assert_int_equal(c.server[1].sa.ss_family, AF_INET6);
+	assert_int_equal(net_addr_port(&c.server[1]), 53);
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&c.server[2].sa)->sin_addr,
+		  s, sizeof(s));
+	assert_string_equal(s, "192.0.2.3");
+	assert_int_equal(c.timeout, DNS_TIMEOUT_MAX);
+	assert_int_equal(c.attempts, 1);
+	assert_int_equal(c.ndots, 3);
+	/* Empty: 127.0.0.1 and the defaults; a missing file the same. */
+	dns_conf_parse("", 0, &c);
+	assert_int_equal(c.nserver, 1);
+	assert_int_equal(c.timeout, DNS_TIMEOUT_DEFAULT);
+	assert_int_equal(c.attempts, DNS_ATTEMPTS_DEFAULT);
+	assert_int_equal(dns_conf_load("/nonexistent/resolv.conf", &c), 0);
+	assert_int_equal(c.nserver, 1);
+	assert_int_equal(net_addr_port(&c.server[0]), 53);
+}
+
+static void test_records(void **state)
+{
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	res = ask(r, "test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct dns_rr *rr = &res->ans.rr[i];
+
+		if (rr->pref == 10)
+			assert_string_equal(dns_rr_text(&res->ans, rr),
+					    "mx1.test.example");
+		else
+			assert_string_equal(dns_rr_text(&res->ans, rr),
+					    "mx2.test.example");
+	}
+	assert_int_equal(res->ans.ttl, 300);
+	assert_int_equal(res->ans.aa, 1);
+	res = ask(r, "MX2.test.example.", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 2);
+	res = ask(r, "mx1.test.example", DNS_T_AAAA);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "::1");
+	res = ask(r, "test.example", DNS_T_TXT);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(dns_rr_text(&res->ans, &res->ans.rr[0]),
+			    "v=spf1 ip4:127.0.0.0/8 -all");
+	/* CNAME chain c1 -> c2 -> c3 A, inside one answer. */
+	res = ask(r, "c1.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 1);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.13");
+	assert_string_equal(res->ans.pool + res->ans.cname_off,
+			    "c3.test.example");
+	/* Null MX (RFC 7505): one MX, preference 0, exchange ".". */
+	res = ask(r, "nullmx.test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 1);
+	assert_int_equal(res->ans.rr[0].pref, 0);
+	assert_string_equal(dns_rr_text(&res->ans, &res->ans.rr[0]), ".");
+	/* NXDOMAIN and NODATA with the SOA minimum as negative TTL. */
+	res = ask(r, "nx.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_NOTFOUND);
+	assert_int_equal(res->ans.neg_ttl, 60);
+	res = ask(r, "mx1.test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_NODATA);
+	assert_int_equal(res->ans.neg_ttl, 60);
+	/* Over 512 bytes: EDNS0 brings it over UDP. */
+	res = ask(r, "mid.test.example", DNS_T_TXT);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.rr[0].len, 750);
+	assert_int_equal(st->tcp_sent, 0);
+	/* Over the EDNS0 size: TC=1, then TCP. */
+	res = ask(r, "big.test.example", DNS_T_TXT);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.rr[0].len, 1500);
+	assert_int_equal(st->tcp_sent, 1);
+	assert_int_equal(st->cache_hits, 0);
+	assert_int_equal(st->udp_sent, 10);
+	assert_int_equal(st->timeouts, 0);
+	assert_int_equal(st->tempfails, 0);
+	/* A name that cannot be asked. */
+	res = ask(r, "a..b", DNS_T_A);
+	assert_int_equal(res->status, DNS_BADNAME);
+	assert_int_equal(st->udp_sent, 10);
+	dns_resolver_free(r);
+}
+
+static void test_cache(void **state)
+{
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+	uint64_t sent;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	res = ask(r, "test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_OK);
+	sent = st->udp_sent;
+	assert_int_equal(st->cache_misses, 1);
+	/* The second query is answered from the cache, no packet. */
+	res = ask(r, "Test.Example.", DNS_T_MX);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 2);
+	assert_true(res->ans.ttl <= 300 && res->ans.ttl >= 298);
+	assert_int_equal(st->cache_hits, 1);
+	assert_int_equal(st->udp_sent, sent);
+	/* Another type of the same name is not the same entry. */
+	res = ask(r, "test.example", DNS_T_TXT);
+	assert_int_equal(st->cache_misses, 2);
+	assert_int_equal(st->udp_sent, sent + 1);
+	/* Negative caching: NXDOMAIN and NODATA, from the cache. */
+	res = ask(r, "nx.test.example", DNS_T_A);
+	res = ask(r, "nx.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_NOTFOUND);
+	res = ask(r, "mx2.test.example", DNS_T_TXT);
+	res = ask(r, "mx2.test.example", DNS_T_TXT);
+	assert_int_equal(res->status, DNS_NODATA);
+	assert_int_equal(st->cache_hits, 3);
+	assert_int_equal(st->udp_sent, sent + 3);
+	/* Expiry: a 5-second TTL is not served after it ran out (checked
+	 * through the TTL left, to keep the test short), and flush empties. */
+	res = ask(r, "short.test.example", DNS_T_A);
+	assert_int_equal(res->ans.ttl, 5);
+	res = ask(r, "short.test.example", DNS_T_A);
+	assert_true(res->ans.ttl <= 5);
+	assert_int_equal(st->cache_hits, 4);
+	dns_cache_flush(r);
+	res = ask(r, "short.test.example", DNS_T_A);
+	assert_int_equal(st->cache_hits, 4);
+	assert_int_equal(st->udp_sent, sent + 5);
+	dns_resolver_free(r);
+}
+
+static void test_hosts_first(void **state)
+{
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	res = ask(r, "hostsonly.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.77");
+	res = ask(r, "HOSTSONLY.test.example", DNS_T_AAAA);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "::7");
+	assert_int_equal(st->hosts_hits, 2);
+	assert_int_equal(st->udp_sent, 0);
+	/* Not in hosts: DNS says NXDOMAIN; MX never looks at hosts. */
+	res = ask(r, "hostsonly.test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_NOTFOUND);
+	assert_int_equal(st->udp_sent, 1);
+	dns_resolver_free(r);
+}
+
+static void test_silent_server(void **state)
+{
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+	uint64_t t0;
+
+	(void)state;
+	NEED_SERVER();
+	/* Never answers: a temporary error after timeout x attempts. */
+	r = resolver("nameserver 127.0.0.9\noptions timeout:1 attempts:2\n");
+	st = dns_resolver_stats(r);
+	t0 = loop_clock_ms();
+	res = ask(r, "test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_TEMPFAIL);
+	assert_true(loop_clock_ms() - t0 >= 2000);
+	assert_int_equal(st->timeouts, 2);
+	assert_int_equal(st->udp_sent, 2);
+	assert_int_equal(st->tempfails, 1);
+	/* The failure is not cached. */
+	res = ask(r, "test.example", DNS_T_MX);
+	assert_int_equal(res->status, DNS_TEMPFAIL);
+	assert_int_equal(st->cache_hits, 0);
+	dns_resolver_free(r);
+	/* Silent first, then nobody on the port (refused at once), then the
+	 * real one: the retry goes over the servers. */
+	r = resolver("nameserver 127.0.0.9\nnameserver 127.0.0.10\n"
+		     "nameserver 127.0.0.53\noptions timeout:1 attempts:1\n");
+	st = dns_resolver_stats(r);
+	res = ask(r, "c1.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.13");
+	assert_int_equal(st->udp_sent, 3);
+	assert_int_equal(st->timeouts, 1);
+	dns_resolver_free(r);
+}
+
+static void test_cancel(void **state)
+{
+	struct dns_resolver *r;
+	struct result res;
+	struct dns_query *q;
+	uint64_t t0;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.9\noptions timeout:1 attempts:1\n");
+	memset(&res, 0, sizeof(res));
+	q = dns_query(r, "test.example", DNS_T_A, done, &res);
+	t0 = loop_clock_ms();
+	loop_run_once(lp, 100);
+	dns_query_cancel(q);
+	while (loop_clock_ms() - t0 < 1300)
+		loop_run_once(lp, 200);
+	assert_int_equal(res.done, 0);
+	/* A cache hit cancelled before delivery; pending ones at free. */
+	dns_query_cancel(dns_query(r, "hostsonly.test.example", DNS_T_A, done,
+				   &res));
+	(void)dns_query(r, "test.example", DNS_T_MX, done, &res);
+	loop_run_once(lp, 0);
+	assert_int_equal(res.done, 0);
+	dns_resolver_free(r);
+}
+
+/* Many queries at once on one loop, each with its own ID and port. */
+static void test_concurrent(void **state)
+{
+	static struct result res[20];
+	static const char *names[] = {"test.example", "mx1.test.example",
+				      "mx2.test.example", "c1.test.example",
+				      "nx.test.example"};
+	struct dns_resolver *r;
+	int left;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < 20; i++)
+		dns_query(r, names[i % 5], DNS_T_A, done, &res[i]);
+	do {
+		loop_run_once(lp, -1);
+		left = 0;
+		for (int i = 0; i < 20; i++)
+			left += res[i].done == 0;
+	} while (left);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(res[i].done, 1);
+		if (i % 5 == 0)
+			assert_int_equal(res[i].status, DNS_NODATA);
+		else if (i % 5 == 4)
+			assert_int_equal(res[i].status, DNS_NOTFOUND);
+		else
+			assert_int_equal(res[i].status, DNS_OK);
+	}
+	assert_int_equal(dns_resolver_stats(r)->udp_sent, 20);
+	dns_resolver_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conf_parse),
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_hosts_first),
+		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_concurrent),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
