@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -184,6 +185,9 @@ static pid_t start_qmgr(int *ready)
 		struct service_ctx ctx = {.service = "qmgr",
 					  .ready_fd = pfd[1],
 					  .drain_ms = 5000};
+		/* A failed assertion leaves this child behind: it goes when
+		 * the test program does. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
 		log_set_file(logpath);
 		if (transport_load() < 0)
