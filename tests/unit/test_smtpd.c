@@ -56,7 +56,7 @@ static void start(const char *extra)
 	write_conf(extra);
 	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
 	assert_int_equal(net_addr_parse(&a, "127.0.0.1:0", 11), 0);
-	assert_int_equal(net_listen(&a, 64, &lfd), 0);
+	assert_int_equal(net_listen(&a, 4096, &lfd), 0); /* as a busy MX */
 	assert_int_equal(net_local_addr(lfd, &a), 0);
 	port = net_addr_port(&a);
 	assert_int_equal(pipe(pfd), 0);
@@ -733,6 +733,36 @@ static void test_delay_reject(void **state)
 	stop();
 }
 
+/* Two thousand sessions at once in the one process, each greeted and
+ * each through a whole transaction (all committed), then all closed. */
+static void test_many_sessions(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	start("smtpd_client_connection_count_limit = 0\n");
+	static int fds[N];
+	for (int i = 0; i < N; i++)
+		fds[i] = dial();
+	for (int i = 0; i < N; i++)
+		expect(fds[i], NULL, "220 ");
+	/* everything pipelined first, then the replies read */
+	const char *txn = "EHLO many\r\nMAIL FROM:<s@x>\r\n"
+			  "RCPT TO:<u@test.example>\r\nDATA\r\n"
+			  "Subject: m\r\n\r\nbody\r\n.\r\nQUIT\r\n";
+	for (int i = 0; i < N; i++)
+		sendall(fds[i], txn, strlen(txn));
+	for (int i = 0; i < N; i++) {
+		expect(fds[i], NULL, "250-");
+		expect(fds[i], NULL, "250 2.1.0");
+		expect(fds[i], NULL, "250 2.1.5");
+		expect(fds[i], NULL, "354 ");
+		expect(fds[i], NULL, "250 2.0.0 Ok: queued as ");
+		expect(fds[i], NULL, "221 ");
+		close(fds[i]);
+	}
+	stop();
+}
+
 /* ---- writer: group commit and a full disk, in this process ---- */
 
 static char done_qid[QID_SIZE];
@@ -914,6 +944,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_pipelining_flood, reap),
 		cmocka_unit_test_teardown(test_drain_transaction, reap),
 		cmocka_unit_test_teardown(test_delay_reject, reap),
+		cmocka_unit_test_teardown(test_many_sessions, reap),
 		cmocka_unit_test_teardown(test_disk_full, reap),
 		cmocka_unit_test_teardown(test_limits, reap),
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
