@@ -55,8 +55,8 @@ enum transport_kind {
 struct transport {
 	char name[TRANSPORT_NAME_MAX]; /* master.cf service name */
 	enum transport_kind kind;
-	unsigned maxproc;              /* concurrency limit; 0: none */
-	char **overrides;              /* "name=value" from -o, in order */
+	unsigned maxproc; /* concurrency limit; 0: none */
+	char **overrides; /* "name=value" from -o, in order */
 	size_t noverrides;
 };
 
@@ -83,7 +83,7 @@ struct route {
 	 * brackets); literal is 1 for [host] (no MX lookup). Empty host for
 	 * error/discard/hold. */
 	char host[ROUTE_HOST_MAX];
-	unsigned port;  /* 0: the transport's default (25) */
+	unsigned port; /* 0: the transport's default (25) */
 	int literal;
 	/* error:/discard: text (the nexthop part of the table entry). */
 	char text[ROUTE_TEXT_MAX];

@@ -333,8 +333,7 @@ static void body_fill(struct smtp_sess *s)
 		tend = nl ? (size_t)(nl - p) : off + win;
 		/* The text ends before the CR of CRLF (never split from
 		 * its LF, which lies beyond the window otherwise). */
-		if (tend > off + 1 && p[tend - 1] == '\r' &&
-		    (nl || tend < len))
+		if (tend > off + 1 && p[tend - 1] == '\r' && (nl || tend < len))
 			tend--;
 		lend = nl ? (size_t)(nl - p) + 1 : tend;
 		avail = tend - off;

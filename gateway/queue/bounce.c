@@ -51,7 +51,8 @@ static void put_remote(struct buf *out, const char *t, size_t n)
 
 			for (const char *p = reply;
 			     p + sizeof(inreply) - 1 <= end; p++)
-				if (memcmp(p, inreply, sizeof(inreply) - 1) == 0)
+				if (memcmp(p, inreply, sizeof(inreply) - 1) ==
+				    0)
 					rend = p;
 			buf_puts(out, "Remote-MTA: dns; ");
 			put_safe(out, host, (size_t)(br - host));
@@ -126,19 +127,20 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 		   "This is the mail system at host %s.\r\n\r\n",
 		   boundary, desc, bi->hostname);
 	if (bi->kind == BOUNCE_DELAYED)
-		buf_printf(out,
-			   "%s\r\n# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO "
-			   "RESEND YOUR MESSAGE. #\r\n%s\r\n\r\n"
-			   "Your message could not be delivered for more than "
-			   "%lld hour(s).\r\nIt will be retried until it is "
-			   "%lld day(s) old.\r\n\r\n",
-			   hashes, hashes,
-			   (long long)(bi->delay_warning > 0
-					       ? bi->delay_warning / 3600
-					       : 0),
-			   (long long)(bi->queue_lifetime > 0
-					       ? bi->queue_lifetime / 86400
-					       : 0));
+		buf_printf(
+			out,
+			"%s\r\n# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO "
+			"RESEND YOUR MESSAGE. #\r\n%s\r\n\r\n"
+			"Your message could not be delivered for more than "
+			"%lld hour(s).\r\nIt will be retried until it is "
+			"%lld day(s) old.\r\n\r\n",
+			hashes, hashes,
+			(long long)(bi->delay_warning > 0
+					    ? bi->delay_warning / 3600
+					    : 0),
+			(long long)(bi->queue_lifetime > 0
+					    ? bi->queue_lifetime / 86400
+					    : 0));
 	if (bi->kind == BOUNCE_FAILED)
 		buf_puts(out, "I'm sorry to have to inform you that your "
 			      "message could not\r\nbe delivered to one or "

@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	which = mem_zalloc(m.nrcpt);
 	for (size_t i = 0; i < m.nrcpt; i++)
-		which[i] = (unsigned char)(pick == 0xff || ((pick >> (i % 8)) & 1));
+		which[i] = (unsigned char)(pick == 0xff ||
+					   ((pick >> (i % 8)) & 1));
 	for (size_t k = 0; k < 3; k++) {
 		struct bounce_info bi;
 		size_t own;

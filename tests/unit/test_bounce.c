@@ -217,8 +217,8 @@ static void test_text_matches_postfix(void **state)
 {
 	static const unsigned char which[2] = {1, 1};
 	static const char *const cls[] = {"failure", "delay", "success"};
-	static const enum bounce_kind kinds[] = {
-		BOUNCE_FAILED, BOUNCE_DELAYED, BOUNCE_DELIVERED};
+	static const enum bounce_kind kinds[] = {BOUNCE_FAILED, BOUNCE_DELAYED,
+						 BOUNCE_DELIVERED};
 	char dir[300], path[400];
 	struct buf qf, out, want;
 	struct qfile_msg m;

@@ -28,8 +28,8 @@
 
 static char qdir[300];
 static const char *sender = "alice@example.org";
-static int64_t arrival_ago; /* queue_msg(): arrival this long ago */
-static size_t torn_bytes;   /* queue_msg(): a torn append of this size */
+static int64_t arrival_ago;  /* queue_msg(): arrival this long ago */
+static size_t torn_bytes;    /* queue_msg(): a torn append of this size */
 static unsigned rcpt_notify; /* queue_msg(): NOTIFY of every recipient */
 static char logpath[300];
 
@@ -708,11 +708,11 @@ static void test_service_success_notice(void **state)
 	kill(sinkn, SIGTERM);
 	waitpid(sinkn, &st, 0);
 	log = slurp(logpath);
-	snprintf(v, sizeof(v), "%s: sender delivery status notification: ",
-		 qid2);
+	snprintf(v, sizeof(v),
+		 "%s: sender delivery status notification: ", qid2);
 	assert_non_null(strstr(log, v));
-	snprintf(v, sizeof(v), "%s: sender delivery status notification: ",
-		 qid);
+	snprintf(v, sizeof(v),
+		 "%s: sender delivery status notification: ", qid);
 	assert_null(strstr(log, v));
 	assert_int_equal(count(log, "delivery status notification"), 1);
 	assert_int_equal(count(log, "status=sent (250 "), 3);
@@ -811,8 +811,8 @@ static void test_service_site_flush(void **state)
 	assert_int_equal(read(ready, &c, 1), 1);
 	close(ready);
 	assert_true(wait_log("status=deferred", 2));
-	for (int i = 0; i < 600 && !(file_in("deferred", qa) &&
-				     file_in("deferred", qb));
+	for (int i = 0;
+	     i < 600 && !(file_in("deferred", qa) && file_in("deferred", qb));
 	     i++)
 		usleep(50000);
 	fifo_send("S site.example\n");
