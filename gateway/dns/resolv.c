@@ -220,6 +220,7 @@ static void cache_drop(struct dns_resolver *r, size_t i)
 	mem_free(r->cache[i]->ans);
 	mem_free(r->cache[i]);
 	r->cache[i] = r->cache[--r->ncache];
+	r->stats.cache_entries = r->ncache;
 }
 
 static struct cache_ent *cache_find(struct dns_resolver *r, const char *key,
@@ -274,6 +275,7 @@ static void cache_store(struct dns_resolver *r, const char *key,
 	e->expires = now + (uint64_t)ttl * MS_PER_S;
 	e->ans = mem_memdup(ans, sizeof(*ans));
 	r->cache[r->ncache++] = e;
+	r->stats.cache_entries = r->ncache;
 }
 
 void dns_cache_flush(struct dns_resolver *r)

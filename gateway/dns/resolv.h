@@ -23,7 +23,9 @@
  * and NODATA for min(SOA TTL, SOA MINIMUM, DNS_NEG_TTL_MAX) seconds when the
  * reply carried an SOA (RFC 2308 5), nothing else. At most DNS_CACHE_MAX
  * entries: a full cache drops an expired entry or else the one nearest to
- * expiry. Lookup is a linear scan of the bounded table.
+ * expiry. Lookup is a linear scan of the bounded table. A cached answer
+ * comes back with ans->ttl set to the seconds it has left; the records'
+ * own TTLs are as received.
  *
  * Callbacks always run later from the loop, never from inside dns_query()
  * (a cache or hosts hit is delivered on a zero timer), so the caller may
@@ -82,6 +84,7 @@ struct dns_stats {
 	uint64_t timeouts;     /* tries that timed out */
 	uint64_t ignored;      /* replies not for the query, or malformed */
 	uint64_t tempfails;    /* queries ending in DNS_TEMPFAIL */
+	uint64_t cache_entries; /* entries held now (<= DNS_CACHE_MAX) */
 };
 
 struct dns_resolver;

@@ -70,7 +70,7 @@ static void write_zone(void)
 		     "c1 IN CNAME c2\n"
 		     "c2 IN CNAME c3\n"
 		     "c3 IN A 127.0.0.13\n"
-		     "short 5 IN A 127.0.0.14\n");
+		     "short 1 IN A 127.0.0.14\n");
 	/* mid: about 760 bytes (over 512, under the EDNS0 size) */
 	buf_printf(&z, "mid IN TXT \"%s\" \"%s\" \"%s\"\n", s250, s250, s250);
 	/* big: about 1520 bytes (over DNS_EDNS_UDP_SIZE): TC, then TCP */
@@ -367,17 +367,24 @@ static void test_cache(void **state)
 	assert_int_equal(res->status, DNS_NODATA);
 	assert_int_equal(st->cache_hits, 3);
 	assert_int_equal(st->udp_sent, sent + 3);
-	/* Expiry: a 5-second TTL is not served after it ran out (checked
-	 * through the TTL left, to keep the test short), and flush empties. */
+	/* Expiry: a 1-second TTL is served once, then asked again after it
+	 * ran out; flush empties the cache. */
 	res = ask(r, "short.test.example", DNS_T_A);
-	assert_int_equal(res->ans.ttl, 5);
+	assert_int_equal(res->ans.ttl, 1);
 	res = ask(r, "short.test.example", DNS_T_A);
-	assert_true(res->ans.ttl <= 5);
+	assert_true(res->ans.ttl <= 1);
 	assert_int_equal(st->cache_hits, 4);
-	dns_cache_flush(r);
+	usleep(1100 * 1000);
 	res = ask(r, "short.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
 	assert_int_equal(st->cache_hits, 4);
 	assert_int_equal(st->udp_sent, sent + 5);
+	assert_true(st->cache_entries > 0);
+	dns_cache_flush(r);
+	assert_int_equal(st->cache_entries, 0);
+	res = ask(r, "test.example", DNS_T_MX);
+	assert_int_equal(st->cache_hits, 4);
+	assert_int_equal(st->udp_sent, sent + 6);
 	dns_resolver_free(r);
 }
 
@@ -505,6 +512,130 @@ static void test_concurrent(void **state)
 	dns_resolver_free(r);
 }
 
+/* The cache holds at most DNS_CACHE_MAX entries. */
+static void test_cache_bound(void **state)
+{
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+	char name[64];
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	for (int i = 0; i < DNS_CACHE_MAX + 50; i++) {
+		snprintf(name, sizeof(name), "n%d.test.example", i);
+		res = ask(r, name, DNS_T_A);
+		assert_int_equal(res->status, DNS_NOTFOUND);
+		assert_true(st->cache_entries <= DNS_CACHE_MAX);
+	}
+	assert_int_equal(st->cache_entries, DNS_CACHE_MAX);
+	assert_int_equal(st->cache_misses, DNS_CACHE_MAX + 50);
+	res = ask(r, name, DNS_T_A); /* the newest is kept */
+	assert_int_equal(res->status, DNS_NOTFOUND);
+	assert_int_equal(st->cache_hits, 1);
+	dns_resolver_free(r);
+}
+
+/* A hostile server on 127.0.0.20: it answers every query first with a
+ * wrong ID, then with another question, then (mode 0) with the real answer
+ * 127.0.0.21 or (mode 1) with SERVFAIL. */
+static int hostile_fd = -1, hostile_mode;
+
+static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
+			  int other_name, int rcode, struct sockaddr_in *to)
+{
+	uint8_t b[600];
+	size_t n = DNS_HEADER_LEN;
+	static const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60,
+				     0, 4, 127, 0, 0, 21};
+
+	while (n < qlen && q[n] != 0)
+		n += 1 + q[n];
+	n += 1 + 4; /* root, type, class */
+	assert_true(n <= qlen && n + sizeof(rr) <= sizeof(b));
+	memcpy(b, q, n);
+	b[0] ^= (uint8_t)(id_xor >> 8);
+	b[1] ^= (uint8_t)id_xor;
+	b[2] = 0x81;
+	b[3] = (uint8_t)(0x80 | rcode);
+	memset(b + 6, 0, 6);
+	if (other_name)
+		b[13] = b[13] == 'z' ? 'y' : 'z';
+	if (rcode == 0) {
+		b[7] = 1;
+		memcpy(b + n, rr, sizeof(rr));
+		n += sizeof(rr);
+	}
+	sendto(hostile_fd, b, n, 0, (struct sockaddr *)to, sizeof(*to));
+}
+
+static void hostile_event(struct loop *l, int fd, int ready, void *arg)
+{
+	uint8_t q[600];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	(void)l;
+	(void)ready;
+	(void)arg;
+	n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+	if (n < DNS_HEADER_LEN)
+		return;
+	hostile_reply(q, (size_t)n, 0x5555, 0, 0, &from);
+	hostile_reply(q, (size_t)n, 0, 1, 0, &from);
+	hostile_reply(q, (size_t)n, 0, 0, hostile_mode ? DNS_R_SERVFAIL : 0,
+		      &from);
+}
+
+static void test_hostile(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(53)};
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+	struct result *res;
+
+	(void)state;
+	NEED_SERVER();
+	hostile_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	inet_pton(AF_INET, "127.0.0.20", &sa.sin_addr);
+	assert_int_equal(bind(hostile_fd, (struct sockaddr *)&sa, sizeof(sa)),
+			 0);
+	assert_int_equal(loop_fd_add(lp, hostile_fd, LOOP_READABLE,
+				     hostile_event, NULL),
+			 0);
+	r = resolver("nameserver 127.0.0.20\nnameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	/* Wrong ID and wrong question are ignored, the real one taken. */
+	hostile_mode = 0;
+	res = ask(r, "spoof.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.21");
+	assert_int_equal(st->ignored, 2);
+	assert_int_equal(st->udp_sent, 1);
+	/* SERVFAIL: the next server (nsd) answers. */
+	hostile_mode = 1;
+	res = ask(r, "c1.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.13");
+	assert_int_equal(st->udp_sent, 3);
+	assert_int_equal(st->ignored, 4);
+	dns_resolver_free(r);
+	/* SERVFAIL from the only server, every attempt: temporary. */
+	r = resolver("nameserver 127.0.0.20\noptions attempts:2\n");
+	st = dns_resolver_stats(r);
+	res = ask(r, "c1.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_TEMPFAIL);
+	assert_int_equal(st->udp_sent, 2);
+	assert_int_equal(st->timeouts, 0);
+	dns_resolver_free(r);
+	loop_fd_del(lp, hostile_fd, LOOP_ALL);
+	close(hostile_fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_cache_bound),
+		cmocka_unit_test(test_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
