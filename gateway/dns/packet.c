@@ -328,9 +328,6 @@ int dns_answer_parse(const uint8_t *msg, size_t len, uint16_t id,
 	if (get16(msg) != id || !(flags & HDR_FLAG_QR) ||
 	    (flags & HDR_OPCODE_MASK) != 0 || qd != 1)
 		return DNS_ERR_MISMATCH;
-	if ((size_t)an + ns + get16(msg + 10) >
-	    (len - DNS_HEADER_LEN) / DNS_RR_MIN_LEN)
-		return DNS_ERR_FORMAT;
 	out->rcode = flags & HDR_RCODE_MASK;
 	out->tc = (flags & HDR_FLAG_TC) != 0;
 	out->aa = (flags & HDR_FLAG_AA) != 0;
@@ -342,6 +339,11 @@ int dns_answer_parse(const uint8_t *msg, size_t len, uint16_t id,
 	    get16(msg + pos + 2) != DNS_C_IN)
 		return DNS_ERR_MISMATCH;
 	pos += 4;
+	/* A truncated reply may carry counts for records it dropped: only
+	 * the question matters then. */
+	if (!out->tc && (size_t)an + ns + get16(msg + 10) >
+				(len - pos) / DNS_RR_MIN_LEN)
+		return DNS_ERR_FORMAT;
 	if (out->tc) /* the canonical name is the question's, for now */
 		return pool_add(out, qname, strlen(qname), &out->cname_off) ==
 				       0

@@ -332,6 +332,20 @@ static void test_tc(void **state)
 			 0);
 	assert_int_equal(a.tc, 1);
 	assert_int_equal(a.n, 0);
+	assert_string_equal(a.pool + a.cname_off, "big.example");
+	/* Counts for records the server dropped: still a TC reply, so the
+	 * resolver goes to TCP instead of waiting for a timeout. */
+	start(&p, 5, RESP | 0x0200, "big.example", DNS_T_TXT, 40, 0);
+	rr(&p, at_q, 2, DNS_T_TXT, 60, 200); /* cut short */
+	assert_int_equal(dns_answer_parse(p.b, p.n, 5, "big.example",
+					  DNS_T_TXT, &a),
+			 0);
+	assert_int_equal(a.tc, 1);
+	/* Without TC the same counts are malformed. */
+	p.b[2] &= (uint8_t)~0x02;
+	assert_int_equal(dns_answer_parse(p.b, p.n, 5, "big.example",
+					  DNS_T_TXT, &a),
+			 DNS_ERR_FORMAT);
 }
 
 static void test_malicious(void **state)
