@@ -121,7 +121,7 @@ static int setup(void **state)
 	lo_up();
 	write_zone();
 	snprintf(conf, sizeof(conf),
-		 "server:\n  ip-address: 127.0.0.53\n  port: 53\n"
+		 "server:\n  ip-address: 127.0.0.53\n  ip-address: ::1\n  port: 53\n"
 		 "  username: \"\"\n  chroot: \"\"\n  database: \"\"\n"
 		 "  zonelistfile: %s/zone.list\n  xfrdfile: %s/xfrd.state\n"
 		 "  pidfile: %s/nsd.pid\n  zonesdir: %s\n"
@@ -325,10 +325,18 @@ static void test_records(void **state)
 	assert_int_equal(st->udp_sent, 10);
 	assert_int_equal(st->timeouts, 0);
 	assert_int_equal(st->tempfails, 0);
+	dns_resolver_free(r);
+	/* The server over IPv6. */
+	r = resolver("nameserver ::1\n");
+	res = ask(r, "mx1.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.11");
+	st = dns_resolver_stats(r);
+	assert_int_equal(st->udp_sent, 1);
 	/* A name that cannot be asked. */
 	res = ask(r, "a..b", DNS_T_A);
 	assert_int_equal(res->status, DNS_BADNAME);
-	assert_int_equal(st->udp_sent, 10);
+	assert_int_equal(st->udp_sent, 1);
 	dns_resolver_free(r);
 }
 
@@ -542,6 +550,8 @@ static void test_cache_bound(void **state)
  * wrong ID, then with another question, then (mode 0) with the real answer
  * 127.0.0.21 or (mode 1) with SERVFAIL. */
 static int hostile_fd = -1, hostile_mode;
+static uint16_t seen_port[8], seen_id[8];
+static size_t nseen;
 
 static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
 			  int other_name, int rcode, struct sockaddr_in *to)
@@ -584,6 +594,10 @@ static void hostile_event(struct loop *l, int fd, int ready, void *arg)
 	n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
 	if (n < DNS_HEADER_LEN)
 		return;
+	if (nseen < 8) {
+		seen_port[nseen] = ntohs(from.sin_port);
+		seen_id[nseen++] = (uint16_t)(q[0] << 8 | q[1]);
+	}
 	hostile_reply(q, (size_t)n, 0x5555, 0, 0, &from);
 	hostile_reply(q, (size_t)n, 0, 1, 0, &from);
 	hostile_reply(q, (size_t)n, 0, 0, hostile_mode ? DNS_R_SERVFAIL : 0,
@@ -625,13 +639,25 @@ static void test_hostile(void **state)
 	assert_int_equal(st->ignored, 4);
 	dns_resolver_free(r);
 	/* SERVFAIL from the only server, every attempt: temporary. */
-	r = resolver("nameserver 127.0.0.20\noptions attempts:2\n");
+	r = resolver("nameserver 127.0.0.20\noptions attempts:5\n");
 	st = dns_resolver_stats(r);
 	res = ask(r, "c1.test.example", DNS_T_A);
 	assert_int_equal(res->status, DNS_TEMPFAIL);
-	assert_int_equal(st->udp_sent, 2);
+	assert_int_equal(st->udp_sent, 5);
 	assert_int_equal(st->timeouts, 0);
 	dns_resolver_free(r);
+	/* Every try came from another source port, with a fresh ID. */
+	assert_int_equal(nseen, 7);
+	for (size_t i = 0; i < nseen; i++)
+		for (size_t j = i + 1; j < nseen; j++)
+			assert_int_not_equal(seen_port[i], seen_port[j]);
+	{
+		size_t same = 0;
+
+		for (size_t i = 1; i < nseen; i++)
+			same += seen_id[i] == seen_id[0];
+		assert_true(same < nseen - 1);
+	}
 	loop_fd_del(lp, hostile_fd, LOOP_ALL);
 	close(hostile_fd);
 }
