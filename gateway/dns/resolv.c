@@ -50,6 +50,7 @@ struct dns_query {
 	int fd;
 	unsigned tries;  /* network tries so far */
 	unsigned server; /* index of the server being asked */
+	unsigned restarts; /* CNAME targets asked after the first name */
 	uint8_t msg[DNS_QUERY_MAX];
 	size_t msg_len;
 	/* TCP: the length-prefixed query out, the reply in. */
@@ -322,6 +323,9 @@ static void query_deliver_later(struct dns_query *q, int status)
 }
 
 /* A usable reply arrived: cache it and deliver. */
+static void query_try(struct dns_query *q);
+static int query_follow(struct dns_query *q);
+
 static void query_answered(struct dns_query *q)
 {
 	char key[DNS_NAME_TEXT_MAX];
@@ -335,10 +339,10 @@ static void query_answered(struct dns_query *q)
 		status = DNS_OK;
 	key_name(q->name, key);
 	cache_store(q->r, key, q->type, status, q->ans);
+	if (status == DNS_NODATA && query_follow(q))
+		return;
 	query_deliver_later(q, status);
 }
-
-static void query_try(struct dns_query *q);
 
 /* This server failed (timeout, error, bad rcode): the next try. */
 static void query_next(struct dns_query *q)
@@ -613,12 +617,58 @@ static int query_hosts(struct dns_query *q)
 	return 1;
 }
 
+/* Hosts file, cache, else the network, for q->name (q->msg built). */
+static void query_start(struct dns_query *q)
+{
+	struct dns_resolver *r = q->r;
+	char key[DNS_NAME_TEXT_MAX];
+	struct cache_ent *e;
+
+	mem_free(q->ans);
+	q->ans = NULL;
+	q->tries = 0;
+	if (query_hosts(q))
+		return;
+	key_name(q->name, key);
+	e = cache_find(r, key, q->type, loop_clock_ms());
+	if (e != NULL) {
+		uint64_t left = (e->expires - loop_clock_ms()) / MS_PER_S;
+
+		r->stats.cache_hits++;
+		q->ans = mem_memdup(e->ans, sizeof(*e->ans));
+		q->ans->ttl = (uint32_t)left; /* what is left of it */
+		query_deliver_later(q, e->status);
+		return;
+	}
+	r->stats.cache_misses++;
+	query_try(q);
+}
+
+/* The answer ends in a CNAME whose target it does not carry, and no SOA
+ * says the target has no such record: ask for the target (as Postfix's
+ * dns_lookup does), at most DNS_CNAME_MAX times. 1 when restarted. */
+static int query_follow(struct dns_query *q)
+{
+	const char *end = q->ans->pool + q->ans->cname_off;
+	size_t n = strlen(end);
+
+	if (q->type == DNS_T_CNAME || q->ans->neg_ttl != DNS_NEG_TTL_NONE ||
+	    q->restarts >= DNS_CNAME_MAX || n >= sizeof(q->name) ||
+	    str_casecmp(end, q->name) == 0 ||
+	    dns_query_format(q->msg, sizeof(q->msg), 0, end, q->type,
+			     DNS_EDNS_UDP_SIZE, &q->msg_len) != 0)
+		return 0;
+	q->restarts++;
+	q->r->stats.cname_restarts++;
+	memmove(q->name, end, n + 1);
+	query_start(q);
+	return 1;
+}
+
 struct dns_query *dns_query(struct dns_resolver *r, const char *name,
 			    uint16_t type, dns_done_fn *fn, void *arg)
 {
 	struct dns_query *q = mem_zalloc(sizeof(*q));
-	char key[DNS_NAME_TEXT_MAX];
-	struct cache_ent *e;
 	size_t n = strlen(name);
 
 	q->r = r;
@@ -639,21 +689,7 @@ struct dns_query *dns_query(struct dns_resolver *r, const char *name,
 		return q;
 	}
 	memcpy(q->name, name, n + 1);
-	if (query_hosts(q))
-		return q;
-	key_name(name, key);
-	e = cache_find(r, key, type, loop_clock_ms());
-	if (e != NULL) {
-		uint64_t left = (e->expires - loop_clock_ms()) / MS_PER_S;
-
-		r->stats.cache_hits++;
-		q->ans = mem_memdup(e->ans, sizeof(*e->ans));
-		q->ans->ttl = (uint32_t)left; /* what is left of it */
-		query_deliver_later(q, e->status);
-		return q;
-	}
-	r->stats.cache_misses++;
-	query_try(q);
+	query_start(q);
 	return q;
 }
 

@@ -17,7 +17,11 @@
  * over TCP. A timeout (timeout per attempt), a refused port, SERVFAIL,
  * REFUSED, FORMERR or NOTIMP moves to the next server; after
  * attempts x servers tries the result is DNS_TEMPFAIL: the caller defers, it
- * never takes a failed lookup for "not found".
+ * never takes a failed lookup for "not found". An answer that ends in a
+ * CNAME without the target's records and without an SOA (an authoritative
+ * server that does not chase the chain into another zone) makes the
+ * resolver ask for the target, at most DNS_CNAME_MAX times; the name then
+ * asked is the one cached (the first name is not).
  *
  * Cache: positive answers for min(TTL, DNS_CACHE_TTL_MAX) seconds, NXDOMAIN
  * and NODATA for min(SOA TTL, SOA MINIMUM, DNS_NEG_TTL_MAX) seconds when the
@@ -84,6 +88,7 @@ struct dns_stats {
 	uint64_t timeouts;     /* tries that timed out */
 	uint64_t ignored;      /* replies not for the query, or malformed */
 	uint64_t tempfails;    /* queries ending in DNS_TEMPFAIL */
+	uint64_t cname_restarts; /* CNAME targets asked separately */
 	uint64_t cache_entries; /* entries held now (<= DNS_CACHE_MAX) */
 };
 

@@ -70,7 +70,9 @@ static void write_zone(void)
 		     "c1 IN CNAME c2\n"
 		     "c2 IN CNAME c3\n"
 		     "c3 IN A 127.0.0.13\n"
-		     "short 1 IN A 127.0.0.14\n");
+		     "short 1 IN A 127.0.0.14\n"
+		     "x IN CNAME t.other.example.\n"
+		     "dangling IN CNAME nowhere.other.example.\n");
 	/* mid: about 760 bytes (over 512, under the EDNS0 size) */
 	buf_printf(&z, "mid IN TXT \"%s\" \"%s\" \"%s\"\n", s250, s250, s250);
 	/* big: about 1520 bytes (over DNS_EDNS_UDP_SIZE): TC, then TCP */
@@ -78,6 +80,12 @@ static void write_zone(void)
 		   s250, s250, s250, s250, s250, s250);
 	test_write_file("test.zone", buf_str(&z));
 	buf_free(&z);
+	test_write_file("other.zone",
+			"$ORIGIN other.example.\n$TTL 300\n"
+			"@ IN SOA ns.test.example. host.test.example. "
+			"1 3600 600 86400 60\n"
+			"@ IN NS ns.test.example.\n"
+			"t IN A 127.0.0.31\n");
 }
 
 /* A blocking probe: does the server answer yet? */
@@ -127,8 +135,9 @@ static int setup(void **state)
 		 "  pidfile: %s/nsd.pid\n  zonesdir: %s\n"
 		 "  logfile: %s/nsd.log\n  verbosity: 0\n"
 		 "remote-control:\n  control-enable: no\n"
-		 "zone:\n  name: test.example\n  zonefile: %s/test.zone\n",
-		 dir, dir, dir, dir, dir, dir);
+		 "zone:\n  name: test.example\n  zonefile: %s/test.zone\n"
+		 "zone:\n  name: other.example\n  zonefile: %s/other.zone\n",
+		 dir, dir, dir, dir, dir, dir, dir);
 	test_write_file("nsd.conf", conf);
 	nsd_pid = fork();
 	assert_true(nsd_pid >= 0);
@@ -298,6 +307,16 @@ static void test_records(void **state)
 	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.13");
 	assert_string_equal(res->ans.pool + res->ans.cname_off,
 			    "c3.test.example");
+	/* A CNAME into another zone nsd serves (nsd follows it itself); a
+	 * dangling one ends NXDOMAIN. */
+	res = ask(r, "x.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.31");
+	assert_string_equal(res->ans.pool + res->ans.cname_off,
+			    "t.other.example");
+	res = ask(r, "dangling.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_NOTFOUND);
+	assert_int_equal(st->cname_restarts, 0);
 	/* Null MX (RFC 7505): one MX, preference 0, exchange ".". */
 	res = ask(r, "nullmx.test.example", DNS_T_MX);
 	assert_int_equal(res->status, DNS_OK);
@@ -322,7 +341,7 @@ static void test_records(void **state)
 	assert_int_equal(res->ans.rr[0].len, 1500);
 	assert_int_equal(st->tcp_sent, 1);
 	assert_int_equal(st->cache_hits, 0);
-	assert_int_equal(st->udp_sent, 10);
+	assert_int_equal(st->udp_sent, 12);
 	assert_int_equal(st->timeouts, 0);
 	assert_int_equal(st->tempfails, 0);
 	dns_resolver_free(r);
@@ -550,7 +569,7 @@ static void test_cache_bound(void **state)
  * wrong ID, then with another question, then (mode 0) with the real answer
  * 127.0.0.21 or (mode 1) with SERVFAIL. */
 static int hostile_fd = -1, hostile_mode;
-static uint16_t seen_port[8], seen_id[8];
+static uint16_t seen_port[16], seen_id[16];
 static size_t nseen;
 
 static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
@@ -573,7 +592,16 @@ static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
 	memset(b + 6, 0, 6);
 	if (other_name)
 		b[13] = b[13] == 'z' ? 'y' : 'z';
-	if (rcode == 0) {
+	if (rcode == 0 && memcmp(q + 13, "alias", 5) == 0) {
+		static const uint8_t cname[] = {
+			0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 21,
+			6, 't', 'a', 'r', 'g', 'e', 't', 4, 't', 'e', 's', 't',
+			7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+
+		b[7] = 1;
+		memcpy(b + n, cname, sizeof(cname));
+		n += sizeof(cname);
+	} else if (rcode == 0) {
 		b[7] = 1;
 		memcpy(b + n, rr, sizeof(rr));
 		n += sizeof(rr);
@@ -594,7 +622,7 @@ static void hostile_event(struct loop *l, int fd, int ready, void *arg)
 	n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
 	if (n < DNS_HEADER_LEN)
 		return;
-	if (nseen < 8) {
+	if (nseen < 16) {
 		seen_port[nseen] = ntohs(from.sin_port);
 		seen_id[nseen++] = (uint16_t)(q[0] << 8 | q[1]);
 	}
@@ -630,13 +658,22 @@ static void test_hostile(void **state)
 	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.21");
 	assert_int_equal(st->ignored, 2);
 	assert_int_equal(st->udp_sent, 1);
+	/* A CNAME alone (no target records, no SOA): the target is asked. */
+	res = ask(r, "alias.test.example", DNS_T_A);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.21");
+	assert_string_equal(res->ans.pool + res->ans.cname_off,
+			    "target.test.example");
+	assert_int_equal(st->cname_restarts, 1);
+	assert_int_equal(st->udp_sent, 3);
+	assert_int_equal(st->ignored, 6);
 	/* SERVFAIL: the next server (nsd) answers. */
 	hostile_mode = 1;
 	res = ask(r, "c1.test.example", DNS_T_A);
 	assert_int_equal(res->status, DNS_OK);
 	assert_string_equal(ip(&res->ans.rr[0]), "127.0.0.13");
-	assert_int_equal(st->udp_sent, 3);
-	assert_int_equal(st->ignored, 4);
+	assert_int_equal(st->udp_sent, 5);
+	assert_int_equal(st->ignored, 8);
 	dns_resolver_free(r);
 	/* SERVFAIL from the only server, every attempt: temporary. */
 	r = resolver("nameserver 127.0.0.20\noptions attempts:5\n");
@@ -646,8 +683,9 @@ static void test_hostile(void **state)
 	assert_int_equal(st->udp_sent, 5);
 	assert_int_equal(st->timeouts, 0);
 	dns_resolver_free(r);
-	/* Every try came from another source port, with a fresh ID. */
-	assert_int_equal(nseen, 7);
+	/* Every try (1 + 2 + 1 + 5) came from another source port, with a
+	 * fresh ID. */
+	assert_int_equal(nseen, 9);
 	for (size_t i = 0; i < nseen; i++)
 		for (size_t j = i + 1; j < nseen; j++)
 			assert_int_not_equal(seen_port[i], seen_port[j]);
