@@ -336,9 +336,11 @@ static void received(struct session *s, struct buf *h)
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
 	buf_printf(h,
-		   "Received: from %s (unknown [%s])\r\n\tby %s (%s) with "
+		   "Received: from %s (unknown [%s%s])\r\n\tby %s (%s) with "
 		   "%s id %s",
-		   s->helo != NULL ? s->helo : "unknown", s->addr,
+		   s->helo != NULL ? s->helo : "unknown",
+		   /* an address literal, RFC 5321 4.1.3, as Postfix */
+		   strchr(s->addr, ':') != NULL ? "IPv6:" : "", s->addr,
 		   s->srv->myhostname, "mailgw", s->esmtp ? "ESMTP" : "SMTP",
 		   s->qid);
 	if (s->nrcpt == 1)

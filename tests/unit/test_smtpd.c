@@ -29,6 +29,7 @@ static char qdir[256], logpath[256];
 static pid_t child;
 static int port;
 static rlim_t child_fsize; /* RLIMIT_FSIZE for the server; 0: none */
+static int use_v6;         /* listen on and dial [::1] */
 
 static char *read_log(void);
 
@@ -55,7 +56,8 @@ static void start(const char *extra)
 
 	write_conf(extra);
 	assert_int_equal(spool_create(qdir, (uid_t)-1, (gid_t)-1), 0);
-	assert_int_equal(net_addr_parse(&a, "127.0.0.1:0", 11), 0);
+	const char *la = use_v6 ? "[::1]:0" : "127.0.0.1:0";
+	assert_int_equal(net_addr_parse(&a, la, strlen(la)), 0);
 	assert_int_equal(net_listen(&a, 4096, &lfd), 0); /* as a busy MX */
 	assert_int_equal(net_local_addr(lfd, &a), 0);
 	port = net_addr_port(&a);
@@ -103,13 +105,23 @@ static void stop(void)
 
 static int dial(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {30, 0};
+	int fd;
 
-	assert_int_equal(connect(fd, (void *)&sin, sizeof(sin)), 0);
+	if (use_v6) {
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+					  .sin6_port = htons((uint16_t)port),
+					  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		fd = socket(AF_INET6, SOCK_STREAM, 0);
+		assert_int_equal(connect(fd, (void *)&s6, sizeof(s6)), 0);
+	} else {
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons((uint16_t)port),
+					  .sin_addr.s_addr =
+						  htonl(INADDR_LOOPBACK)};
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(fd, (void *)&sin, sizeof(sin)), 0);
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
@@ -668,7 +680,7 @@ static void test_drain_transaction(void **state)
 	expect(fd, "MAIL FROM:<s@x>\r\n", "250 ");
 	expect(fd, "RCPT TO:<u@test.example>\r\n", "250 ");
 	expect(fd, "DATA\r\n", "354 ");
-	sendall(fd, "Subject: d\r\n\r\nhalf", 19);
+	sendall(fd, "Subject: d\r\n\r\nhalf", 18);
 	kill(child, SIGTERM);
 	usleep(200 * 1000);
 	sendall(fd, " and the rest\r\n.\r\n", 18);
@@ -761,6 +773,51 @@ static void test_many_sessions(void **state)
 		close(fds[i]);
 	}
 	stop();
+}
+
+/* An IPv6 client: its address in the logs and the Received header, and
+ * mynetworks matched in its family. */
+static void test_ipv6_client(void **state)
+{
+	(void)state;
+	use_v6 = 1;
+	for (int trusted = 0; trusted <= 1; trusted++) {
+		start(trusted ? "mynetworks = [::1]/128\n" : "");
+		int fd = dial();
+		expect(fd, NULL, "220 ");
+		expect(fd, "EHLO h6\r\n", "250-");
+		expect(fd, "MAIL FROM:<s@x>\r\n", "250 ");
+		expect(fd, "RCPT TO:<u@far.example>\r\n",
+		       trusted ? "250 2.1.5 Ok"
+			       : "454 4.7.1 <u@far.example>: Relay access "
+				 "denied");
+		char qid[64] = "";
+		if (trusted) {
+			expect(fd, "DATA\r\n", "354 ");
+			const char *m6 = "Subject: 6\r\n\r\nb\r\n.\r\n";
+			sendall(fd, m6, strlen(m6));
+			qid_of(get_reply(fd), qid);
+		}
+		expect(fd, "QUIT\r\n", "221 ");
+		close(fd);
+		stop();
+		assert_non_null(
+			strstr(read_log(), "connect from unknown[::1]"));
+		if (trusted) {
+			struct qfile_msg m;
+			char *content, *raw;
+			load_msg(qid, &m, &content, &raw);
+			assert_memory_equal(m.client_addr.p, "::1", 3);
+			if (strncmp(content,
+				    "Received: from h6 (unknown "
+				    "[IPv6:::1])\r\n",
+				    39) != 0)
+				fail_msg("Received: %.80s", content);
+			qfile_msg_free(&m);
+			mem_free(content);
+		}
+	}
+	use_v6 = 0;
 }
 
 /* ---- writer: group commit and a full disk, in this process ---- */
@@ -928,6 +985,7 @@ static int reap(void **state)
 		child = 0;
 	}
 	child_fsize = 0;
+	use_v6 = 0;
 	return 0;
 }
 
@@ -945,6 +1003,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_drain_transaction, reap),
 		cmocka_unit_test_teardown(test_delay_reject, reap),
 		cmocka_unit_test_teardown(test_many_sessions, reap),
+		cmocka_unit_test_teardown(test_ipv6_client, reap),
 		cmocka_unit_test_teardown(test_disk_full, reap),
 		cmocka_unit_test_teardown(test_limits, reap),
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
