@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <dirent.h>
+
 #include "core/loop.h"
 #include "dns/packet.h"
 #include "dns/resolv.h"
@@ -171,6 +173,19 @@ static int teardown(void **state)
 	loop_free(lp);
 	test_cleanup_tmpdir();
 	return 0;
+}
+
+/* Open descriptors of this process. */
+static int fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
 }
 
 /* ---- running queries ---- */
@@ -512,10 +527,11 @@ static void test_concurrent(void **state)
 				      "mx2.test.example", "c1.test.example",
 				      "nx.test.example"};
 	struct dns_resolver *r;
-	int left;
+	int left, fds;
 
 	(void)state;
 	NEED_SERVER();
+	fds = fd_count();
 	r = resolver("nameserver 127.0.0.53\n");
 	memset(res, 0, sizeof(res));
 	for (int i = 0; i < 20; i++)
@@ -536,7 +552,13 @@ static void test_concurrent(void **state)
 			assert_int_equal(res[i].status, DNS_OK);
 	}
 	assert_int_equal(dns_resolver_stats(r)->udp_sent, 20);
+	assert_int_equal(fd_count(), fds); /* every socket closed */
+	/* Free with queries in flight closes theirs too. */
+	for (int i = 0; i < 5; i++)
+		dns_query(r, "big.test.example", DNS_T_TXT, done, &res[0]);
+	loop_run_once(lp, 50);
 	dns_resolver_free(r);
+	assert_int_equal(fd_count(), fds);
 }
 
 /* The cache holds at most DNS_CACHE_MAX entries. */
