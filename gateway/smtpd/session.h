@@ -5,8 +5,18 @@
  * flushed when the input is used up), streams DATA/BDAT content through
  * smtp_data.h into the queue writer, and answers "250 2.0.0 Ok: queued
  * as QID" only after the writer's commit batch made the file durable.
- * While it waits for that, it reads nothing more. Every read and write
- * has the smtpd_timeout deadline. */
+ * While it waits for that, it reads nothing more; while 64 KiB of
+ * replies are unread by the client, it takes no more commands (a client
+ * that pipelines without reading cannot grow the session). Every read and
+ * write has the smtpd_timeout deadline. Limits: smtpd_recipient_limit,
+ * smtpd_soft/hard_error_limit (421 and close at the hard one),
+ * smtpd_junk_command_limit, line_length_limit, message_size_limit; bare
+ * newlines per smtpd_forbid_bare_newline ("yes"/"reject" reject, others
+ * normalise; smtpd_forbid_bare_newline_exclusions always normalise).
+ * Logs follow Postfix's trail: connect/disconnect with command counts,
+ * "QID: client=", "QID: message-id=" (as mailgw/cleanup), NOQUEUE reject
+ * lines, timeout/lost connection/too many errors. The client name is
+ * "unknown" until the resolver does reverse lookups. */
 #ifndef MAILGW_SMTPD_SESSION_H
 #define MAILGW_SMTPD_SESSION_H
 
