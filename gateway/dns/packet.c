@@ -341,12 +341,11 @@ int dns_answer_parse(const uint8_t *msg, size_t len, uint16_t id,
 	pos += 4;
 	/* A truncated reply may carry counts for records it dropped: only
 	 * the question matters then. */
-	if (!out->tc && (size_t)an + ns + get16(msg + 10) >
-				(len - pos) / DNS_RR_MIN_LEN)
+	if (!out->tc &&
+	    (size_t)an + ns + get16(msg + 10) > (len - pos) / DNS_RR_MIN_LEN)
 		return DNS_ERR_FORMAT;
 	if (out->tc) /* the canonical name is the question's, for now */
-		return pool_add(out, qname, strlen(qname), &out->cname_off) ==
-				       0
+		return pool_add(out, qname, strlen(qname), &out->cname_off) == 0
 			       ? 0
 			       : DNS_ERR_FORMAT;
 	an_start = pos;
@@ -375,7 +374,8 @@ int dns_answer_parse(const uint8_t *msg, size_t len, uint16_t id,
 					out->partial = 1;
 					continue;
 				}
-				r = rr_keep(msg, len, &h, out, &out->rr[out->n]);
+				r = rr_keep(msg, len, &h, out,
+					    &out->rr[out->n]);
 				if (r < 0)
 					return r;
 				if (r > 0) {
@@ -426,8 +426,7 @@ int dns_answer_parse(const uint8_t *msg, size_t len, uint16_t id,
 
 		if (rr_read(msg, len, &pos, &h) != 0)
 			return DNS_ERR_FORMAT;
-		if (h.type != DNS_T_SOA || h.klass != DNS_C_IN ||
-		    out->n != 0)
+		if (h.type != DNS_T_SOA || h.klass != DNS_C_IN || out->n != 0)
 			continue;
 		if (rdata_name(msg, len, &h, h.rdata, mname, &next) != 0 ||
 		    rdata_name(msg, len, &h, next, mname, &next) != 0 ||
@@ -468,8 +467,8 @@ const char *dns_type_name(uint16_t type)
 
 const char *dns_rcode_name(int rcode)
 {
-	static const char *names[] = {"NOERROR", "FORMERR", "SERVFAIL",
-				      "NXDOMAIN", "NOTIMP", "REFUSED"};
+	static const char *names[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+				      "NXDOMAIN", "NOTIMP",  "REFUSED"};
 
 	if (rcode >= 0 && rcode < (int)(sizeof(names) / sizeof(names[0])))
 		return names[rcode];

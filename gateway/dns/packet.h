@@ -71,16 +71,16 @@
 
 /* Limits. */
 #define DNS_HEADER_LEN    12
-#define DNS_NAME_WIRE_MAX 255  /* octets of a name on the wire (RFC 1035 2.3.4) */
-#define DNS_LABEL_MAX     63   /* octets of a label */
-#define DNS_NAME_TEXT_MAX 1024 /* presentation form incl. NUL: 255 octets, \DDD each */
-#define DNS_PTR_MAX       64   /* compression pointers followed in one name */
-#define DNS_CNAME_MAX     8    /* CNAME links followed within one answer */
-#define DNS_ANSWER_MAX    32   /* records kept from one answer */
-#define DNS_POOL_MAX      8192 /* bytes of names and TXT data kept */
+#define DNS_NAME_WIRE_MAX 255   /* octets of a wire name (RFC 1035 2.3.4) */
+#define DNS_LABEL_MAX     63    /* octets of a label */
+#define DNS_NAME_TEXT_MAX 1024  /* text form and NUL (\DDD escapes) */
+#define DNS_PTR_MAX       64    /* compression pointers followed in one name */
+#define DNS_CNAME_MAX     8     /* CNAME links followed within one answer */
+#define DNS_ANSWER_MAX    32    /* records kept from one answer */
+#define DNS_POOL_MAX      8192  /* bytes of names and TXT data kept */
 #define DNS_MSG_MAX       65535 /* largest message (TCP length prefix) */
-#define DNS_UDP_PLAIN_MAX 512  /* UDP payload without EDNS0 (RFC 1035 4.2.1) */
-#define DNS_RR_MIN_LEN    11   /* root name + type, class, TTL, RDLENGTH */
+#define DNS_UDP_PLAIN_MAX 512   /* UDP payload without EDNS0 (RFC 1035 4.2.1) */
+#define DNS_RR_MIN_LEN    11    /* root name + type, class, TTL, RDLENGTH */
 #define DNS_QUERY_MAX     (DNS_HEADER_LEN + DNS_NAME_WIRE_MAX + 4 + DNS_RR_MIN_LEN)
 #define DNS_NEG_TTL_NONE  UINT32_MAX
 
@@ -92,14 +92,14 @@
 
 struct dns_rr {
 	uint16_t type;
-	uint16_t pref;     /* MX preference */
+	uint16_t pref; /* MX preference */
 	uint32_t ttl;
 	uint8_t addr[16];  /* A: 4 octets, AAAA: 16 */
 	uint32_t off, len; /* MX/PTR/CNAME target name, TXT data: in the pool */
 };
 
 struct dns_answer {
-	int rcode;          /* DNS_R_* */
+	int rcode; /* DNS_R_* */
 	int tc, aa, partial;
 	uint32_t ttl;       /* smallest TTL used; 0 when no record */
 	uint32_t neg_ttl;   /* NXDOMAIN/NODATA: from the SOA, or NONE */

@@ -21,7 +21,7 @@
 #include "deliver/hosts.h"
 #include "dns/resolv.h"
 
-#define MS_PER_S 1000u
+#define MS_PER_S       1000u
 #define TCP_LEN_PREFIX 2
 
 enum qstate {
@@ -48,8 +48,8 @@ struct dns_query {
 	enum qstate state;
 	struct loop_timer timer;
 	int fd;
-	unsigned tries;  /* network tries so far */
-	unsigned server; /* index of the server being asked */
+	unsigned tries;    /* network tries so far */
+	unsigned server;   /* index of the server being asked */
 	unsigned restarts; /* CNAME targets asked after the first name */
 	uint8_t msg[DNS_QUERY_MAX];
 	size_t msg_len;
@@ -95,8 +95,7 @@ static void conf_option(struct dns_conf *c, const char *w, size_t n)
 		return;
 	memcpy(tmp, w, n);
 	tmp[n] = 0;
-	if (str_has_prefix(tmp, "timeout:") &&
-	    str_to_long(tmp + 8, &v) == 0)
+	if (str_has_prefix(tmp, "timeout:") && str_to_long(tmp + 8, &v) == 0)
 		c->timeout = clamp(v, 1, DNS_TIMEOUT_MAX);
 	else if (str_has_prefix(tmp, "attempts:") &&
 		 str_to_long(tmp + 9, &v) == 0)
@@ -148,8 +147,8 @@ void dns_conf_parse(const char *text, size_t len, struct dns_conf *out)
 			    out->nserver < DNS_SERVERS_MAX &&
 			    hosts_addr_parse(w, wl, &a) == 0) {
 				if (a.sa.ss_family == AF_INET)
-					((struct sockaddr_in *)&a.sa)->sin_port =
-						htons(DNS_PORT);
+					((struct sockaddr_in *)&a.sa)
+						->sin_port = htons(DNS_PORT);
 				else
 					((struct sockaddr_in6 *)&a.sa)
 						->sin6_port = htons(DNS_PORT);
@@ -161,7 +160,8 @@ void dns_conf_parse(const char *text, size_t len, struct dns_conf *out)
 		}
 	}
 	if (out->nserver == 0) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&out->server[0].sa;
+		struct sockaddr_in *s =
+			(struct sockaddr_in *)&out->server[0].sa;
 
 		memset(&out->server[0], 0, sizeof(out->server[0]));
 		s->sin_family = AF_INET;
@@ -241,9 +241,8 @@ static struct cache_ent *cache_find(struct dns_resolver *r, const char *key,
 	return NULL;
 }
 
-static void cache_store(struct dns_resolver *r, const char *key,
-			uint16_t type, int status,
-			const struct dns_answer *ans)
+static void cache_store(struct dns_resolver *r, const char *key, uint16_t type,
+			int status, const struct dns_answer *ans)
 {
 	uint64_t now = loop_clock_ms();
 	uint32_t ttl;
@@ -430,9 +429,8 @@ static void query_timeout(struct loop *lp, struct loop_timer *t, void *arg)
 
 		q->ans = NULL; /* survives query_free() for the call */
 		query_free(q);
-		fn(status, status == DNS_TEMPFAIL || status == DNS_BADNAME
-				   ? NULL
-				   : ans,
+		fn(status,
+		   status == DNS_TEMPFAIL || status == DNS_BADNAME ? NULL : ans,
 		   fnarg);
 		mem_free(ans);
 		return;
@@ -471,8 +469,8 @@ static void query_try(struct dns_query *q)
 	q->msg[0] = (uint8_t)(q->id >> 8);
 	q->msg[1] = (uint8_t)q->id;
 	loop_timer_set(r->lp, &q->timer, (uint64_t)r->conf.timeout * MS_PER_S);
-	fd = socket(srv->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(srv->sa.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return; /* the timer moves on */
 	if (sock_bind_any(fd, srv->sa.ss_family) != 0 ||
@@ -533,8 +531,8 @@ static void tcp_event(struct loop *lp, int fd, int ready, void *arg)
 		if (q->tcp_off < q->tcp_need)
 			continue;
 		if (q->tcp_need == TCP_LEN_PREFIX) {
-			size_t len = (size_t)(q->tcp_buf[0] << 8 |
-					      q->tcp_buf[1]);
+			size_t len =
+				(size_t)(q->tcp_buf[0] << 8 | q->tcp_buf[1]);
 
 			if (len < DNS_HEADER_LEN) {
 				query_next(q);

@@ -49,19 +49,19 @@
 #include "core/net.h"
 #include "dns/packet.h"
 
-#define DNS_RESOLV_CONF       "/etc/resolv.conf"
-#define DNS_RESOLV_CONF_MAX   65536 /* bytes read of resolv.conf */
-#define DNS_SERVERS_MAX       3     /* glibc MAXNS */
-#define DNS_PORT              53
-#define DNS_TIMEOUT_DEFAULT   5     /* seconds per attempt (glibc RES_TIMEOUT) */
-#define DNS_TIMEOUT_MAX       30    /* glibc RES_MAXRETRANS */
-#define DNS_ATTEMPTS_DEFAULT  2     /* rounds over the servers (RES_DFLRETRY) */
-#define DNS_ATTEMPTS_MAX      5     /* glibc RES_MAXRETRY */
-#define DNS_NDOTS_MAX         15
-#define DNS_EDNS_UDP_SIZE     1232  /* DNS flag day 2020 */
-#define DNS_CACHE_MAX         512   /* entries */
-#define DNS_CACHE_TTL_MAX     86400 /* seconds a positive answer is kept */
-#define DNS_NEG_TTL_MAX       3600  /* seconds a negative answer is kept */
+#define DNS_RESOLV_CONF      "/etc/resolv.conf"
+#define DNS_RESOLV_CONF_MAX  65536 /* bytes read of resolv.conf */
+#define DNS_SERVERS_MAX      3     /* glibc MAXNS */
+#define DNS_PORT             53
+#define DNS_TIMEOUT_DEFAULT  5  /* seconds per attempt (glibc RES_TIMEOUT) */
+#define DNS_TIMEOUT_MAX      30 /* glibc RES_MAXRETRANS */
+#define DNS_ATTEMPTS_DEFAULT 2  /* rounds over the servers (RES_DFLRETRY) */
+#define DNS_ATTEMPTS_MAX     5  /* glibc RES_MAXRETRY */
+#define DNS_NDOTS_MAX        15
+#define DNS_EDNS_UDP_SIZE    1232  /* DNS flag day 2020 */
+#define DNS_CACHE_MAX        512   /* entries */
+#define DNS_CACHE_TTL_MAX    86400 /* seconds a positive answer is kept */
+#define DNS_NEG_TTL_MAX      3600  /* seconds a negative answer is kept */
 
 /* Callback status. */
 #define DNS_OK       0 /* records of the type (ans->n > 0) */
@@ -79,17 +79,17 @@ struct dns_conf {
 };
 
 struct dns_stats {
-	uint64_t queries;      /* dns_query() calls */
-	uint64_t hosts_hits;   /* answered from the hosts file */
-	uint64_t cache_hits;   /* answered from the cache */
-	uint64_t cache_misses; /* went to the network */
-	uint64_t udp_sent;     /* UDP packets sent (every try) */
-	uint64_t tcp_sent;     /* TCP queries (after TC=1) */
-	uint64_t timeouts;     /* tries that timed out */
-	uint64_t ignored;      /* replies not for the query, or malformed */
-	uint64_t tempfails;    /* queries ending in DNS_TEMPFAIL */
+	uint64_t queries;        /* dns_query() calls */
+	uint64_t hosts_hits;     /* answered from the hosts file */
+	uint64_t cache_hits;     /* answered from the cache */
+	uint64_t cache_misses;   /* went to the network */
+	uint64_t udp_sent;       /* UDP packets sent (every try) */
+	uint64_t tcp_sent;       /* TCP queries (after TC=1) */
+	uint64_t timeouts;       /* tries that timed out */
+	uint64_t ignored;        /* replies not for the query, or malformed */
+	uint64_t tempfails;      /* queries ending in DNS_TEMPFAIL */
 	uint64_t cname_restarts; /* CNAME targets asked separately */
-	uint64_t cache_entries; /* entries held now (<= DNS_CACHE_MAX) */
+	uint64_t cache_entries;  /* entries held now (<= DNS_CACHE_MAX) */
 };
 
 struct dns_resolver;

@@ -38,9 +38,8 @@ static void start(struct pkt *p, uint16_t id, unsigned flags, const char *qn,
 {
 	size_t len;
 
-	assert_int_equal(dns_query_format(p->b, sizeof(p->b), id, qn, qt, 0,
-					  &len),
-			 0);
+	assert_int_equal(
+		dns_query_format(p->b, sizeof(p->b), id, qn, qt, 0, &len), 0);
 	p->n = len;
 	p->b[2] = (uint8_t)(flags >> 8);
 	p->b[3] = (uint8_t)flags;
@@ -69,11 +68,13 @@ static void test_query_format(void **state)
 {
 	uint8_t b[DNS_QUERY_MAX];
 	size_t len;
+	/* clang-format off */
 	static const uint8_t want[] = {
 		0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, /* header */
-		2, 'm', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 15,
-		0, 1, /* question */
+		2, 'm', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 15, 0, 1, /* question */
 		0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0}; /* OPT 1232 */
+	/* clang-format on */
 	char big[300];
 
 	(void)state;
@@ -82,9 +83,8 @@ static void test_query_format(void **state)
 			 0);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(b, want, sizeof(want));
-	assert_int_equal(dns_query_format(b, sizeof(b), 1, ".", DNS_T_A, 0,
-					  &len),
-			 0);
+	assert_int_equal(
+		dns_query_format(b, sizeof(b), 1, ".", DNS_T_A, 0, &len), 0);
 	assert_int_equal(len, 12 + 1 + 4);
 	/* Empty labels, long labels, long names, escapes, no room. */
 	assert_int_equal(dns_query_format(b, sizeof(b), 1, "a..b", 1, 0, &len),
@@ -120,8 +120,8 @@ static void test_a_aaaa_ttl(void **state)
 {
 	static struct pkt p;
 	static struct dns_answer a;
-	static const uint8_t v4[4] = {192, 0, 2, 1}, v6[16] = {0x20, 0x01, 0x0d,
-							      0xb8, [15] = 1};
+	static const uint8_t v4[4] = {192, 0, 2, 1},
+			     v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 
 	(void)state;
 	start(&p, 7, RESP | 0x0400, "Host.Example", DNS_T_A, 3, 0);
@@ -131,9 +131,8 @@ static void test_a_aaaa_ttl(void **state)
 	put(&p, v6, 16);
 	rr(&p, at_q, 2, DNS_T_A, 0x80000000u, 4); /* sign bit: TTL 0 */
 	put(&p, v4, 4);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 7, "host.example.",
-					  DNS_T_A, &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 7, "host.example.", DNS_T_A, &a), 0);
 	assert_int_equal(a.rcode, DNS_R_NOERROR);
 	assert_int_equal(a.aa, 1);
 	assert_int_equal(a.n, 2);
@@ -143,19 +142,19 @@ static void test_a_aaaa_ttl(void **state)
 	assert_int_equal(a.ttl, 0);
 	assert_string_equal(a.pool + a.cname_off, "Host.Example");
 	/* Wrong ID, wrong name, wrong type, a query not a response. */
-	assert_int_equal(dns_answer_parse(p.b, p.n, 8, "host.example",
-					  DNS_T_A, &a),
-			 DNS_ERR_MISMATCH);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 7, "host.example.org",
-					  DNS_T_A, &a),
-			 DNS_ERR_MISMATCH);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 7, "host.example",
-					  DNS_T_AAAA, &a),
-			 DNS_ERR_MISMATCH);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 8, "host.example", DNS_T_A, &a),
+		DNS_ERR_MISMATCH);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 7, "host.example.org", DNS_T_A, &a),
+		DNS_ERR_MISMATCH);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 7, "host.example", DNS_T_AAAA, &a),
+		DNS_ERR_MISMATCH);
 	p.b[2] &= 0x7f;
-	assert_int_equal(dns_answer_parse(p.b, p.n, 7, "host.example",
-					  DNS_T_A, &a),
-			 DNS_ERR_MISMATCH);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 7, "host.example", DNS_T_A, &a),
+		DNS_ERR_MISMATCH);
 	/* AAAA with 4 octets of RDATA: malformed. */
 	start(&p, 7, RESP, "h", DNS_T_AAAA, 1, 0);
 	rr(&p, at_q, 2, DNS_T_AAAA, 1, 4);
@@ -169,10 +168,10 @@ static void test_mx_null_txt_ptr(void **state)
 	static struct pkt p;
 	static struct dns_answer a;
 	static const uint8_t mx1[] = {4, 'm', 'a', 'i', 'l', 0xc0, 12};
-	static const uint8_t txt[] = {7, 'v', '=', 's', 'p', 'f', '1', ' ',
-				      4, '-', 'a', 'l', 'l'};
-	static const uint8_t ptr[] = {1, 'x', 7, 'e', 'x', 'a', 'm', 'p',
-				      'l', 'e', 0};
+	static const uint8_t txt[] = {7,   'v', '=', 's', 'p', 'f', '1',
+				      ' ', 4,   '-', 'a', 'l', 'l'};
+	static const uint8_t ptr[] = {1,   'x', 7,   'e', 'x', 'a',
+				      'm', 'p', 'l', 'e', 0};
 
 	(void)state;
 	start(&p, 1, RESP, "example", DNS_T_MX, 2, 0);
@@ -182,8 +181,7 @@ static void test_mx_null_txt_ptr(void **state)
 	rr(&p, at_q, 2, DNS_T_MX, 30, 3);
 	put16(&p, 20);
 	put(&p, "", 1); /* root */
-	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_MX,
-					  &a),
+	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_MX, &a),
 			 0);
 	assert_int_equal(a.n, 2);
 	assert_int_equal(a.rr[0].pref, 10);
@@ -196,33 +194,33 @@ static void test_mx_null_txt_ptr(void **state)
 	rr(&p, at_q, 2, DNS_T_MX, 60, 4);
 	put16(&p, 0);
 	put(&p, "\0\0", 2);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_MX,
-					  &a),
+	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_MX, &a),
 			 DNS_ERR_FORMAT);
 	/* TXT: strings concatenated. */
 	start(&p, 1, RESP, "example", DNS_T_TXT, 1, 0);
 	rr(&p, at_q, 2, DNS_T_TXT, 60, sizeof(txt));
 	put(&p, txt, sizeof(txt));
-	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_TXT,
-					  &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 1, "example", DNS_T_TXT, &a), 0);
 	assert_int_equal(a.rr[0].len, 11);
 	assert_string_equal(dns_rr_text(&a, &a.rr[0]), "v=spf1 -all");
 	/* TXT string running past RDLENGTH. */
 	start(&p, 1, RESP, "example", DNS_T_TXT, 1, 0);
 	rr(&p, at_q, 2, DNS_T_TXT, 60, 3);
-	put(&p, "\x05" "ab", 3);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "example", DNS_T_TXT,
-					  &a),
-			 DNS_ERR_FORMAT);
+	put(&p,
+	    "\x05"
+	    "ab",
+	    3);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 1, "example", DNS_T_TXT, &a),
+		DNS_ERR_FORMAT);
 	/* PTR, and a label byte that needs escaping. */
 	start(&p, 1, RESP, "1.2.0.192.in-addr.arpa", DNS_T_PTR, 1, 0);
 	rr(&p, at_q, 2, DNS_T_PTR, 60, sizeof(ptr) + 2);
 	put(&p, "\x01.", 2);
 	put(&p, ptr, sizeof(ptr));
-	assert_int_equal(dns_answer_parse(p.b, p.n, 1,
-					  "1.2.0.192.in-addr.arpa", DNS_T_PTR,
-					  &a),
+	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "1.2.0.192.in-addr.arpa",
+					  DNS_T_PTR, &a),
 			 0);
 	assert_string_equal(dns_rr_text(&a, &a.rr[0]), "\\046.x.example");
 }
@@ -246,15 +244,18 @@ static void test_cname_chain(void **state)
 
 		p.b[p.n] = 0;
 		/* c's A record first, owner "c.example" written out. */
-		rr(&p, "\x01" "c\x07" "example", 11, DNS_T_A, 50, 4);
+		rr(&p,
+		   "\x01"
+		   "c\x07"
+		   "example",
+		   11, DNS_T_A, 50, 4);
 		put(&p, "\x0a\x00\x00\x01", 4);
 		c_ptr[1] = (uint8_t)b_off;
 		rr(&p, c_ptr, 2, DNS_T_CNAME, 200, sizeof(c_name));
 		put(&p, c_name, sizeof(c_name));
 	}
-	assert_int_equal(dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A,
-					  &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A, &a), 0);
 	assert_int_equal(a.n, 1);
 	assert_int_equal(a.rr[0].addr[0], 10);
 	assert_string_equal(a.pool + a.cname_off, "c.example");
@@ -262,26 +263,24 @@ static void test_cname_chain(void **state)
 	/* Asking for the CNAME itself does not follow it. */
 	p.b[12 + 11] = 0;
 	p.b[12 + 12] = DNS_T_CNAME;
-	assert_int_equal(dns_answer_parse(p.b, p.n, 9, "a.example",
-					  DNS_T_CNAME, &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_CNAME, &a), 0);
 	assert_int_equal(a.n, 1);
 	assert_string_equal(dns_rr_text(&a, &a.rr[0]), "b.example");
 	/* A CNAME loop: a -> a. */
 	start(&p, 9, RESP, "a.example", DNS_T_A, 1, 0);
 	rr(&p, at_q, 2, DNS_T_CNAME, 100, 2);
 	put(&p, at_q, 2);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A,
-					  &a),
-			 DNS_ERR_FORMAT);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A, &a),
+		DNS_ERR_FORMAT);
 	/* A CNAME to nowhere in this answer: NOERROR, no records, the
 	 * canonical name is where the chain stopped. */
 	start(&p, 9, RESP, "a.example", DNS_T_A, 1, 0);
 	rr(&p, at_q, 2, DNS_T_CNAME, 100, sizeof(b_name));
 	put(&p, b_name, sizeof(b_name));
-	assert_int_equal(dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A,
-					  &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 9, "a.example", DNS_T_A, &a), 0);
 	assert_int_equal(a.n, 0);
 	assert_string_equal(a.pool + a.cname_off, "b.example");
 }
@@ -290,8 +289,8 @@ static void test_negative(void **state)
 {
 	static struct pkt p;
 	static struct dns_answer a;
-	static const uint8_t soa_names[] = {2, 'n', 's', 0xc0, 15,
-					    4, 'h', 'o', 's', 't', 0xc0, 15};
+	static const uint8_t soa_names[] = {2,   'n', 's', 0xc0, 15,   4,
+					    'h', 'o', 's', 't',  0xc0, 15};
 
 	(void)state;
 	start(&p, 3, RESP | DNS_R_NXDOMAIN, "no.example", DNS_T_A, 0, 1);
@@ -303,17 +302,15 @@ static void test_negative(void **state)
 	put32(&p, 3);
 	put32(&p, 4);
 	put32(&p, 120); /* MINIMUM */
-	assert_int_equal(dns_answer_parse(p.b, p.n, 3, "no.example", DNS_T_A,
-					  &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 3, "no.example", DNS_T_A, &a), 0);
 	assert_int_equal(a.rcode, DNS_R_NXDOMAIN);
 	assert_int_equal(a.n, 0);
 	assert_int_equal(a.neg_ttl, 120);
 	/* Without an SOA: no negative TTL. SERVFAIL passes through. */
 	start(&p, 3, RESP | DNS_R_SERVFAIL, "no.example", DNS_T_A, 0, 0);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 3, "no.example", DNS_T_A,
-					  &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 3, "no.example", DNS_T_A, &a), 0);
 	assert_int_equal(a.rcode, DNS_R_SERVFAIL);
 	assert_int_equal(a.neg_ttl, DNS_NEG_TTL_NONE);
 	assert_string_equal(dns_rcode_name(a.rcode), "SERVFAIL");
@@ -327,9 +324,8 @@ static void test_tc(void **state)
 	(void)state;
 	/* TC: header and question only, answer count ignored. */
 	start(&p, 5, RESP | 0x0200, "big.example", DNS_T_TXT, 0, 0);
-	assert_int_equal(dns_answer_parse(p.b, p.n, 5, "big.example",
-					  DNS_T_TXT, &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 5, "big.example", DNS_T_TXT, &a), 0);
 	assert_int_equal(a.tc, 1);
 	assert_int_equal(a.n, 0);
 	assert_string_equal(a.pool + a.cname_off, "big.example");
@@ -337,15 +333,14 @@ static void test_tc(void **state)
 	 * resolver goes to TCP instead of waiting for a timeout. */
 	start(&p, 5, RESP | 0x0200, "big.example", DNS_T_TXT, 40, 0);
 	rr(&p, at_q, 2, DNS_T_TXT, 60, 200); /* cut short */
-	assert_int_equal(dns_answer_parse(p.b, p.n, 5, "big.example",
-					  DNS_T_TXT, &a),
-			 0);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 5, "big.example", DNS_T_TXT, &a), 0);
 	assert_int_equal(a.tc, 1);
 	/* Without TC the same counts are malformed. */
 	p.b[2] &= (uint8_t)~0x02;
-	assert_int_equal(dns_answer_parse(p.b, p.n, 5, "big.example",
-					  DNS_T_TXT, &a),
-			 DNS_ERR_FORMAT);
+	assert_int_equal(
+		dns_answer_parse(p.b, p.n, 5, "big.example", DNS_T_TXT, &a),
+		DNS_ERR_FORMAT);
 }
 
 static void test_malicious(void **state)
@@ -373,12 +368,12 @@ static void test_malicious(void **state)
 	{
 		uint8_t m[] = {0xc0, 0x02, 0xc0, 0x00};
 
-		assert_int_equal(dns_name_parse(m, 4, 2, text, sizeof(text),
-						&next),
-				 DNS_ERR_FORMAT);
-		assert_int_equal(dns_name_parse(loop, 2, 0, text, sizeof(text),
-						&next),
-				 DNS_ERR_FORMAT);
+		assert_int_equal(
+			dns_name_parse(m, 4, 2, text, sizeof(text), &next),
+			DNS_ERR_FORMAT);
+		assert_int_equal(
+			dns_name_parse(loop, 2, 0, text, sizeof(text), &next),
+			DNS_ERR_FORMAT);
 	}
 	/* A chain of backward pointers longer than DNS_PTR_MAX. */
 	{
@@ -417,30 +412,30 @@ static void test_malicious(void **state)
 			if (i == 2)
 				third = start_at;
 		}
-		assert_int_equal(dns_name_parse(m, n, third, text,
-						sizeof(text), &next),
-				 0);
+		assert_int_equal(
+			dns_name_parse(m, n, third, text, sizeof(text), &next),
+			0);
 		assert_int_equal(strlen(text), 3 * 64 - 1);
-		assert_int_equal(dns_name_parse(m, n, last, text,
-						sizeof(text), &next),
-				 DNS_ERR_FORMAT);
+		assert_int_equal(
+			dns_name_parse(m, n, last, text, sizeof(text), &next),
+			DNS_ERR_FORMAT);
 	}
 	/* Extended label type 0x40. */
 	{
 		uint8_t m[] = {0x41, 'a', 0};
 
-		assert_int_equal(dns_name_parse(m, 3, 0, text, sizeof(text),
-						&next),
-				 DNS_ERR_FORMAT);
+		assert_int_equal(
+			dns_name_parse(m, 3, 0, text, sizeof(text), &next),
+			DNS_ERR_FORMAT);
 	}
 	/* Truncated records: cut everywhere inside the last record. */
 	start(&p, 1, RESP, "x", DNS_T_A, 1, 0);
 	rr(&p, at_q, 2, DNS_T_A, 1, 4);
 	put(&p, "\1\2\3\4", 4);
 	for (size_t cut = 1; cut < 14; cut++)
-		assert_int_equal(dns_answer_parse(p.b, p.n - cut, 1, "x",
-						  DNS_T_A, &a),
-				 DNS_ERR_FORMAT);
+		assert_int_equal(
+			dns_answer_parse(p.b, p.n - cut, 1, "x", DNS_T_A, &a),
+			DNS_ERR_FORMAT);
 	assert_int_equal(dns_answer_parse(p.b, p.n, 1, "x", DNS_T_A, &a), 0);
 	/* RDLENGTH past the end. */
 	p.b[p.n - 5] = 200;

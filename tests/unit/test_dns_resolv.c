@@ -93,8 +93,7 @@ static void write_zone(void)
 /* A blocking probe: does the server answer yet? */
 static int probe(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(53)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 	struct timeval tv = {0, 100 * 1000};
 	uint8_t q[DNS_QUERY_MAX], a[512];
 	size_t len;
@@ -114,8 +113,7 @@ static int setup(void **state)
 {
 	char conf[2048];
 	const char *dir = test_tmpdir();
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(53)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 
 	(void)state;
 	lp = loop_new();
@@ -131,7 +129,8 @@ static int setup(void **state)
 	lo_up();
 	write_zone();
 	snprintf(conf, sizeof(conf),
-		 "server:\n  ip-address: 127.0.0.53\n  ip-address: ::1\n  port: 53\n"
+		 "server:\n  ip-address: 127.0.0.53\n  ip-address: ::1\n  "
+		 "port: 53\n"
 		 "  username: \"\"\n  chroot: \"\"\n  database: \"\"\n"
 		 "  zonelistfile: %s/zone.list\n  xfrdfile: %s/xfrd.state\n"
 		 "  pidfile: %s/nsd.pid\n  zonesdir: %s\n"
@@ -223,10 +222,10 @@ static struct dns_resolver *resolver(const char *resolv_conf)
 	struct dns_conf c;
 
 	dns_conf_parse(resolv_conf, strlen(resolv_conf), &c);
-	return dns_resolver_new(lp, &c,
-				test_write_file("hosts",
-						"127.0.0.77 hostsonly.test.example\n"
-						"::7 hostsonly.test.example\n"));
+	return dns_resolver_new(
+		lp, &c,
+		test_write_file("hosts", "127.0.0.77 hostsonly.test.example\n"
+					 "::7 hostsonly.test.example\n"));
 }
 
 static const char *ip(const struct dns_rr *rr)
@@ -238,10 +237,10 @@ static const char *ip(const struct dns_rr *rr)
 	return s;
 }
 
-#define NEED_SERVER()                                                         \
-	do {                                                                  \
-		if (!have_server)                                             \
-			skip();                                               \
+#define NEED_SERVER()                                                          \
+	do {                                                                   \
+		if (!have_server)                                              \
+			skip();                                                \
 	} while (0)
 
 /* ---- tests ---- */
@@ -511,8 +510,8 @@ static void test_cancel(void **state)
 		loop_run_once(lp, 200);
 	assert_int_equal(res.done, 0);
 	/* A cache hit cancelled before delivery; pending ones at free. */
-	dns_query_cancel(dns_query(r, "hostsonly.test.example", DNS_T_A, done,
-				   &res));
+	dns_query_cancel(
+		dns_query(r, "hostsonly.test.example", DNS_T_A, done, &res));
 	(void)dns_query(r, "test.example", DNS_T_MX, done, &res);
 	loop_run_once(lp, 0);
 	assert_int_equal(res.done, 0);
@@ -599,8 +598,8 @@ static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
 {
 	uint8_t b[600];
 	size_t n = DNS_HEADER_LEN;
-	static const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60,
-				     0, 4, 127, 0, 0, 21};
+	static const uint8_t rr[] = {0xc0, 12, 0, 1, 0,   1, 0, 0,
+				     0,    60, 0, 4, 127, 0, 0, 21};
 
 	while (n < qlen && q[n] != 0)
 		n += 1 + q[n];
@@ -616,9 +615,9 @@ static void hostile_reply(const uint8_t *q, size_t qlen, uint16_t id_xor,
 		b[13] = b[13] == 'z' ? 'y' : 'z';
 	if (rcode == 0 && memcmp(q + 13, "alias", 5) == 0) {
 		static const uint8_t cname[] = {
-			0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 21,
-			6, 't', 'a', 'r', 'g', 'e', 't', 4, 't', 'e', 's', 't',
-			7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+			0xc0, 12,  0,   5,   0,   1,   0,   0,   0,   60,  0,
+			21,   6,   't', 'a', 'r', 'g', 'e', 't', 4,   't', 'e',
+			's',  't', 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
 
 		b[7] = 1;
 		memcpy(b + n, cname, sizeof(cname));
@@ -656,8 +655,7 @@ static void hostile_event(struct loop *l, int fd, int ready, void *arg)
 
 static void test_hostile(void **state)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(53)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 	struct dns_resolver *r;
 	const struct dns_stats *st;
 	struct result *res;
@@ -668,9 +666,9 @@ static void test_hostile(void **state)
 	inet_pton(AF_INET, "127.0.0.20", &sa.sin_addr);
 	assert_int_equal(bind(hostile_fd, (struct sockaddr *)&sa, sizeof(sa)),
 			 0);
-	assert_int_equal(loop_fd_add(lp, hostile_fd, LOOP_READABLE,
-				     hostile_event, NULL),
-			 0);
+	assert_int_equal(
+		loop_fd_add(lp, hostile_fd, LOOP_READABLE, hostile_event, NULL),
+		0);
 	r = resolver("nameserver 127.0.0.20\nnameserver 127.0.0.53\n");
 	st = dns_resolver_stats(r);
 	/* Wrong ID and wrong question are ignored, the real one taken. */
