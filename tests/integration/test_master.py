@@ -273,3 +273,69 @@ def test_killed_master_takes_its_children_along(gateway, smtp_sink):
     assert gw.status() == 1
     gw.start()
     assert gw.status() == 0
+
+
+def test_start_fg_stays_in_the_foreground(gateway, smtp_sink):
+    """start-fg (containers, init): the master is the process started, it
+    logs to maillog_file, serves until SIGTERM and then exits 0."""
+    import subprocess
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port)
+    proc = subprocess.Popen([str(gw_binary()), "-c", str(gw.dir), "start-fg"],
+                            env=gw.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: listening(gw.port) or proc.poll() is not None, 30,
+                   "start-fg to listen")
+        assert proc.poll() is None, proc.communicate()
+        wait_until(lambda: gw.master_pid() == proc.pid, 10,
+                   "master.pid naming the foreground process")
+        assert gw.status() == 0
+        c = SmtpConn(gw.port)
+        code, _ = c.send("a@src.test", ["b@dst.test"],
+                         make_message("fg@test", "a@src.test", "b@dst.test"))
+        c.quit()
+        assert code == 250
+        sink.wait_count(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not gw.pids()
+    gw.wait_log(rf"mailgw/master\[{proc.pid}\]: terminating on signal 15")
+
+
+def test_ipv6_and_service_name_listeners(gateway, smtp_sink):
+    """master.cf names as master(5) writes them: [::1]:port next to an
+    IPv4 one, and a bare port on every inet_interfaces address."""
+    import socket
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    sink = smtp_sink()
+    p6 = free_port()
+    p_any = free_port()
+    gw = gateway(relay_to=sink.port, inet_protocols="all",
+                 inet_interfaces="127.0.0.1, [::1]")
+    gw.master_cf = (f"127.0.0.1:{gw.port} inet n - n - - smtpd\n"
+                    f"[::1]:{p6} inet n - n - - smtpd\n"
+                    f"{p_any} inet n - n - - smtpd\n"
+                    "smtp unix - - n - - smtp\n")
+    gw.write_config()
+    gw.start()
+    for host, port in (("::1", p6), ("127.0.0.1", p_any), ("::1", p_any)):
+        c = socket.create_connection((host, port), timeout=10)
+        assert c.recv(512).startswith(b"220 "), (host, port)
+        c.close()
+    # One smtpd process per service, whatever its number of addresses.
+    assert len(_kids(gw, "smtpd")) == 3
+
+
+def gw_binary():
+    from conftest import MAILGW
+    return MAILGW
