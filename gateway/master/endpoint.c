@@ -19,7 +19,7 @@ static const struct {
 	const char *name;
 	int port;
 } services[] = {
-	{"smtp", 25},       {"submission", 587}, {"smtps", 465},
+	{"smtp", 25},         {"submission", 587}, {"smtps", 465},
 	{"submissions", 465}, {"lmtp", 24},
 };
 
@@ -136,9 +136,11 @@ const char *endpoint_strerror(int err)
 static void set_port(struct net_addr *a, int port)
 {
 	if (a->sa.ss_family == AF_INET)
-		((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)port);
+		((struct sockaddr_in *)&a->sa)->sin_port =
+			htons((uint16_t)port);
 	else
-		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
+		((struct sockaddr_in6 *)&a->sa)->sin6_port =
+			htons((uint16_t)port);
 }
 
 /* One host: an address literal, else /etc/hosts. */
@@ -150,7 +152,8 @@ static int resolve_host(const char *host, int families, struct net_addr *out,
 	if (max == 0)
 		return -ENOSPC;
 	if (hosts_addr_parse(host, strlen(host), out) == 0) {
-		int fam = out->sa.ss_family == AF_INET ? HOSTS_INET4 : HOSTS_INET6;
+		int fam = out->sa.ss_family == AF_INET ? HOSTS_INET4
+						       : HOSTS_INET6;
 
 		return (families & fam) ? 1 : -EAFNOSUPPORT;
 	}
@@ -201,8 +204,8 @@ int endpoint_resolve(const struct endpoint *ep, const char *inet_interfaces,
 		while ((word = str_token(&cur, ", \t\r\n")) != NULL) {
 			if (str_casecmp(word, "all") == 0 ||
 			    str_casecmp(word, "loopback-only") == 0) {
-				n += add_wild(families, word[0] != 'a' &&
-							word[0] != 'A',
+				n += add_wild(families,
+					      word[0] != 'a' && word[0] != 'A',
 					      out + n, max - n);
 				continue;
 			}

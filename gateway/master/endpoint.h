@@ -23,9 +23,10 @@
 #define ENDPOINT_ERR_PORT   (-3) /* port out of range or unknown name */
 
 struct endpoint {
-	char host[ENDPOINT_HOST_MAX + 1]; /* "" : every inet_interfaces address */
-	int bracketed;                    /* host was "[...]" (an IPv6 literal) */
-	int port;                         /* 1..65535 */
+	char host[ENDPOINT_HOST_MAX +
+		  1];  /* "" : every inet_interfaces address */
+	int bracketed; /* host was "[...]" (an IPv6 literal) */
+	int port;      /* 1..65535 */
 };
 
 /* Parse s[0..n). Known service names: smtp, submission, smtps,

@@ -55,10 +55,10 @@
 #include "queue/layout.h"
 #include "queue/spool.h"
 
-#define QMGR_LOCK       "pid/qmgr.lock"
-#define LISTEN_BACKLOG  1024
-#define BIND_RETRY_MS   5000 /* an orphan child may still hold the port */
-#define KILL_SLACK_MS   3000 /* after the drain bound, before SIGKILL */
+#define QMGR_LOCK      "pid/qmgr.lock"
+#define LISTEN_BACKLOG 1024
+#define BIND_RETRY_MS  5000 /* an orphan child may still hold the port */
+#define KILL_SLACK_MS  3000 /* after the drain bound, before SIGKILL */
 
 enum role { ROLE_SMTPD, ROLE_QMGR };
 
@@ -66,7 +66,7 @@ struct listener {
 	char *key;      /* the bound address, net_addr_format() */
 	char *endpoint; /* as master.cf names it */
 	int fd;
-	int keep;       /* used by the configuration being installed */
+	int keep; /* used by the configuration being installed */
 };
 
 /* One smtpd service of master.cf. */
@@ -103,12 +103,12 @@ static struct {
 	char *maillog;
 	uid_t uid;
 	gid_t gid;
-	int privileged;  /* running as root: drop to uid/gid in children */
-	int detached;    /* start (not start-fg): children get /dev/null */
+	int privileged; /* running as root: drop to uid/gid in children */
+	int detached;   /* start (not start-fg): children get /dev/null */
 	pid_t pid;
 	int pid_fd;
 	int ctl_fd;
-	int notify_fd;   /* `start` waits on this for 'R' or 'E' */
+	int notify_fd; /* `start` waits on this for 'R' or 'E' */
 	struct listener *lst;
 	size_t nlst;
 	struct config cur;
@@ -143,11 +143,33 @@ static void config_free(struct config *c)
 /* Postfix daemons mailgw does inside its own processes, or not at all
  * because the gateway has no use for them. */
 static const char *const builtin[] = {
-	"pickup", "cleanup", "qmgr", "oqmgr", "tlsmgr", "rewrite",
-	"trivial-rewrite", "bounce", "defer", "trace", "verify", "flush",
-	"proxymap", "proxywrite", "smtp", "lmtp", "relay", "showq", "error",
-	"retry", "discard", "anvil", "scache", "postlogd", "local",
-	"virtual", NULL,
+	"pickup",
+	"cleanup",
+	"qmgr",
+	"oqmgr",
+	"tlsmgr",
+	"rewrite",
+	"trivial-rewrite",
+	"bounce",
+	"defer",
+	"trace",
+	"verify",
+	"flush",
+	"proxymap",
+	"proxywrite",
+	"smtp",
+	"lmtp",
+	"relay",
+	"showq",
+	"error",
+	"retry",
+	"discard",
+	"anvil",
+	"scache",
+	"postlogd",
+	"local",
+	"virtual",
+	NULL,
 };
 
 static int is_builtin(const char *cmd)
@@ -181,8 +203,8 @@ static int read_entry(const struct mastercf_entry *e, void *arg)
 				st->err = 1;
 				return 0;
 			}
-		st->c->svcs = mem_realloc(st->c->svcs, (st->c->nsvcs + 1) *
-						       sizeof(*st->c->svcs));
+		st->c->svcs = mem_realloc(
+			st->c->svcs, (st->c->nsvcs + 1) * sizeof(*st->c->svcs));
 		s = &st->c->svcs[st->c->nsvcs++];
 		memset(s, 0, sizeof(*s));
 		s->name = mem_strdup(name);
@@ -204,14 +226,17 @@ static int read_entry(const struct mastercf_entry *e, void *arg)
 	    is_builtin(cmd)) {
 		if (strcmp(cmd, "smtp") == 0 || strcmp(cmd, "lmtp") == 0)
 			msg_info("master.cf, line %u: service %s (%s): "
-				 "delivery transport", e->line, name, cmd);
-		else
-			msg_info("master.cf, line %u: service %s (%s): built in",
+				 "delivery transport",
 				 e->line, name, cmd);
+		else
+			msg_info(
+				"master.cf, line %u: service %s (%s): built in",
+				e->line, name, cmd);
 		return 0;
 	}
 	msg_warn("master.cf, line %u: service %s (%s %s): not supported; "
-		 "ignored", e->line, name, mastercf_type_name(e->type), cmd);
+		 "ignored",
+		 e->line, name, mastercf_type_name(e->type), cmd);
 	return 0;
 }
 
@@ -227,7 +252,8 @@ static int config_read(const char *dir, struct config *c, int quiet)
 	}
 	if (c->nsvcs == 0)
 		msg_warn("%s/master.cf: no inet service runs smtpd; no mail "
-			 "will be received over SMTP", dir ? dir : conf_dir());
+			 "will be received over SMTP",
+			 dir ? dir : conf_dir());
 	return 0;
 }
 
@@ -305,8 +331,8 @@ static int listeners_bind(struct config *c)
 					buf_free(&key);
 					goto fail;
 				}
-				M.lst = mem_realloc(M.lst, (M.nlst + 1) *
-								   sizeof(*M.lst));
+				M.lst = mem_realloc(
+					M.lst, (M.nlst + 1) * sizeof(*M.lst));
 				at = (ssize_t)M.nlst++;
 				M.lst[at].key = mem_strdup(buf_str(&key));
 				M.lst[at].endpoint = mem_strdup(s->name);
@@ -401,8 +427,8 @@ static void drop_privileges(void)
 		return;
 	if (setgroups(1, &M.gid) < 0 || setresgid(M.gid, M.gid, M.gid) < 0 ||
 	    setresuid(M.uid, M.uid, M.uid) < 0)
-		msg_fatal("cannot drop privileges to uid %ld: %s",
-			  (long)M.uid, strerror(errno));
+		msg_fatal("cannot drop privileges to uid %ld: %s", (long)M.uid,
+			  strerror(errno));
 	if (M.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		msg_fatal("privileges were not dropped");
 }
@@ -430,8 +456,8 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 	if (sl->role == ROLE_SMTPD) {
 		const struct service *s = &M.cur.svcs[sl->svc];
 
-		for (size_t i = 0; i < s->nlst && nsl < sizeof(sls) /
-							   sizeof(sls[0]); i++) {
+		for (size_t i = 0;
+		     i < s->nlst && nsl < sizeof(sls) / sizeof(sls[0]); i++) {
 			sls[nsl].fd = M.lst[s->lst[i]].fd;
 			sls[nsl].endpoint = M.lst[s->lst[i]].endpoint;
 			keep[nkeep++] = sls[nsl].fd;
@@ -486,7 +512,8 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 			conf_set(s->ovr[i], s->ovr[i + 1]);
 	}
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.service = sl->role == ROLE_SMTPD ? M.cur.svcs[sl->svc].name : "qmgr";
+	ctx.service =
+		sl->role == ROLE_SMTPD ? M.cur.svcs[sl->svc].name : "qmgr";
 	ctx.listeners = sls;
 	ctx.nlisteners = nsl;
 	ctx.ready_fd = ready_w;
@@ -599,8 +626,8 @@ static struct slot *slots_new(const struct config *c, size_t *n)
 
 static void retire(pid_t pid)
 {
-	M.retired = mem_realloc(M.retired,
-				(M.nretired + 1) * sizeof(*M.retired));
+	M.retired =
+		mem_realloc(M.retired, (M.nretired + 1) * sizeof(*M.retired));
 	M.retired[M.nretired++] = pid;
 }
 
@@ -636,7 +663,8 @@ static void child_exited(pid_t pid, int status)
 		if (M.retired[i] == pid) {
 			M.retired[i] = M.retired[--M.nretired];
 			if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-				msg_warn("process %s pid %ld %s (old generation)",
+				msg_warn("process %s pid %ld %s (old "
+					 "generation)",
 					 "mailgw", (long)pid, how);
 			return;
 		}
@@ -714,8 +742,9 @@ static void on_kill_timer(struct loop *lp, struct loop_timer *t, void *arg)
 	(void)arg;
 	for (size_t i = 0; i < M.nslots; i++)
 		if (M.slots[i].pid > 0) {
-			msg_warn("process pid %ld did not drain in time; killed",
-				 (long)M.slots[i].pid);
+			msg_warn(
+				"process pid %ld did not drain in time; killed",
+				(long)M.slots[i].pid);
 			kill(M.slots[i].pid, SIGKILL);
 		}
 	for (size_t i = 0; i < M.nretired; i++) {
@@ -771,25 +800,28 @@ static int do_reload(char *why, size_t size)
 		return -1;
 	}
 	if (config_read(M.dir, &nc, 0) < 0) {
-		snprintf(why, size, "errors in %s/master.cf (see the log); "
-				    "the running configuration is unchanged",
+		snprintf(why, size,
+			 "errors in %s/master.cf (see the log); "
+			 "the running configuration is unchanged",
 			 M.dir);
 		msg_warn("reload refused: %s", why);
 		return -1;
 	}
 	if (conf_load_flags(M.dir, CONF_MAIN_CF_REQUIRED) < 0) {
 		config_free(&nc);
-		snprintf(why, size, "errors in %s/main.cf (see the log); "
-				    "the running configuration is unchanged",
+		snprintf(why, size,
+			 "errors in %s/main.cf (see the log); "
+			 "the running configuration is unchanged",
 			 M.dir);
 		msg_warn("reload refused: %s", why);
 		return -1;
 	}
 	if (listeners_bind(&nc) < 0) {
 		config_free(&nc);
-		snprintf(why, size, "cannot bind the new listeners (see the "
-				    "log); the running configuration is "
-				    "unchanged");
+		snprintf(why, size,
+			 "cannot bind the new listeners (see the "
+			 "log); the running configuration is "
+			 "unchanged");
 		msg_warn("reload refused: %s", why);
 		return -1;
 	}
@@ -888,8 +920,8 @@ static int ctl_open(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-			     M.queue_dir, LAYOUT_MASTER_SOCK) >=
-	    sizeof(sun.sun_path)) {
+			     M.queue_dir,
+			     LAYOUT_MASTER_SOCK) >= sizeof(sun.sun_path)) {
 		msg_error("queue_directory %s: too long for a socket path",
 			  M.queue_dir);
 		return -1;
@@ -913,7 +945,9 @@ static int ctl_open(void)
 static int pid_path(const char *queue_dir, char *out, size_t size)
 {
 	return (size_t)snprintf(out, size, "%s/%s", queue_dir,
-				LAYOUT_MASTER_PID) < size ? 0 : -ENAMETOOLONG;
+				LAYOUT_MASTER_PID) < size
+		       ? 0
+		       : -ENAMETOOLONG;
 }
 
 pid_t master_running(const char *queue_dir)
@@ -1011,7 +1045,8 @@ static int fix(int at, const char *name, mode_t mode, uid_t uid, gid_t gid,
 		if (unlinkat(at, name, 0) < 0 || mkfifoat(at, name, mode) < 0)
 			return -errno;
 	}
-	if (M.privileged && fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (M.privileged &&
+	    fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (fchmodat(at, name, mode, 0) < 0)
 		return -errno;
@@ -1081,7 +1116,8 @@ static void notify_start(int ok, const char *why)
 			dup2(nul, 2);
 			close(nul);
 		}
-		log_open("master", M.maillog && *M.maillog ? 0 : LOG_DEST_SYSLOG);
+		log_open("master",
+			 M.maillog && *M.maillog ? 0 : LOG_DEST_SYSLOG);
 		if (M.maillog && *M.maillog)
 			log_set_file(M.maillog);
 	}
@@ -1098,20 +1134,22 @@ static int prepare(int quiet)
 		return -1;
 	if (qd == NULL || *qd != '/') {
 		msg_error("file %s/main.cf: parameter queue_directory: "
-			  "must be an absolute path: \"%s\"", M.dir,
-			  qd ? qd : "");
+			  "must be an absolute path: \"%s\"",
+			  M.dir, qd ? qd : "");
 		return -1;
 	}
 	M.queue_dir = mem_strdup(qd);
 	pw = owner ? getpwnam(owner) : NULL;
 	if (pw == NULL) {
 		msg_error("file %s/main.cf: parameter mail_owner: unknown user "
-			  "name value: %s", M.dir, owner ? owner : "");
+			  "name value: %s",
+			  M.dir, owner ? owner : "");
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
 		msg_error("file %s/main.cf: parameter mail_owner: user %s has "
-			  "privileged user ID", M.dir, owner);
+			  "privileged user ID",
+			  M.dir, owner);
 		return -1;
 	}
 	M.uid = pw->pw_uid;
@@ -1190,11 +1228,12 @@ static int run_master(int foreground)
 						  "become ready in %d s; see "
 						  "the mail log",
 						  MASTER_START_WAIT_S);
-				n = read(p[0], msg + got, sizeof(msg) - 1 - got);
+				n = read(p[0], msg + got,
+					 sizeof(msg) - 1 - got);
 				if (n < 0 && errno == EINTR)
 					continue;
-				if (n <= 0 || (got += (size_t)n) >=
-						      sizeof(msg) - 1)
+				if (n <= 0 ||
+				    (got += (size_t)n) >= sizeof(msg) - 1)
 					break;
 			}
 			msg[got] = 0;
@@ -1202,8 +1241,8 @@ static int run_master(int foreground)
 				return 0;
 			msg_fatal("the mail system did not start: %s; see the "
 				  "mail log%s%s",
-				  got > 1 ? msg + 1 : "it exited", *M.maillog ? " " : "",
-				  M.maillog);
+				  got > 1 ? msg + 1 : "it exited",
+				  *M.maillog ? " " : "", M.maillog);
 		}
 		close(p[0]);
 		M.notify_fd = p[1];
@@ -1276,8 +1315,8 @@ int master_request(const char *queue_dir, const char *req, char *reply,
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-			     queue_dir, LAYOUT_MASTER_SOCK) >=
-	    sizeof(sun.sun_path))
+			     queue_dir,
+			     LAYOUT_MASTER_SOCK) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -22,11 +22,11 @@
 
 #include <sys/types.h>
 
-#define MASTER_REQUEST_MAX 64        /* bytes of one control request */
-#define MASTER_REPLY_MAX   512       /* bytes of one control reply */
-#define MASTER_START_WAIT_S 60       /* `start` waits this long for ready */
-#define MASTER_BACKOFF_MAX_S 60      /* restart delay after repeated failures */
-#define MASTER_FAST_EXIT_MS 10000    /* a child dying sooner failed its start */
+#define MASTER_REQUEST_MAX   64    /* bytes of one control request */
+#define MASTER_REPLY_MAX     512   /* bytes of one control reply */
+#define MASTER_START_WAIT_S  60    /* `start` waits this long for ready */
+#define MASTER_BACKOFF_MAX_S 60    /* restart delay after repeated failures */
+#define MASTER_FAST_EXIT_MS  10000 /* a child dying sooner failed its start */
 
 /* master_running - the PID of the master holding queue_dir's lock, 0 when
  * none runs, or -errno when the lock file cannot be examined. */

@@ -111,8 +111,8 @@ static void test_resolve(void **state)
 	resolve("[::1]:25", "all", "all", "[::1]:25");
 	/* A name from /etc/hosts (localhost is in every hosts file). */
 	assert_int_equal(parse("localhost:2525", &ep), 0);
-	assert_true(endpoint_resolve(&ep, "all", "ipv4", a,
-				     ENDPOINT_ADDR_MAX, &bad) >= 1);
+	assert_true(endpoint_resolve(&ep, "all", "ipv4", a, ENDPOINT_ADDR_MAX,
+				     &bad) >= 1);
 	/* An address of a family inet_protocols leaves out. */
 	assert_int_equal(parse("[::1]:25", &ep), 0);
 	assert_true(endpoint_resolve(&ep, "all", "ipv4", a, ENDPOINT_ADDR_MAX,
