@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,6 +68,8 @@ static void start(const char *extra)
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
+		/* dies with the test program, even when it aborts */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
 		log_set_sink(NULL, NULL);
 		log_open("smtpd", 0);
