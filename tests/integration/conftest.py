@@ -102,8 +102,19 @@ def which(name):
 
 from peers import (Sink, SmtpConn, _pids_matching, kill_pid,  # noqa: E402
                    PostfixPeer, postfix_master_cf,
-                   listening, proc_name, proc_ppid, proc_state,
+                   listening, proc_ppid, proc_state,
                    smtp_source as _smtp_source, wait_until)
+
+
+def _comm(pid):
+    """The process name (mailgw's children set it to their role, as
+    Postfix's daemons are named); not the command line, whose path may
+    contain any word."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 class Gateway:
@@ -222,7 +233,7 @@ class Gateway:
         kids = [p for p in self.pids() if p != mp and proc_ppid(p) == mp]
         if role is None:
             return kids
-        named = [p for p in kids if role in proc_name(p)]
+        named = [p for p in kids if _comm(p) == role]
         return named
 
     def role_pids(self, role):
