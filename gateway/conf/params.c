@@ -710,8 +710,9 @@ const struct conf_param conf_params[] = {
 	  "delay before replying to a client with errors"),
 	R("smtpd_etrn_restrictions", "",
 	  "restrictions applied to the ETRN command"),
-	E("smtpd_forbid_bare_newline", "no", "no normalize yes", 0,
-	  "reject or fix bare LF line endings: no, normalize or yes (reject)"),
+	E("smtpd_forbid_bare_newline", "no", "no normalize yes reject", 0,
+	  "bare LF line endings: normalize (and no, which mailgw treats as "
+	  "normalize, as Postfix 3.9 does by default) or yes/reject"),
 	L("smtpd_forbid_bare_newline_exclusions", "$mynetworks",
 	  "clients exempt from smtpd_forbid_bare_newline"),
 	I("smtpd_forbid_bare_newline_reject_code", "550", 400, 599,
