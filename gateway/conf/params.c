@@ -151,6 +151,8 @@ const struct conf_param conf_params[] = {
 	  "environment variables passed to external commands"),
 	S("fallback_transport", "",
 	  "transport for recipients not found in the UNIX password database"),
+	L("fast_flush_domains", "$relay_domains",
+	  "destinations whose mail ETRN and postqueue -s may flush"),
 	LR("forward_path",
 	  "$home/.forward${recipient_delimiter}${extension}, $home/.forward",
 	  ".forward file locations (expanded per delivery)"),
