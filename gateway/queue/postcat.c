@@ -130,8 +130,8 @@ static void envelope(const struct qfile_msg *m)
 
 static void state(const struct qfile_msg *m)
 {
-	static const char *states[] = {"todo", "sent", "bounced", "discarded",
-				       "bounced"};
+	static const char *states[] = {"todo",	  "sent", "bounced",
+				       "discarded", "bounced", "sent"};
 
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		const struct qfile_rcpt *r = &m->rcpt[i];

@@ -65,6 +65,7 @@ static const char *const state_names[] = {
 	[QFILE_RCPT_BOUNCED] = "bounced",
 	[QFILE_RCPT_DISCARDED] = "discarded",
 	[QFILE_RCPT_REPORTED] = "reported",
+	[QFILE_RCPT_PASSED] = "passed",
 };
 
 /* NOTIFY keywords in the order the writer emits them. */
@@ -415,7 +416,7 @@ int qfile_format_done(struct buf *out, size_t idx, enum qfile_rcpt_state state,
 	char head[48];
 	int n;
 
-	if (state <= QFILE_RCPT_TODO || state > QFILE_RCPT_REPORTED)
+	if (state <= QFILE_RCPT_TODO || state > QFILE_RCPT_PASSED)
 		return QFILE_ERR_VALUE;
 	if ((n = rcpt_head(head, idx, state_names[state], dsn)) < 0)
 		return n;

@@ -92,6 +92,7 @@ enum qfile_rcpt_state {
 	QFILE_RCPT_BOUNCED,   /* failed for good; a DSN is owed */
 	QFILE_RCPT_DISCARDED, /* dropped on purpose (discard: transport) */
 	QFILE_RCPT_REPORTED,  /* bounced, and the DSN has been sent */
+	QFILE_RCPT_PASSED,    /* sent to a next hop that took over DSN */
 };
 
 struct qfile_rcpt {

@@ -89,11 +89,6 @@ struct qmsg {
 	double active_at;
 	size_t running; /* jobs not yet done */
 	int hold;       /* a recipient routed to hold: */
-	/* Per recipient: 1 when it went to a next hop that announced DSN,
-	 * which now owes the success notice. Kept in memory only: after a
-	 * crash before the file is removed, the restarted qmgr sends a
-	 * "relayed" notice too (a duplicate notice, never a lost one). */
-	unsigned char *dsn_passed;
 	struct qjob *jobs;
 	struct qmsg *prev, *next;
 };
@@ -202,7 +197,6 @@ static int msg_load(struct qmsg *qm)
 static void msg_free(struct qmsg *qm)
 {
 	msg_unmap(qm);
-	mem_free(qm->dsn_passed);
 	if (qm->fd >= 0)
 		close(qm->fd);
 	while (qm->jobs) {
@@ -284,8 +278,8 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 			       qmgr_notify_wanted(r->notify,
 						  QFILE_NOTIFY_FAILURE);
 		else if (kind == BOUNCE_DELIVERED)
+			/* not "passed": that next hop owes the notice */
 			want = r->state == QFILE_RCPT_SENT &&
-			       !qm->dsn_passed[i] &&
 			       qmgr_notify_wanted(r->notify,
 						  QFILE_NOTIFY_SUCCESS);
 		else
@@ -489,10 +483,11 @@ static void job_rcpt_done(struct deliver_job *job, size_t i,
 	size_t idx = job->rcpt[i];
 	const char *d = dsn ? dsn : (st == DELIVER_SENT ? "2.0.0" : "4.0.0");
 	const char *t = text ? text : "";
-	if (st == DELIVER_SENT && job->next_hop_dsn)
-		j->msg->dsn_passed[idx] = 1;
 	if (st == DELIVER_SENT)
-		qfile_format_done(&rec, idx, QFILE_RCPT_SENT, d, t, strlen(t));
+		qfile_format_done(&rec, idx,
+				  job->next_hop_dsn ? QFILE_RCPT_PASSED
+						    : QFILE_RCPT_SENT,
+				  d, t, strlen(t));
 	else if (st == DELIVER_BOUNCE)
 		qfile_format_done(&rec, idx, QFILE_RCPT_BOUNCED, d, t,
 				  strlen(t));
@@ -737,7 +732,6 @@ static void msg_activate(const char *qid)
 		}
 	}
 	qm->active_at = deliver_now();
-	qm->dsn_passed = mem_zalloc(qm->m.nrcpt ? qm->m.nrcpt : 1);
 	struct buf l;
 	buf_init(&l, 4 * QFILE_VALUE_MAX);
 	log_sender(&l, &qm->m);

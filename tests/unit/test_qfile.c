@@ -347,6 +347,23 @@ static void test_appended_state(void **state)
 	assert_int_equal(qfile_parse(&m, b.data, ends[4]), 0);
 	assert_int_equal(m.hold, 1);
 	qfile_msg_free(&m);
+
+	/* "reported" (the notice went out) and "passed" (the next hop took
+	 * over DSN) read back; a recipient done twice has the last state. */
+	assert_int_equal(qfile_format_done(&b, 0, QFILE_RCPT_REPORTED, "5.1.1",
+					   "550 5.1.1 no such user", 22),
+			 0);
+	assert_int_equal(qfile_format_done(&b, 2, QFILE_RCPT_PASSED, "2.0.0",
+					   "250 ok", 6),
+			 0);
+	assert_int_equal(qfile_parse(&m, b.data, b.len), 0);
+	assert_int_equal(m.rcpt[0].state, QFILE_RCPT_REPORTED);
+	assert_int_equal(m.rcpt[2].state, QFILE_RCPT_PASSED);
+	assert_int_equal(m.nrcpt_todo, 0);
+	qfile_msg_free(&m);
+	assert_int_equal(qfile_format_done(&b, 0, QFILE_RCPT_PASSED + 1,
+					   "2.0.0", "", 0),
+			 QFILE_ERR_VALUE);
 	buf_free(&b);
 }
 
