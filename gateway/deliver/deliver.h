@@ -85,6 +85,10 @@ struct route {
 	char host[ROUTE_HOST_MAX];
 	unsigned port; /* 0: the transport's default (25) */
 	int literal;
+	/* LMTP only: 1 when host is the path of a UNIX-domain socket
+	 * ("lmtp:unix:/path"; a relative path is under queue_directory, as
+	 * in Postfix), port is then 0. */
+	int unix_path;
 	/* error:/discard: text (the nexthop part of the table entry). */
 	char text[ROUTE_TEXT_MAX];
 };
@@ -99,6 +103,9 @@ struct route {
  * recipients with 4.4.3 (relayhost = [host] needs no MX). A literal host
  * is an IPv4/IPv6 address ("ipv6:" prefix allowed) or a name that the
  * SMTP client finds in /etc/hosts (deliver/hosts.h), per inet_protocols. */
+/* LMTP next hops (Postfix lmtp(8)): "unix:/path", "inet:host:port",
+ * "inet:[host]:port", "[host]:port", "host:port", "host" (port default
+ * lmtp_tcp_port); never an MX lookup, so literal is always 1. */
 int route_rcpt(const char *rcpt, size_t len, struct route *out);
 /* Equal routes share jobs and connections. */
 int route_same(const struct route *a, const struct route *b);

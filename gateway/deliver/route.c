@@ -321,6 +321,28 @@ static int parse_nexthop(const char *nh, struct route *out)
 	return 0;
 }
 
+/* parse_lmtp_nexthop - unix:/path, inet:NEXTHOP or NEXTHOP (Postfix's
+ * lmtp(8) destinations); an LMTP host is never looked up by MX. */
+static int parse_lmtp_nexthop(const char *nh, struct route *out)
+{
+	if (strncmp(nh, "unix:", 5) == 0) {
+		size_t n = strlen(nh + 5);
+
+		if (n == 0 || n >= ROUTE_HOST_MAX || strpbrk(nh + 5, " \t"))
+			return -1;
+		memcpy(out->host, nh + 5, n + 1);
+		out->unix_path = 1;
+		out->literal = 1;
+		return 0;
+	}
+	if (strncmp(nh, "inet:", 5) == 0)
+		nh += 5;
+	if (parse_nexthop(nh, out) < 0)
+		return -1;
+	out->literal = 1;
+	return 0;
+}
+
 /* copy - s into out[max], cut to fit. */
 static void copy(char *out, size_t max, const char *s)
 {
@@ -418,8 +440,14 @@ int route_rcpt(const char *rcpt, size_t len, struct route *out)
 	case TRANSPORT_LOCAL:
 		copy(out->host, sizeof(out->host), nexthop);
 		break;
-	case TRANSPORT_SMTP:
 	case TRANSPORT_LMTP:
+		if (parse_lmtp_nexthop(nexthop, out) < 0) {
+			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
+				 buf_str(&addr));
+			goto out;
+		}
+		break;
+	case TRANSPORT_SMTP:
 		if (parse_nexthop(nexthop, out) < 0) {
 			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
 				 buf_str(&addr));
@@ -438,6 +466,8 @@ out:
 int route_same(const struct route *a, const struct route *b)
 {
 	return a->tp == b->tp && a->port == b->port &&
-	       a->literal == b->literal && str_casecmp(a->host, b->host) == 0 &&
+	       a->literal == b->literal && a->unix_path == b->unix_path &&
+	       (a->unix_path ? strcmp(a->host, b->host) == 0
+			     : str_casecmp(a->host, b->host) == 0) &&
 	       strcmp(a->text, b->text) == 0;
 }

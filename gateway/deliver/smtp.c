@@ -19,11 +19,20 @@
  * (transport, host, port) takes it, sending RSET first. A cached
  * connection that fails before MAIL is replaced by a new one without
  * harm to the job. smtp_connection_reuse_count_limit and
- * smtp_connection_reuse_time_limit end a connection's reuse. */
+ * smtp_connection_reuse_time_limit end a connection's reuse.
+ *
+ * LMTP (RFC 2033), for transports of kind TRANSPORT_LMTP: LHLO instead of
+ * EHLO (no HELO fallback), over TCP or a UNIX-domain socket, and after
+ * the final "." one reply per accepted recipient, in RCPT order, each
+ * that recipient's outcome. Parameters are the lmtp_* ones of Postfix
+ * where params.c has them (lmtp_lhlo_timeout for smtp_helo_timeout...),
+ * else the smtp_* ones. A UNIX-domain peer is logged as Postfix's lmtp
+ * logs it: "myhostname[/path]", without a port. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -35,6 +44,8 @@
 #include "core/mem.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "conf/conf.h"
+#include "conf/params.h"
 #include "deliver/deliver.h"
 #include "deliver/hosts.h"
 #include "deliver/smtp_reply.h"
@@ -90,7 +101,8 @@ struct smtp_sess {
 	unsigned port;
 	struct net_addr addrs[HOSTS_ADDR_MAX];
 	size_t naddr, cur;
-	char addr[INET6_ADDRSTRLEN];
+	char addr[ROUTE_HOST_MAX]; /* the address, or the socket path */
+	int lmtp;      /* an LMTP session */
 	int connected; /* the TCP connection came up */
 
 	/* The connection. */
@@ -133,6 +145,7 @@ static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
 	s->c = c;
 	s->fd = -1;
 	s->tp = r->tp;
+	s->lmtp = r->tp->kind == TRANSPORT_LMTP;
 	snprintf(s->tpname, sizeof(s->tpname), "%s", r->tp->name);
 	memcpy(s->host, r->host, sizeof(s->host));
 	s->host[sizeof(s->host) - 1] = 0;
@@ -181,9 +194,50 @@ static void arm(struct smtp_sess *s, long seconds)
 		loop_timer_cancel(s->c->lp, &s->timer);
 }
 
+/* pname - the parameter for name (an smtp_* one) in s: for LMTP the
+ * lmtp_* twin when Postfix and params.c have it (helo -> lhlo). */
+static const char *pname(const struct smtp_sess *s, const char *name,
+			 char *tmp, size_t max)
+{
+	const char *rest = name + 5, *helo;
+
+	if (!s->lmtp || strncmp(name, "smtp_", 5) != 0)
+		return name;
+	if ((helo = strstr(rest, "helo")) != NULL)
+		snprintf(tmp, max, "lmtp_%.*slhlo%s", (int)(helo - rest), rest,
+			 helo + 4);
+	else
+		snprintf(tmp, max, "lmtp_%s", rest);
+	return conf_param_find(tmp) ? tmp : name;
+}
+
 static long tp_time(const struct smtp_sess *s, const char *name)
 {
-	return transport_get_time(s->tp, name);
+	char tmp[96];
+
+	return transport_get_time(s->tp, pname(s, name, tmp, sizeof(tmp)));
+}
+
+static long tp_int(const struct smtp_sess *s, const char *name)
+{
+	char tmp[96];
+
+	return transport_get_int(s->tp, pname(s, name, tmp, sizeof(tmp)));
+}
+
+static const char *tp_str(const struct smtp_sess *s, const char *name)
+{
+	char tmp[96];
+
+	return transport_get(s->tp, pname(s, name, tmp, sizeof(tmp)));
+}
+
+/* relay_of - "host[addr]:port", or "host[/path]" for a UNIX socket. */
+static void relay_of(const struct smtp_sess *s, struct buf *out)
+{
+	buf_printf(out, "%s[%s]", s->host, s->addr);
+	if (s->port)
+		buf_printf(out, ":%u", s->port);
 }
 
 static const char *mail_host(const struct smtp_sess *s)
@@ -248,20 +302,20 @@ static void job_report(struct smtp_sess *s)
 	struct deliver_job *job = s->job;
 	struct rcpt_status *rs = s->rs;
 	double start = s->start, ready = s->ready;
-	char relay[ROUTE_HOST_MAX + INET6_ADDRSTRLEN + 40];
+	struct buf relay;
 	size_t i;
 
 	if (job == NULL)
 		return;
+	buf_init(&relay, 2 * ROUTE_HOST_MAX + 64);
 	/* Postfix's ", conn_use=N" after relay= on a reused connection. */
-	if (s->connected && s->uses > 1)
-		snprintf(relay, sizeof(relay), "%s[%s]:%u, conn_use=%u",
-			 mail_host(s), s->addr, s->port, s->uses);
-	else if (s->connected)
-		snprintf(relay, sizeof(relay), "%s[%s]:%u", mail_host(s),
-			 s->addr, s->port);
-	else
-		snprintf(relay, sizeof(relay), "none");
+	if (s->connected) {
+		relay_of(s, &relay);
+		if (s->uses > 1)
+			buf_printf(&relay, ", conn_use=%u", s->uses);
+	} else {
+		buf_puts(&relay, "none");
+	}
 	job->next_hop_dsn = (s->ehlo.ext & SMTP_EXT_DSN) != 0;
 	s->job = NULL;
 	s->rs = NULL;
@@ -271,9 +325,10 @@ static void job_report(struct smtp_sess *s)
 			snprintf(rs[i].dsn, sizeof(rs[i].dsn), "4.3.0");
 			rs[i].text = mem_strdup("delivery status unknown");
 		}
-		deliver_log(job, i, relay, start, ready, rs[i].st, rs[i].dsn,
-			    rs[i].text);
+		deliver_log(job, i, buf_str(&relay), start, ready, rs[i].st,
+			    rs[i].dsn, rs[i].text);
 	}
+	buf_free(&relay);
 	for (i = 0; i < job->nrcpt; i++) {
 		job->rcpt_done(job, i, rs[i].st, rs[i].dsn, rs[i].text);
 		mem_free(rs[i].text);
@@ -420,8 +475,7 @@ static void sess_quit(struct smtp_sess *s)
 /* go_idle - into the cache, or QUIT when reuse is over. */
 static void go_idle(struct smtp_sess *s)
 {
-	long count =
-		transport_get_int(s->tp, "smtp_connection_reuse_count_limit");
+	long count = tp_int(s, "smtp_connection_reuse_count_limit");
 	long life = tp_time(s, "smtp_connection_reuse_time_limit");
 
 	if ((count > 0 && s->xacts >= (unsigned long)count) ||
@@ -457,7 +511,8 @@ static const char *phase(const struct smtp_sess *s)
 	case S_GREETING:
 		return "receiving the initial server greeting";
 	case S_EHLO:
-		return "performing the EHLO handshake";
+		return s->lmtp ? "performing the LHLO handshake"
+			       : "performing the EHLO handshake";
 	case S_HELO:
 		return "performing the HELO handshake";
 	case S_XACT:
@@ -494,6 +549,7 @@ static void retry_fresh(struct smtp_sess *s)
 	memcpy(r.host, s->key, sizeof(r.host));
 	n = sess_new(s->c, &r);
 	memcpy(n->host, s->host, sizeof(n->host));
+	memcpy(n->addr, s->addr, sizeof(n->addr));
 	n->port = s->port;
 	memcpy(n->addrs, s->addrs, sizeof(n->addrs));
 	n->naddr = s->naddr;
@@ -540,10 +596,11 @@ static void conn_lost(struct smtp_sess *s, int timeout)
 		return;
 	}
 	buf_init(&t, SMTP_TEXT_MAX);
-	if (s->state == S_CONNECT)
-		buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s),
-			   s->addr, s->port, strerror(ETIMEDOUT));
-	else if (timeout)
+	if (s->state == S_CONNECT) {
+		buf_puts(&t, "connect to ");
+		relay_of(s, &t);
+		buf_printf(&t, ": %s", strerror(ETIMEDOUT));
+	} else if (timeout)
 		buf_printf(&t, "conversation with %s[%s] timed out while %s",
 			   mail_host(s), s->addr, phase(s));
 	else
@@ -712,7 +769,7 @@ static void body_start(struct smtp_sess *s)
 	s->bol = 1;
 	s->col = 0;
 	{
-		long lim = transport_get_int(s->tp, "smtp_line_length_limit");
+		long lim = tp_int(s, "smtp_line_length_limit");
 
 		s->line_limit = lim > 1 ? (size_t)lim : 0;
 	}
@@ -778,34 +835,61 @@ static int on_xact_reply(struct smtp_sess *s)
 	return 0;
 }
 
-static void on_dot_reply(struct smtp_sess *s)
+/* on_dot_reply - a reply after the end of data. SMTP: one for all
+ * recipients. LMTP (RFC 2033 4.2): one per accepted recipient, in RCPT
+ * order; 0 while more of them are due, -1 when the session went on (or
+ * is gone). */
+static int on_dot_reply(struct smtp_sess *s)
 {
 	struct buf t;
+	size_t i = 0, n = s->job->nrcpt;
+	int per_rcpt = s->lmtp && s->state == S_DOT;
 
+	if (per_rcpt) {
+		while (i < n && !(s->rs[i].accepted && s->rs[i].st == 0))
+			i++;
+		if (i == n) /* cannot happen: nobody waits for a reply */
+			per_rcpt = 0;
+	}
 	buf_init(&t, SMTP_TEXT_MAX);
 	if (s->reply.code >= 200 && s->reply.code < 300) {
 		smtp_reply_oneline(&s->reply, &t);
-		set_pending(s, DELIVER_SENT, s->reply.dsn, buf_str(&t));
+		if (per_rcpt)
+			rcpt_set(s, i, DELIVER_SENT, s->reply.dsn, buf_str(&t));
+		else
+			set_pending(s, DELIVER_SENT, s->reply.dsn, buf_str(&t));
 	} else {
 		said(s, "end of DATA command", &t);
-		set_pending(s, status_of(s->reply.code), s->reply.dsn,
-			    buf_str(&t));
+		if (per_rcpt)
+			rcpt_set(s, i, status_of(s->reply.code), s->reply.dsn,
+				 buf_str(&t));
+		else
+			set_pending(s, status_of(s->reply.code), s->reply.dsn,
+				    buf_str(&t));
 	}
 	buf_free(&t);
+	if (per_rcpt) {
+		while (i < n && !(s->rs[i].accepted && s->rs[i].st == 0))
+			i++;
+		if (i < n) { /* more replies to come */
+			arm(s, tp_time(s, "smtp_data_done_timeout"));
+			return 0;
+		}
+	}
 	s->xacts++;
 	if (s->state == S_BODY) { /* replied before the end: unusable */
 		sess_close_fd(s);
 		job_report(s);
 		sess_free(s);
-		return;
+		return -1;
 	}
 	job_finish(s, 0);
+	return -1;
 }
 
 static int send_ehlo(struct smtp_sess *s, const char *verb)
 {
-	buf_printf(&s->out, "%s %s\r\n", verb,
-		   transport_get(s->tp, "smtp_helo_name"));
+	buf_printf(&s->out, "%s %s\r\n", verb, tp_str(s, "smtp_helo_name"));
 	arm(s, tp_time(s, "smtp_helo_timeout"));
 	return sess_flush(s);
 }
@@ -835,6 +919,8 @@ static void server_421(struct smtp_sess *s)
 		retry_fresh(s);
 		return;
 	}
+	if (s->state == S_EHLO && s->lmtp)
+		c = "LHLO command";
 	if (s->state == S_XACT && s->seq_acked > 0)
 		c = s->seq_acked <= s->job->nrcpt ? "RCPT TO command"
 						  : "DATA command";
@@ -867,8 +953,14 @@ static int on_reply(struct smtp_sess *s)
 			return -1;
 		}
 		s->state = S_EHLO;
-		return send_ehlo(s, "EHLO");
+		return send_ehlo(s, s->lmtp ? "LHLO" : "EHLO");
 	case S_EHLO:
+		if (!ok && s->lmtp) { /* LMTP has no HELO to fall back to */
+			pending_from_reply(s, "LHLO command");
+			sess_quit(s);
+			job_report(s);
+			return -1;
+		}
 		if (!ok) {
 			s->state = S_HELO;
 			return send_ehlo(s, "HELO");
@@ -897,8 +989,7 @@ static int on_reply(struct smtp_sess *s)
 		return on_xact_reply(s);
 	case S_BODY:
 	case S_DOT:
-		on_dot_reply(s);
-		return -1;
+		return on_dot_reply(s);
 	case S_ABORT_DOT:
 		job_finish(s, 1);
 		return -1;
@@ -988,8 +1079,9 @@ static void connect_failed(struct smtp_sess *s, int err)
 	struct buf t;
 
 	buf_init(&t, SMTP_TEXT_MAX);
-	buf_printf(&t, "connect to %s[%s]:%u: %s", mail_host(s), s->addr,
-		   s->port, strerror(err));
+	buf_puts(&t, "connect to ");
+	relay_of(s, &t);
+	buf_printf(&t, ": %s", strerror(err));
 	conn_fail_text(s, "4.4.1", buf_str(&t));
 	buf_free(&t);
 }
@@ -1022,6 +1114,8 @@ static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
 
 static void fmt_addr(const struct net_addr *a, char *out, size_t max)
 {
+	if (a->sa.ss_family == AF_UNIX)
+		return; /* s->addr holds the path as written */
 	if (a->sa.ss_family == AF_INET)
 		inet_ntop(AF_INET,
 			  &((const struct sockaddr_in *)&a->sa)->sin_addr, out,
@@ -1044,7 +1138,7 @@ static void start_connect(struct smtp_sess *s)
 	if (a.sa.ss_family == AF_INET)
 		((struct sockaddr_in *)&a.sa)->sin_port =
 			htons((uint16_t)s->port);
-	else
+	else if (a.sa.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&a.sa)->sin6_port =
 			htons((uint16_t)s->port);
 	smtp_reply_init(&s->reply);
@@ -1080,17 +1174,55 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 	return c;
 }
 
-/* port_of_transport - smtp_tcp_port: a number or "smtp". */
+/* default_port - smtp_tcp_port (lmtp_tcp_port): a number or a name. */
 static unsigned default_port(const struct transport *tp)
 {
-	const char *v = transport_get(tp, "smtp_tcp_port");
+	int lmtp = tp->kind == TRANSPORT_LMTP;
+	const char *v = transport_get(tp, lmtp ? "lmtp_tcp_port"
+					       : "smtp_tcp_port");
 	long n;
 
 	if (v && str_to_long(v, &n) == 0 && n > 0 && n < 65536)
 		return (unsigned)n;
 	if (v && strcmp(v, "submission") == 0)
 		return 587;
-	return 25;
+	if (v && strcmp(v, "lmtp") == 0)
+		return 24;
+	if (v && strcmp(v, "smtp") == 0)
+		return 25;
+	return lmtp ? 24 : 25;
+}
+
+/* resolve_unix - the socket of an lmtp:unix: next hop; relative paths
+ * are under queue_directory, as Postfix's lmtp runs there. */
+static int resolve_unix(struct smtp_sess *s, const struct route *r)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&s->addrs[0].sa;
+	const char *qdir = conf_get("queue_directory");
+	struct buf path;
+	int rc = 0;
+
+	buf_init(&path, 2 * ROUTE_HOST_MAX);
+	if (r->host[0] != '/' && qdir && *qdir)
+		buf_printf(&path, "%s/", qdir);
+	buf_puts(&path, r->host);
+	snprintf(s->addr, sizeof(s->addr), "%s", r->host);
+	snprintf(s->host, sizeof(s->host), "%s", conf_get("myhostname"));
+	s->port = 0;
+	memset(&s->addrs[0], 0, sizeof(s->addrs[0]));
+	if (buf_len(&path) >= sizeof(un->sun_path)) {
+		msg_warn("unix-domain name too long: %s", buf_str(&path));
+		set_pending(s, DELIVER_DEFER, "4.3.5",
+			    "Server configuration error");
+		rc = -1;
+	} else {
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, buf_str(&path), buf_len(&path) + 1);
+		s->addrs[0].len = (socklen_t)sizeof(*un);
+		s->naddr = 1;
+	}
+	buf_free(&path);
+	return rc;
 }
 
 /* resolve - the next hop's addresses; 0, or -1 with the failure set. */
@@ -1101,6 +1233,8 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 	struct buf t;
 	int n;
 
+	if (r->unix_path)
+		return resolve_unix(s, r);
 	buf_init(&t, SMTP_TEXT_MAX);
 	if (!r->literal) {
 		buf_printf(&t,
@@ -1160,9 +1294,10 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 	struct smtp_sess *s;
 	unsigned port;
 
-	if (job->nrcpt == 0 || r->tp == NULL || r->tp->kind != TRANSPORT_SMTP)
+	if (job->nrcpt == 0 || r->tp == NULL ||
+	    (r->tp->kind != TRANSPORT_SMTP && r->tp->kind != TRANSPORT_LMTP))
 		return -EINVAL;
-	port = r->port ? r->port : default_port(r->tp);
+	port = r->unix_path ? 0 : r->port ? r->port : default_port(r->tp);
 
 	/* A cached connection to the same next hop. */
 	for (s = c->sessions; s; s = s->next)

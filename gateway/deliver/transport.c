@@ -4,7 +4,8 @@
  * transport (Postfix master(5)); so is one whose command is error,
  * discard or local. maxproc "-" means default_process_limit, as in
  * Postfix. Built-ins that always exist: error, discard, hold and local;
- * smtp and relay exist with Postfix's defaults when master.cf lacks them.
+ * smtp, relay and lmtp exist with Postfix's defaults when master.cf lacks
+ * them (Postfix's stock master.cf has all three).
  *
  * Routes hold pointers to transports, and jobs in progress hold routes, so
  * a table replaced by transport_load() is retired, never freed: reloads
@@ -77,6 +78,7 @@ static void add_builtins(struct tp_table *t)
 		{"smtp", TRANSPORT_SMTP},   {"relay", TRANSPORT_SMTP},
 		{"error", TRANSPORT_ERROR}, {"discard", TRANSPORT_DISCARD},
 		{"hold", TRANSPORT_HOLD},   {"local", TRANSPORT_LOCAL},
+		{"lmtp", TRANSPORT_LMTP},
 	};
 	size_t i;
 
