@@ -240,6 +240,74 @@ static void test_transport_maps_lmdb_regexp(void **state)
 			    "smtp [smarthost.example] 2525 1 []");
 }
 
+/* LMTP next hops (Postfix lmtp(8)): unix:/path, inet:host:port,
+ * [host]:port, host:port; never an MX lookup (literal 1). */
+static void test_lmtp_nexthops(void **state)
+{
+	struct route a, b;
+
+	(void)state;
+	conf_set("relayhost", "[smarthost.example]:2525");
+	test_write_file("transport_lmtp",
+			"sock.example lmtp:unix:/run/dovecot/lmtp\n"
+			"rel.example lmtp:unix:private/dovecot-lmtp\n"
+			"inet.example lmtp:inet:127.0.0.1:2424\n"
+			"inetb.example lmtp:inet:[::1]:2425\n"
+			"host.example lmtp:store.example:2426\n"
+			"brk.example lmtp:[store.example]:lmtp\n"
+			"bare.example lmtp:store.example\n"
+			"nohop.example lmtp:\n"
+			"empty.example lmtp:unix:\n"
+			"bad.example lmtp:inet:[::1\n"
+			"store.example store:unix:/run/store.sock\n");
+	set_table("transport_maps", "texthash", "transport_lmtp");
+	assert_string_equal(route("u@sock.example"),
+			    "lmtp [/run/dovecot/lmtp] 0 1 []");
+	assert_int_equal(route_rcpt("u@sock.example", 14, &a), 0);
+	assert_int_equal(a.unix_path, 1);
+	assert_int_equal(a.tp->kind, TRANSPORT_LMTP);
+	assert_string_equal(route("u@rel.example"),
+			    "lmtp [private/dovecot-lmtp] 0 1 []");
+	assert_string_equal(route("u@inet.example"),
+			    "lmtp [127.0.0.1] 2424 1 []");
+	assert_int_equal(route_rcpt("u@inet.example", 14, &b), 0);
+	assert_int_equal(b.unix_path, 0);
+	assert_string_equal(route("u@inetb.example"), "lmtp [::1] 2425 1 []");
+	assert_string_equal(route("u@host.example"),
+			    "lmtp [store.example] 2426 1 []");
+	assert_string_equal(route("u@brk.example"),
+			    "lmtp [store.example] 24 1 []");
+	/* Port 0: the client uses lmtp_tcp_port. */
+	assert_string_equal(route("u@bare.example"),
+			    "lmtp [store.example] 0 1 []");
+	/* An empty nexthop keeps the class default (the relayhost). */
+	assert_string_equal(route("u@nohop.example"),
+			    "lmtp [smarthost.example] 2525 1 []");
+	test_log_capture();
+	assert_string_equal(route("u@empty.example"), "ERROR");
+	assert_string_equal(route("u@bad.example"), "ERROR");
+	/* A master.cf lmtp service under another name. */
+	assert_string_equal(route("u@store.example"), "ERROR");
+	log_set_sink(NULL, NULL);
+	test_write_file("master.cf", "smtp unix - - n - - smtp\n"
+				     "relay unix - - n - - smtp\n"
+				     "store unix - - n - 4 lmtp\n"
+				     "  -o lmtp_lhlo_timeout=7s\n");
+	assert_int_equal(transport_load(), 0);
+	assert_string_equal(route("u@store.example"),
+			    "store [/run/store.sock] 0 1 []");
+	assert_int_equal(route_rcpt("u@store.example", 15, &b), 0);
+	assert_int_equal(b.tp->kind, TRANSPORT_LMTP);
+	assert_int_equal(b.tp->maxproc, 4);
+	assert_int_equal(transport_get_time(b.tp, "lmtp_lhlo_timeout"), 7);
+	/* Same path, other transport: not the same route. */
+	assert_int_equal(route_rcpt("u@sock.example", 14, &a), 0);
+	assert_false(route_same(&a, &b));
+	assert_int_equal(route_rcpt("v@sock.example", 14, &b), 0);
+	assert_true(route_same(&a, &b));
+	conf_set("transport_maps", "");
+}
+
 static void test_route_same(void **state)
 {
 	struct route a, b;
@@ -268,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_address_classes),
 		cmocka_unit_test(test_transport_maps_texthash),
 		cmocka_unit_test(test_transport_maps_lmdb_regexp),
+		cmocka_unit_test(test_lmtp_nexthops),
 		cmocka_unit_test(test_route_same),
 	};
 	int rc;

@@ -108,6 +108,11 @@ static void test_defaults_without_lines(void **state)
 	assert_non_null(tp);
 	assert_int_equal(tp->noverrides, 0);
 	assert_int_equal(transport_find("other")->maxproc, 7);
+	/* lmtp too, as in Postfix's stock master.cf. */
+	tp = transport_find("lmtp");
+	assert_non_null(tp);
+	assert_int_equal(tp->kind, TRANSPORT_LMTP);
+	assert_int_equal(tp->maxproc, 100);
 	/* The replaced table stays valid for routes still holding it. */
 	assert_non_null(old);
 	assert_string_equal(old->name, "relay");
