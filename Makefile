@@ -146,6 +146,20 @@ test:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory bench-smoke
+
+# ---- benchmark against Postfix (tools/bench, docs/BENCH.md) ----
+# `bench` is the full run (minutes; never part of `test`); `bench-smoke`
+# keeps the harness working (fails only if the harness breaks, not on speed).
+.PHONY: bench-smoke
+BENCH_ARGS ?=
+bench: $(BUILD)/mailgw
+	$(PYTHON) tools/bench/bench.py --mailgw $(BUILD)/mailgw \
+	  --out $(BUILD)/bench $(BENCH_ARGS)
+
+bench-smoke: $(BUILD)/mailgw
+	$(PYTHON) tools/bench/bench.py --smoke --mailgw $(BUILD)/mailgw \
+	  --out $(BUILD)/bench-smoke $(BENCH_ARGS)
 
 run:
 	tools/bootstrap
