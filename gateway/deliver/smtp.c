@@ -102,8 +102,8 @@ struct smtp_sess {
 	struct net_addr addrs[HOSTS_ADDR_MAX];
 	size_t naddr, cur;
 	char addr[ROUTE_HOST_MAX]; /* the address, or the socket path */
-	int lmtp;      /* an LMTP session */
-	int connected; /* the TCP connection came up */
+	int lmtp;                  /* an LMTP session */
+	int connected;             /* the TCP connection came up */
 
 	/* The connection. */
 	struct smtp_reply reply;
@@ -196,8 +196,8 @@ static void arm(struct smtp_sess *s, long seconds)
 
 /* pname - the parameter for name (an smtp_* one) in s: for LMTP the
  * lmtp_* twin when Postfix and params.c have it (helo -> lhlo). */
-static const char *pname(const struct smtp_sess *s, const char *name,
-			 char *tmp, size_t max)
+static const char *pname(const struct smtp_sess *s, const char *name, char *tmp,
+			 size_t max)
 {
 	const char *rest = name + 5, *helo;
 
@@ -1178,8 +1178,8 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 static unsigned default_port(const struct transport *tp)
 {
 	int lmtp = tp->kind == TRANSPORT_LMTP;
-	const char *v = transport_get(tp, lmtp ? "lmtp_tcp_port"
-					       : "smtp_tcp_port");
+	const char *v =
+		transport_get(tp, lmtp ? "lmtp_tcp_port" : "smtp_tcp_port");
 	long n;
 
 	if (v && str_to_long(v, &n) == 0 && n > 0 && n < 65536)

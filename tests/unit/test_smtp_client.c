@@ -84,21 +84,59 @@ static int listening(unsigned port)
 	return found;
 }
 
+/* is_socket - path is a UNIX-domain socket (smtp-sink unix: is up). */
+static int is_socket(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static pid_t sink_start_at(const char *addr, const char *const *opts);
+
 /* sink_start - smtp-sink with extra options (NULL-terminated). */
 static pid_t sink_start(unsigned port, const char *const *opts)
 {
-	char *argv[32];
 	char addr[32];
-	size_t n = 0;
 	pid_t pid;
 	int i;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	pid = sink_start_at(addr, opts);
+	for (i = 0; i < 500 && !listening(port); i++)
+		usleep(10000);
+	assert_true(listening(port));
+	return pid;
+}
+
+/* sink_start_unix - smtp-sink on the UNIX-domain socket path. */
+static pid_t sink_start_unix(const char *path, const char *const *opts)
+{
+	char addr[320];
+	pid_t pid;
+	int i;
+
+	unlink(path);
+	snprintf(addr, sizeof(addr), "unix:%s", path);
+	pid = sink_start_at(addr, opts);
+	for (i = 0; i < 500 && !is_socket(path); i++)
+		usleep(10000);
+	assert_true(is_socket(path));
+	return pid;
+}
+
+/* sink_start_at - smtp-sink on addr ("host:port" or "unix:path"). */
+static pid_t sink_start_at(const char *addr, const char *const *opts)
+{
+	char *argv[32];
+	size_t n = 0;
+	pid_t pid;
 
 	argv[n++] = strdup(SINK);
 	argv[n++] = strdup("-u");
 	argv[n++] = strdup("nobody");
 	for (; opts && *opts; opts++)
 		argv[n++] = strdup(*opts);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 	argv[n++] = strdup(addr);
 	argv[n++] = strdup("100");
 	argv[n] = NULL;
@@ -115,9 +153,6 @@ static pid_t sink_start(unsigned port, const char *const *opts)
 	for (size_t k = 0; k < n; k++)
 		free(argv[k]);
 	peer_add(pid);
-	for (i = 0; i < 500 && !listening(port); i++)
-		usleep(10000);
-	assert_true(listening(port));
 	return pid;
 }
 
@@ -132,13 +167,31 @@ static void stop(pid_t pid)
 			peers[i] = 0;
 }
 
+/* lmtp_dot_reply - the reply after "." for one accepted recipient (its
+ * RCPT line): "full" 552, "busy" 452, else 250. */
+static void lmtp_dot_reply(int fd, const char *rcpt_line)
+{
+	const char *r = strstr(rcpt_line, "full")
+				? "552 5.2.2 <full@x.example> Mailbox full\r\n"
+			: strstr(rcpt_line, "busy")
+				? "452 4.2.1 <busy@x.example> Try later\r\n"
+				: "250 2.1.5 Saved\r\n";
+
+	(void)!write(fd, r, strlen(r));
+}
+
 /* Scripted server: one connection; RCPT to an address with "bad" gets
- * 550, "later" 450, "multi" a two-line 550; EHLO announces SIZE 1000. */
+ * 550, "later" 450, "multi" a two-line 550; EHLO announces SIZE 1000.
+ * After LHLO it speaks LMTP: one reply per accepted recipient after "."
+ * (lmtp_dot_reply()), which smtp-sink -L cannot vary per recipient. */
 static void script_session(int fd)
 {
 	char buf[8192], line[2048];
 	size_t len = 0, ll = 0;
-	int in_data = 0;
+	int in_data = 0, lmtp = 0;
+	/* LMTP: the accepted recipients, for the replies after ".". */
+	char acc[8][64];
+	size_t nacc = 0;
 	ssize_t r;
 
 #define SAY(s) (void)!write(fd, s, strlen(s))
@@ -153,14 +206,23 @@ static void script_session(int fd)
 			line[ll] = 0;
 			ll = 0;
 			if (in_data) {
-				if (strcmp(line, ".\r") == 0) {
+				if (strcmp(line, ".\r") == 0 && lmtp) {
+					in_data = 0;
+					for (size_t k = 0; k < nacc; k++)
+						lmtp_dot_reply(fd, acc[k]);
+					nacc = 0;
+				} else if (strcmp(line, ".\r") == 0) {
 					in_data = 0;
 					SAY("250 2.0.0 Ok: queued as "
 					    "SCRIPT1\r\n");
 				}
 				continue;
 			}
-			if (strncmp(line, "EHLO", 4) == 0)
+			if (strncmp(line, "LHLO", 4) == 0) {
+				lmtp = 1;
+				SAY("250-scripted\r\n250-PIPELINING\r\n"
+				    "250 ENHANCEDSTATUSCODES\r\n");
+			} else if (strncmp(line, "EHLO", 4) == 0)
 				SAY("250-scripted\r\n250-PIPELINING\r\n"
 				    "250-SIZE 1000\r\n250 8BITMIME\r\n");
 			else if (strncmp(line, "MAIL", 4) == 0)
@@ -177,9 +239,12 @@ static void script_session(int fd)
 				 strstr(line, "multi"))
 				SAY("550-5.7.1 first line\r\n550 5.7.1 second "
 				    "line\r\n");
-			else if (strncmp(line, "RCPT", 4) == 0)
+			else if (strncmp(line, "RCPT", 4) == 0) {
+				if (nacc < 8)
+					snprintf(acc[nacc++], sizeof(acc[0]),
+						 "%.60s", line);
 				SAY("250 2.1.5 Ok\r\n");
-			else if (strncmp(line, "DATA", 4) == 0) {
+			} else if (strncmp(line, "DATA", 4) == 0) {
 				SAY("354 go ahead\r\n");
 				in_data = 1;
 			} else if (strncmp(line, "RSET", 4) == 0)
@@ -1058,6 +1123,229 @@ static void test_free_in_progress(void **state)
 	tjob_free(t);
 }
 
+/* ---- LMTP (RFC 2033) ---- */
+
+/* lmtp_job - a job to rcpts routed by default_transport = lmtp:NEXTHOP
+ * (port: the next hop's, 0 for a UNIX socket). */
+static struct tjob *lmtp_job(const char *rcpts, const char *nexthop,
+			     unsigned port)
+{
+	struct tjob *t;
+	char v[400];
+
+	snprintf(v, sizeof(v), "lmtp:%s", nexthop);
+	conf_set("default_transport", v);
+	t = tjob_new("s@example.org", rcpts, "Subject: lmtp\r\n\r\nbody\r\n",
+		     port);
+	conf_set("default_transport", "smtp");
+	assert_int_equal(t->job.route.tp->kind, TRANSPORT_LMTP);
+	return t;
+}
+
+/* has_log - a captured log line holds all of the given parts. */
+static int has_log(const char *a, const char *b, const char *c)
+{
+	const char *p = buf_str(&test_log_lines), *e;
+
+	for (; p && *p; p = e + 1) {
+		size_t n;
+		char line[8192];
+
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		n = (size_t)(e - p) < sizeof(line) - 1 ? (size_t)(e - p)
+						       : sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = 0;
+		if (strstr(line, a) && (!b || strstr(line, b)) &&
+		    (!c || strstr(line, c)))
+			return 1;
+		if (*e == 0)
+			break;
+	}
+	return 0;
+}
+
+/* smtp-sink -L on TCP: LHLO, one reply per recipient after "." (three
+ * recipients: the client waits for three), lmtp_* log lines; then the
+ * refusals smtp-sink can make: RCPT 5xx, DATA 4xx, end-of-data 4xx. */
+static void test_lmtp_sink_inet(void **state)
+{
+	const char *lmtp[] = {"-L", NULL};
+	const char *rej_rcpt[] = {"-L", "-f", "rcpt", NULL};
+	const char *rej_data[] = {"-L", "-r", "data", NULL};
+	const char *rej_dot[] = {"-L", "-r", ".", NULL};
+	unsigned port = free_port();
+	char nh[64], relay[80];
+	struct tjob *t;
+	pid_t pid;
+
+	(void)state;
+	snprintf(nh, sizeof(nh), "inet:127.0.0.1:%u", port);
+	snprintf(relay, sizeof(relay), "relay=127.0.0.1[127.0.0.1]:%u,", port);
+	pid = sink_start(port, lmtp);
+	t = lmtp_job("a@x.example,b@x.example,c@x.example", nh, port);
+	test_log_capture();
+	run(t);
+	log_set_sink(NULL, NULL);
+	for (int i = 0; i < 3; i++) {
+		/* smtp-sink -L: "250 2.2.0 Ok" per recipient. */
+		assert_int_equal(t->res.st[i], DELIVER_SENT);
+		assert_string_equal(t->res.dsn[i], "2.2.0");
+		assert_string_equal(t->res.text[i], "250 2.2.0 Ok");
+	}
+	assert_true(has_log("to=<a@x.example>, ", relay,
+			    "dsn=2.2.0, status=sent (250 2.2.0 Ok)"));
+	assert_true(has_log("to=<c@x.example>, ", relay, "status=sent (250"));
+	assert_int_equal(t->job.next_hop_dsn, 1); /* smtp-sink: DSN */
+	tjob_free(t);
+	settle();
+	stop(pid);
+
+	/* Every RCPT refused (5xx): bounced, no DATA. */
+	pid = sink_start(port, rej_rcpt);
+	t = lmtp_job("a@x.example,b@x.example", nh, port);
+	run(t);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t->res.st[i], DELIVER_BOUNCE);
+		assert_non_null(strstr(t->res.text[i],
+				       "host 127.0.0.1[127.0.0.1] said: 5"));
+		assert_non_null(strstr(t->res.text[i],
+				       "(in reply to RCPT TO command)"));
+	}
+	tjob_free(t);
+	settle();
+	stop(pid);
+
+	/* DATA refused with 4xx: every recipient deferred. */
+	pid = sink_start(port, rej_data);
+	t = lmtp_job("a@x.example,b@x.example", nh, port);
+	run(t);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t->res.st[i], DELIVER_DEFER);
+		assert_int_equal(t->res.dsn[i][0], '4');
+		assert_non_null(
+			strstr(t->res.text[i], "(in reply to DATA command)"));
+	}
+	tjob_free(t);
+	settle();
+	stop(pid);
+
+	/* The end of data refused with 4xx (one recipient: smtp-sink -r dot
+	 * sends one reply, not one per recipient). */
+	pid = sink_start(port, rej_dot);
+	t = lmtp_job("a@x.example", nh, port);
+	test_log_capture();
+	run(t);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_non_null(
+		strstr(t->res.text[0], "host 127.0.0.1[127.0.0.1] said: 4"));
+	assert_non_null(
+		strstr(t->res.text[0], "(in reply to end of DATA command)"));
+	assert_true(has_log("to=<a@x.example>, ", relay, "status=deferred"));
+	tjob_free(t);
+	settle();
+	stop(pid);
+}
+
+/* smtp-sink -L on a UNIX-domain socket: delivered, logged as Postfix's
+ * lmtp logs it (myhostname[/path]), the connection reused; a socket that
+ * does not exist defers 4.4.1. */
+static void test_lmtp_sink_unix(void **state)
+{
+	const char *opts[] = {"-L", "-c", NULL};
+	char path[200], nh[220], relay[300], counters[300], want[400];
+	struct tjob *t;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/lmtp.sock", test_tmpdir());
+	snprintf(nh, sizeof(nh), "unix:%s", path);
+	snprintf(relay, sizeof(relay), "relay=client.example[%s],", path);
+	snprintf(counters, sizeof(counters), "%s/counters", test_tmpdir());
+	sink_stdout = counters;
+	conf_set("smtp_connection_cache_time_limit", "30s");
+	pid = sink_start_unix(path, opts);
+	for (int k = 0; k < 3; k++) {
+		t = lmtp_job("a@x.example,b@x.example", nh, 0);
+		test_log_capture();
+		run(t);
+		log_set_sink(NULL, NULL);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(t->res.st[i], DELIVER_SENT);
+		assert_true(has_log("to=<b@x.example>, ", relay,
+				    "status=sent (250 2.2.0 Ok)"));
+		if (k > 0) /* reused: Postfix's conn_use= */
+			assert_true(has_log("to=<a@x.example>, ", relay,
+					    ", conn_use="));
+		tjob_free(t);
+	}
+	/* Three messages, one session (one QUIT). */
+	settle();
+	sink_counters(counters, 1, 3);
+	stop(pid);
+	sink_stdout = NULL;
+	conf_set("smtp_connection_cache_time_limit", "2s");
+
+	/* No socket there: deferred, as Postfix's lmtp words it. */
+	unlink(path);
+	t = lmtp_job("a@x.example", nh, 0);
+	test_log_capture();
+	run(t);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.4.1");
+	snprintf(want, sizeof(want),
+		 "connect to client.example[%s]: No such file or directory",
+		 path);
+	assert_string_equal(t->res.text[0], want);
+	assert_true(has_log("to=<a@x.example>, relay=none, ", "dsn=4.4.1, ",
+			    "status=deferred (connect to client.example["));
+	tjob_free(t);
+}
+
+/* Per-recipient outcomes after "." (scripted: smtp-sink -L answers all
+ * recipients alike): each accepted recipient's own reply, in RCPT order;
+ * a recipient refused at RCPT gets no reply after ".". */
+static void test_lmtp_per_recipient(void **state)
+{
+	unsigned port = free_port();
+	char nh[64];
+	struct tjob *t;
+
+	(void)state;
+	snprintf(nh, sizeof(nh), "[127.0.0.1]:%u", port);
+	script_start(port);
+	t = lmtp_job("a@x.example,full@x.example,bad@x.example,"
+		     "busy@x.example,b@x.example",
+		     nh, port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	assert_string_equal(t->res.text[0], "250 2.1.5 Saved");
+	assert_int_equal(t->res.st[1], DELIVER_BOUNCE);
+	assert_string_equal(t->res.dsn[1], "5.2.2");
+	assert_non_null(strstr(t->res.text[1],
+			       "host 127.0.0.1[127.0.0.1] said: 552 5.2.2 "
+			       "<full@x.example> Mailbox full (in reply to end "
+			       "of DATA command)"));
+	assert_int_equal(t->res.st[2], DELIVER_BOUNCE);
+	assert_non_null(
+		strstr(t->res.text[2], "(in reply to RCPT TO command)"));
+	assert_int_equal(t->res.st[3], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[3], "4.2.1");
+	assert_non_null(strstr(t->res.text[3], "452 4.2.1 <busy@x.example>"));
+	assert_int_equal(t->res.st[4], DELIVER_SENT);
+	tjob_free(t);
+	/* The connection is still in step: a second job on it. */
+	t = lmtp_job("c@x.example", nh, port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_SENT);
+	tjob_free(t);
+	settle();
+}
+
 static void test_not_literal_and_hosts(void **state)
 {
 	struct tjob *t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
@@ -1241,6 +1529,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_free_in_progress, after_test),
 		cmocka_unit_test_teardown(test_not_literal_and_hosts,
 					  after_test),
+		cmocka_unit_test_teardown(test_lmtp_sink_inet, after_test),
+		cmocka_unit_test_teardown(test_lmtp_sink_unix, after_test),
+		cmocka_unit_test_teardown(test_lmtp_per_recipient, after_test),
 	};
 	int rc;
 
