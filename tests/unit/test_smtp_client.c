@@ -1169,13 +1169,16 @@ static int has_log(const char *a, const char *b, const char *c)
 
 /* smtp-sink -L on TCP: LHLO, one reply per recipient after "." (three
  * recipients: the client waits for three), lmtp_* log lines; then the
- * refusals smtp-sink can make: RCPT 5xx, DATA 4xx, end-of-data 4xx. */
+ * refusals smtp-sink can make: RCPT 5xx, DATA 4xx, end-of-data 4xx (one
+ * per recipient), LHLO 5xx, and a connection lost after ".". */
 static void test_lmtp_sink_inet(void **state)
 {
 	const char *lmtp[] = {"-L", NULL};
 	const char *rej_rcpt[] = {"-L", "-f", "rcpt", NULL};
 	const char *rej_data[] = {"-L", "-r", "data", NULL};
 	const char *rej_dot[] = {"-L", "-r", ".", NULL};
+	const char *rej_lhlo[] = {"-L", "-f", "LHLO", NULL};
+	const char *drop_dot[] = {"-L", "-q", ".", NULL};
 	unsigned port = free_port();
 	char nh[64], relay[80];
 	struct tjob *t;
@@ -1232,19 +1235,48 @@ static void test_lmtp_sink_inet(void **state)
 	settle();
 	stop(pid);
 
-	/* The end of data refused with 4xx (one recipient: smtp-sink -r dot
-	 * sends one reply, not one per recipient). */
+	/* The end of data refused with 4xx: smtp-sink -L -r . sends that
+	 * reply once per recipient, and each recipient gets its own. */
 	pid = sink_start(port, rej_dot);
-	t = lmtp_job("a@x.example", nh, port);
+	t = lmtp_job("a@x.example,b@x.example", nh, port);
 	test_log_capture();
 	run(t);
 	log_set_sink(NULL, NULL);
-	assert_int_equal(t->res.st[0], DELIVER_DEFER);
-	assert_non_null(
-		strstr(t->res.text[0], "host 127.0.0.1[127.0.0.1] said: 4"));
-	assert_non_null(
-		strstr(t->res.text[0], "(in reply to end of DATA command)"));
-	assert_true(has_log("to=<a@x.example>, ", relay, "status=deferred"));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t->res.st[i], DELIVER_DEFER);
+		assert_non_null(strstr(t->res.text[i],
+				       "host 127.0.0.1[127.0.0.1] said: 4"));
+		assert_non_null(strstr(t->res.text[i],
+				       "(in reply to end of DATA command)"));
+	}
+	assert_true(has_log("to=<b@x.example>, ", relay, "status=deferred"));
+	tjob_free(t);
+	settle();
+	stop(pid);
+
+	/* LHLO refused: no HELO fallback in LMTP. */
+	pid = sink_start(port, rej_lhlo);
+	t = lmtp_job("a@x.example", nh, port);
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_BOUNCE);
+	assert_non_null(strstr(t->res.text[0], "(in reply to LHLO command)"));
+	tjob_free(t);
+	settle();
+	stop(pid);
+
+	/* The connection lost after ".": deferred, as Postfix says it. */
+	pid = sink_start(port, drop_dot);
+	t = lmtp_job("a@x.example,b@x.example", nh, port);
+	run(t);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t->res.st[i], DELIVER_DEFER);
+		assert_string_equal(t->res.dsn[i], "4.4.2");
+		assert_non_null(
+			strstr(t->res.text[i],
+			       "lost connection with 127.0.0.1[127.0.0.1] "
+			       "while sending end of data -- message may "
+			       "be sent more than once"));
+	}
 	tjob_free(t);
 	settle();
 	stop(pid);
