@@ -1,0 +1,301 @@
+/* local - local delivery agent: alias expansion, then mailbox append
+ * (Postfix local(8): recipient.c, alias.c, mailbox.c, unknown.c). Trusts
+ * the envelope from the queue file (already checked by smtpd and qfile),
+ * the alias tables and the password database. */
+#include "deliver/local.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "deliver/alias.h"
+#include "deliver/mbox.h"
+
+static const char *param(const struct deliver_job *job, const char *name)
+{
+	const char *v = job->route.tp ? transport_get(job->route.tp, name)
+				      : conf_get(name);
+	return v ? v : "";
+}
+
+static void set_res(struct local_result *r, enum deliver_status st,
+		    const char *dsn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void set_res(struct local_result *r, enum deliver_status st,
+		    const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->st = st;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+}
+
+/* One resolved mailbox target. */
+struct target {
+	char *user; /* pw_name */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* deliver_one - expand and deliver recipient addr (n bytes). */
+static void deliver_one(const struct deliver_job *job,
+			struct alias_table *aliases, const char *addr, size_t n,
+			struct local_result *res)
+{
+	const struct qfile_msg *m = job->msg;
+	const char *at = memrchr(addr, '@', n);
+	size_t llen = at ? (size_t)(at - addr) : n;
+	char *local = mem_strndup(addr, llen);
+	struct alias_expansion x = {0};
+	struct target *tg = NULL;
+	size_t ntg = 0, i, nbounce = 0, nsent = 0;
+	char bdsn[8] = "5.0.0"; /* of the first bounce */
+	struct buf bounces, msg, err, path, dto;
+
+	buf_init(&bounces, LOCAL_TEXT_MAX);
+	buf_init(&err, 1024);
+	buf_init(&path, 4096);
+	buf_init(&dto, 2048);
+	buf_init(&msg, m->content_len * 2 + 16384);
+	alias_expand(aliases, local, param(job, "mydestination"), &x);
+
+	/* Resolve every target first: a deferral writes no mailbox. */
+	tg = mem_zalloc((x.n + 1) * sizeof(*tg));
+	for (i = 0; i < x.n; i++) {
+		struct alias_result *r = &x.r[i];
+		struct passwd *pw;
+
+		switch (r->kind) {
+		case ALIAS_R_FAIL:
+			if (r->st == DELIVER_DEFER) {
+				set_res(res, DELIVER_DEFER, r->dsn, "%s",
+					r->text);
+				goto out;
+			}
+			if (nbounce++ == 0)
+				snprintf(bdsn, sizeof(bdsn), "%s", r->dsn);
+			buf_printf(&bounces, "%s%s: %s",
+				   nbounce > 1 ? "; " : "", r->addr, r->text);
+			break;
+		case ALIAS_R_FORWARD:
+			set_res(res, DELIVER_DEFER, "4.3.0",
+				"forwarding to %s is not supported by mailgw "
+				"yet",
+				r->addr);
+			goto out;
+		case ALIAS_R_MAILBOX:
+			errno = 0;
+			pw = getpwnam(r->addr);
+			if (pw == NULL && errno != 0 && errno != ENOENT &&
+			    errno != ESRCH) {
+				set_res(res, DELIVER_DEFER, "4.3.0",
+					"user lookup error for \"%s\": %s",
+					r->addr, strerror(errno));
+				goto out;
+			}
+			if (pw == NULL) {
+				if (nbounce++ == 0)
+					snprintf(bdsn, sizeof(bdsn), "5.1.1");
+				buf_printf(&bounces, "%sunknown user: \"%s\"",
+					   nbounce > 1 ? "; " : "", r->addr);
+				break;
+			}
+			tg[ntg].user = mem_strdup(pw->pw_name);
+			tg[ntg].uid = pw->pw_uid;
+			tg[ntg].gid = pw->pw_gid;
+			ntg++;
+			break;
+		}
+	}
+
+	for (i = 0; i < ntg; i++) {
+		struct mbox_opts o = {0, 0, 0, 0, 0, 0};
+		int rc, e = 0;
+
+		buf_reset(&dto);
+		if (strcasecmp(tg[i].user, local) == 0)
+			buf_append(&dto, addr, n);
+		else
+			buf_printf(&dto, "%s@%s", tg[i].user,
+				   param(job, "myorigin"));
+		buf_reset(&msg);
+		if (mbox_format(
+			    &msg, m->sender.p ? m->sender.p : "", m->sender.len,
+			    buf_str(&dto), buf_len(&dto), (time_t)deliver_now(),
+			    job->file + m->content_off, m->content_len) < 0) {
+			set_res(res, DELIVER_DEFER, "4.3.0",
+				"message too large to format");
+			goto out;
+		}
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", param(job, "mail_spool_directory"),
+			   tg[i].user);
+		if (geteuid() == 0) {
+			o.set_owner = 1;
+			o.uid = tg[i].uid;
+			o.gid = tg[i].gid;
+		}
+		buf_reset(&err);
+		rc = mbox_append(buf_str(&path), msg.data, msg.len, &o, &err,
+				 &e);
+		if (rc < 0) {
+			const char *dsn = rc == MBOX_ERR_LOCK
+						  ? "4.2.0"
+						  : mbox_dsn(e, "4.3.0");
+			set_res(res,
+				dsn[0] == '5' ? DELIVER_BOUNCE : DELIVER_DEFER,
+				dsn, "cannot update mailbox %s for user %s. %s",
+				buf_str(&path), tg[i].user, buf_str(&err));
+			goto out;
+		}
+		nsent++;
+	}
+	if (nbounce == 0)
+		set_res(res, DELIVER_SENT, "2.0.0", "delivered to mailbox");
+	else if (nsent == 0)
+		set_res(res, DELIVER_BOUNCE, nbounce == 1 ? bdsn : "5.0.0",
+			"%s", buf_str(&bounces));
+	else
+		set_res(res, DELIVER_BOUNCE, "5.0.0",
+			"delivered to mailbox of %zu user(s), failed: %s",
+			nsent, buf_str(&bounces));
+out:
+	for (i = 0; i < ntg; i++)
+		mem_free(tg[i].user);
+	mem_free(tg);
+	alias_expansion_free(&x);
+	mem_free(local);
+	buf_free(&bounces);
+	buf_free(&msg);
+	buf_free(&err);
+	buf_free(&path);
+	buf_free(&dto);
+}
+
+void local_deliver_run(const struct deliver_job *job, struct local_result *res)
+{
+	struct alias_table *aliases = NULL;
+	struct buf err;
+	size_t i;
+
+	buf_init(&err, 1024);
+	if (alias_open(param(job, "alias_maps"), &aliases, &err) < 0) {
+		msg_warn("alias_maps: %s", buf_str(&err));
+		for (i = 0; i < job->nrcpt; i++)
+			set_res(&res[i], DELIVER_DEFER, "4.3.0",
+				"alias database unavailable");
+		buf_free(&err);
+		return;
+	}
+	for (i = 0; i < job->nrcpt; i++) {
+		const struct qfile_rcpt *r = &job->msg->rcpt[job->rcpt[i]];
+		deliver_one(job, aliases, r->addr.p, r->addr.len, &res[i]);
+	}
+	alias_close(aliases);
+	buf_free(&err);
+}
+
+/* ---- the agent on the loop ---- */
+
+struct local_pending {
+	struct local_pending *next;
+	struct deliver_job *job;
+	struct local_result *res;
+	double start, ready;
+};
+
+struct local_agent {
+	struct loop *lp;
+	struct loop_timer timer;
+	struct local_pending *head, **tail;
+	size_t busy;
+};
+
+static void report_all(struct local_agent *a)
+{
+	struct local_pending *p;
+	size_t i;
+
+	while ((p = a->head) != NULL) {
+		a->head = p->next;
+		if (a->head == NULL)
+			a->tail = &a->head;
+		a->busy--;
+		for (i = 0; i < p->job->nrcpt; i++) {
+			deliver_log(p->job, i, "local", p->start, p->ready,
+				    p->res[i].st, p->res[i].dsn,
+				    p->res[i].text);
+			p->job->rcpt_done(p->job, i, p->res[i].st,
+					  p->res[i].dsn, p->res[i].text);
+		}
+		p->job->next_hop_dsn = 0;
+		p->job->done(p->job);
+		mem_free(p->res);
+		mem_free(p);
+	}
+}
+
+static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
+{
+	(void)lp;
+	(void)t;
+	report_all(arg);
+}
+
+struct local_agent *local_agent_new(struct loop *lp)
+{
+	struct local_agent *a = mem_zalloc(sizeof(*a));
+
+	a->lp = lp;
+	a->tail = &a->head;
+	loop_timer_init(&a->timer, on_timer, a);
+	return a;
+}
+
+int local_agent_deliver(struct local_agent *a, struct deliver_job *job)
+{
+	struct local_pending *p;
+
+	if (job->nrcpt == 0)
+		return -EINVAL;
+	p = mem_zalloc(sizeof(*p));
+	p->job = job;
+	p->res = mem_zalloc(job->nrcpt * sizeof(*p->res));
+	p->start = deliver_now();
+	p->ready = p->start;
+	job->next_hop_dsn = 0;
+	local_deliver_run(job, p->res);
+	*a->tail = p;
+	a->tail = &p->next;
+	a->busy++;
+	if (!loop_timer_pending(&a->timer))
+		loop_timer_set(a->lp, &a->timer, 0);
+	return 0;
+}
+
+size_t local_agent_busy(const struct local_agent *a)
+{
+	return a->busy;
+}
+
+void local_agent_free(struct local_agent *a)
+{
+	if (a == NULL)
+		return;
+	loop_timer_cancel(a->lp, &a->timer);
+	report_all(a);
+	mem_free(a);
+}

@@ -1,0 +1,72 @@
+/* local - the local delivery agent: mail for mydestination into mailboxes,
+ * as Postfix's local(8) with mailbox delivery.
+ *
+ * For every recipient of a job: the local part is expanded through
+ * alias_maps (deliver/alias.h); every resulting local user must exist in
+ * the password database (getpwnam) or the recipient bounces 5.1.1
+ * 'unknown user: "x"'; the message goes to mail_spool_directory/USER in
+ * mbox format (deliver/mbox.h) with Delivered-To: the recipient (or
+ * USER@$myorigin for a user reached through an alias). Outcomes per
+ * original recipient, as Postfix words them:
+ *   sent     2.0.0 "delivered to mailbox"
+ *   bounced  5.1.1 unknown user: "x"; 5.7.1 "mail to command/file is
+ *            restricted"; 5.4.6 "mail forwarding loop"; 5.3.5 include
+ *            file problems; 5.2.2 mailbox too large (EFBIG)
+ *   deferred 4.3.0 "alias database unavailable", a target that mailgw
+ *            cannot deliver yet (|command, /file when allowed, an address
+ *            outside mydestination: forwarding needs the cleanup/submit
+ *            path); 4.2.0 "cannot update mailbox ... unable to lock";
+ *            4.3.0/4.2.2 write errors.
+ * Targets are resolved first; when one defers, no mailbox is written
+ * (the whole recipient is retried later). When some targets bounce and
+ * others were delivered, the recipient is reported bounced with a text
+ * that names both (the sender must learn about the failed member).
+ *
+ * Blocking: local_deliver_run() does file I/O, fsync and lock waits (up to
+ * deliver_lock_attempts seconds on a busy mailbox). The agent object runs
+ * it inside local_agent_deliver() and reports on the loop afterwards
+ * (0 ms timer, so callbacks never run inside the starting call); that is
+ * fine for small local volumes (postmaster, abuse, admin mail). A qmgr
+ * that wants no stalls calls local_deliver_run() in a helper thread
+ * instead and reports the results itself (it touches conf and dict
+ * objects of its own only, and logs nothing but warnings).
+ *
+ * Privileges: the mailbox is created 0600 and, when running as root,
+ * chowned to the user. Run as mail_owner, mail_spool_directory must be
+ * writable by it (dotlocks are created there). */
+#ifndef MAILGW_DELIVER_LOCAL_H
+#define MAILGW_DELIVER_LOCAL_H
+
+#include <stddef.h>
+
+#include "deliver/deliver.h"
+
+#define LOCAL_TEXT_MAX 512
+
+struct local_result {
+	enum deliver_status st;
+	char dsn[8];
+	char text[LOCAL_TEXT_MAX];
+};
+
+/* Deliver every recipient of job now (blocking); res has job->nrcpt
+ * entries, res[i] for job->rcpt[i]. Parameters: alias_maps,
+ * mail_spool_directory, mydestination, myorigin, allow_mail_to_commands,
+ * allow_mail_to_files (conf_get(), per-transport -o overrides through
+ * job->route.tp when set). */
+void local_deliver_run(const struct deliver_job *job, struct local_result *res);
+
+struct local_agent;
+
+struct local_agent *local_agent_new(struct loop *lp);
+/* Deliver job (blocking, see above), then from the loop: deliver_log()
+ * with relay=local and rcpt_done per recipient, then done. 0, or -EINVAL
+ * for a job without recipients (nothing called). The job must stay valid
+ * until done. */
+int local_agent_deliver(struct local_agent *a, struct deliver_job *job);
+/* Jobs whose callbacks are still due. */
+size_t local_agent_busy(const struct local_agent *a);
+/* Report what is due now (the callbacks run inside this call), free. */
+void local_agent_free(struct local_agent *a);
+
+#endif
