@@ -18,10 +18,10 @@
  * qmgr records outcomes durably and logs from=, removed, bounces.
  *
  * Transports: every master.cf service of type unix whose command is smtp
- * (or lmtp, next issue) is a transport; maxproc is its concurrency limit
+ * or lmtp is a transport; maxproc is its concurrency limit
  * (0: unlimited) and its -o overrides apply to deliveries through it
- * (transport_get()). Transports "smtp" and "relay" exist even when
- * master.cf lacks them, with Postfix's defaults. */
+ * (transport_get()). Transports "smtp", "relay" and "lmtp" exist even
+ * when master.cf lacks them, with Postfix's defaults. */
 #ifndef MAILGW_DELIVER_DELIVER_H
 #define MAILGW_DELIVER_DELIVER_H
 
@@ -45,7 +45,7 @@ enum deliver_status {
 
 enum transport_kind {
 	TRANSPORT_SMTP = 1, /* smtp(8) client */
-	TRANSPORT_LMTP,     /* lmtp (next issue) */
+	TRANSPORT_LMTP,     /* lmtp(8) client (deliver/smtp.c) */
 	TRANSPORT_ERROR,    /* error: bounce with the nexthop as text */
 	TRANSPORT_DISCARD,  /* discard: drop, log status=sent */
 	TRANSPORT_HOLD,     /* hold: park the message in hold/ */
@@ -167,13 +167,20 @@ void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
  * needs, DSN parameters passed on when the server offers DSN, dot-stuffed
  * canonical CRLF content, per-recipient status, Postfix's timeouts. Idle
  * connections are cached per next hop (smtp_connection_cache_time_limit)
- * and reused by later jobs; RSET before reuse. */
+ * and reused by later jobs; RSET before reuse.
+ * LMTP transports (RFC 2033) go through the same client: LHLO (no HELO
+ * fallback), TCP or a UNIX-domain socket (route.unix_path), and after the
+ * final "." one reply per accepted recipient in RCPT order, each that
+ * recipient's outcome ("host H[A] said: ... (in reply to end of DATA
+ * command)" for 4xx/5xx). The lmtp_* parameters apply where params.c has
+ * them, else the smtp_* ones; a UNIX socket is logged as Postfix does,
+ * relay=myhostname[/path] and "connect to myhostname[/path]: ...". */
 struct smtp_client;
 
 struct smtp_client *smtp_client_new(struct loop *lp);
 /* Start a job; callbacks follow later. 0, or -errno (nothing called):
- * -EINVAL for no recipients or a transport that is not TRANSPORT_SMTP
- * (LMTP comes with the next issue). The job, its message and file must
+ * -EINVAL for no recipients or a transport that is neither TRANSPORT_SMTP
+ * nor TRANSPORT_LMTP. The job, its message and file must
  * stay valid until done. A callback may start the next job (a cached
  * connection is already idle by then) or flush, but not free the client.
  * Notes: a message with 8-bit content goes as it is (without BODY=) to a
