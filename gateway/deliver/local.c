@@ -123,6 +123,7 @@ static void deliver_one(const struct deliver_job *job,
 
 	for (i = 0; i < ntg; i++) {
 		struct mbox_opts o = {0, 0, 0, 0, 0, 0};
+		struct mbox_env env;
 		int rc, e = 0;
 
 		buf_reset(&dto);
@@ -132,10 +133,15 @@ static void deliver_one(const struct deliver_job *job,
 			buf_printf(&dto, "%s@%s", tg[i].user,
 				   param(job, "myorigin"));
 		buf_reset(&msg);
-		if (mbox_format(
-			    &msg, m->sender.p ? m->sender.p : "", m->sender.len,
-			    buf_str(&dto), buf_len(&dto), (time_t)deliver_now(),
-			    job->file + m->content_off, m->content_len) < 0) {
+		env.sender = m->sender.p ? m->sender.p : "";
+		env.sender_len = m->sender.len;
+		env.orig_rcpt = addr; /* X-Original-To */
+		env.orig_rcpt_len = n;
+		env.rcpt = buf_str(&dto);
+		env.rcpt_len = buf_len(&dto);
+		env.when = (time_t)deliver_now();
+		if (mbox_format(&msg, &env, job->file + m->content_off,
+				m->content_len) < 0) {
 			set_res(res, DELIVER_DEFER, "4.3.0",
 				"message too large to format");
 			goto out;

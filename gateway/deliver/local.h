@@ -5,8 +5,9 @@
  * alias_maps (deliver/alias.h); every resulting local user must exist in
  * the password database (getpwnam) or the recipient bounces 5.1.1
  * 'unknown user: "x"'; the message goes to mail_spool_directory/USER in
- * mbox format (deliver/mbox.h) with Delivered-To: the recipient (or
- * USER@$myorigin for a user reached through an alias). Outcomes per
+ * mbox format (deliver/mbox.h) with X-Original-To: the recipient and
+ * Delivered-To: the recipient too, or USER@$myorigin for a user reached
+ * through an alias (as Postfix's local(8)). Outcomes per
  * original recipient, as Postfix words them:
  *   sent     2.0.0 "delivered to mailbox"
  *   bounced  5.1.1 unknown user: "x"; 5.7.1 "mail to command/file is

@@ -21,20 +21,8 @@ static const char mbox_months[12][4] = {"Jan", "Feb", "Mar", "Apr",
 					"May", "Jun", "Jul", "Aug",
 					"Sep", "Oct", "Nov", "Dec"};
 
-/* put_lower - append s in lower case (Delivered-To, as Postfix). */
-static void put_lower(struct buf *out, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf_putc(out, c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-}
-
 /* mbox_format - the whole mailbox record of one message. */
-int mbox_format(struct buf *out, const char *sender, size_t sender_len,
-		const char *rcpt, size_t rcpt_len, time_t when,
+int mbox_format(struct buf *out, const struct mbox_env *env,
 		const void *content, size_t content_len)
 {
 	const unsigned char *p = content;
@@ -42,22 +30,27 @@ int mbox_format(struct buf *out, const char *sender, size_t sender_len,
 	int was_err = buf_error(out);
 	struct tm tm;
 
-	if (localtime_r(&when, &tm) == NULL)
+	if (localtime_r(&env->when, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
 	buf_puts(out, "From ");
-	if (sender_len == 0)
+	if (env->sender_len == 0)
 		buf_puts(out, "MAILER-DAEMON");
 	else
-		buf_append(out, sender, sender_len);
+		buf_append(out, env->sender, env->sender_len);
 	buf_printf(out, "  %s %s %2d %02d:%02d:%02d %d\n",
 		   mbox_days[tm.tm_wday % 7], mbox_months[tm.tm_mon % 12],
 		   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		   tm.tm_year + 1900);
 	buf_puts(out, "Return-Path: <");
-	buf_append(out, sender, sender_len);
+	buf_append(out, env->sender, env->sender_len);
 	buf_puts(out, ">\n");
+	if (env->orig_rcpt_len > 0) {
+		buf_puts(out, "X-Original-To: ");
+		buf_append(out, env->orig_rcpt, env->orig_rcpt_len);
+		buf_putc(out, '\n');
+	}
 	buf_puts(out, "Delivered-To: ");
-	put_lower(out, rcpt, rcpt_len);
+	buf_append(out, env->rcpt, env->rcpt_len);
 	buf_putc(out, '\n');
 	while (i < content_len) {
 		const unsigned char *nl = memchr(p + i, '\n', content_len - i);

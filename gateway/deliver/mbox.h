@@ -3,7 +3,9 @@
  *
  * Format (mbox_format): the From_ line "From SENDER  Www Mmm dd hh:mm:ss
  * yyyy" (local time, ctime(3) layout; MAILER-DAEMON for the null sender),
- * "Return-Path: <SENDER>", "Delivered-To: RCPT" (lower case), then the
+ * "Return-Path: <SENDER>", "X-Original-To: ORIG" (when ORIG is not empty:
+ * the recipient as received, before alias expansion), "Delivered-To:
+ * RCPT" (the final recipient, as it is), then the
  * content with CRLF turned into LF, every line that begins with "From "
  * quoted as ">From ", a newline added when the last line lacks one, and a
  * blank line at the end. Pure: no I/O, no clock (the caller passes when).
@@ -29,10 +31,21 @@
 #define MBOX_LOCK_DELAY_MS 1000
 #define MBOX_STALE_SEC     500
 
-/* Append the formatted message to out. sender may be empty (null sender).
- * Returns 0 or BUF_ERR_FULL (out is then cut back to its old length). */
-int mbox_format(struct buf *out, const char *sender, size_t sender_len,
-		const char *rcpt, size_t rcpt_len, time_t when,
+/* The envelope of one mailbox record. sender may be empty (null sender),
+ * orig_rcpt empty (no X-Original-To). Not NUL-terminated. */
+struct mbox_env {
+	const char *sender;
+	size_t sender_len;
+	const char *orig_rcpt;
+	size_t orig_rcpt_len;
+	const char *rcpt;
+	size_t rcpt_len;
+	time_t when;
+};
+
+/* Append the formatted message to out. Returns 0 or BUF_ERR_FULL (out is
+ * then cut back to its old length). */
+int mbox_format(struct buf *out, const struct mbox_env *env,
 		const void *content, size_t content_len);
 
 struct mbox_opts {

@@ -150,6 +150,7 @@ static void test_direct(void **state)
 	assert_string_equal(t->text[0], "delivered to mailbox");
 	assert_string_equal(mailbox("root", "alice@remote.example"),
 			    "Return-Path: <alice@remote.example>\n"
+			    "X-Original-To: root@h.example.org\n"
 			    "Delivered-To: root@h.example.org\n"
 			    "Subject: hi\n\n>From the start\nbye\n\n");
 	assert_non_null(strstr(buf_str(&test_log_lines),
@@ -182,14 +183,17 @@ static void test_aliases(void **state)
 	assert_string_equal(t->text[2], "unknown user: \"nosuchuser\"");
 	assert_string_equal(mailbox("daemon", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
+			    "X-Original-To: team@h.example.org\n"
 			    "Delivered-To: daemon@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("bin", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
+			    "X-Original-To: team@h.example.org\n"
 			    "Delivered-To: bin@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("root", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
+			    "X-Original-To: postmaster@localhost\n"
 			    "Delivered-To: root@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("nosuchuser", ""), "(none)");
@@ -208,6 +212,7 @@ static void test_aliases(void **state)
 			    "command is restricted");
 	assert_string_equal(mailbox("sys", "s@x.example"),
 			    "Return-Path: <s@x.example>\n"
+			    "X-Original-To: mixed@h.example.org\n"
 			    "Delivered-To: sys@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	tjob_free(t);

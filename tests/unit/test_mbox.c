@@ -29,14 +29,20 @@ static char *slurp(const char *path, size_t *n)
 	return data;
 }
 
+static void fmt2(struct buf *b, const char *sender, const char *orig,
+		 const char *rcpt, const char *content)
+{
+	struct mbox_env env = {sender, strlen(sender), orig, strlen(orig),
+			       rcpt,   strlen(rcpt),   WHEN};
+
+	buf_reset(b);
+	assert_int_equal(mbox_format(b, &env, content, strlen(content)), 0);
+}
+
 static void fmt(struct buf *b, const char *sender, const char *rcpt,
 		const char *content)
 {
-	buf_reset(b);
-	assert_int_equal(mbox_format(b, sender, strlen(sender), rcpt,
-				     strlen(rcpt), WHEN, content,
-				     strlen(content)),
-			 0);
+	fmt2(b, sender, "", rcpt, content);
 }
 
 static void test_format(void **state)
@@ -45,13 +51,15 @@ static void test_format(void **state)
 
 	(void)state;
 	buf_init(&b, 1 << 16);
-	fmt(&b, "alice@example.com", "Bob@Example.ORG",
-	    "Subject: hi\r\n\r\nFrom here\r\n>From there\r\nFrom\r\n"
-	    " From x\r\nlast\r\n");
+	fmt2(&b, "alice@example.com", "Postmaster@Example.ORG",
+	     "Bob@Example.ORG",
+	     "Subject: hi\r\n\r\nFrom here\r\n>From there\r\nFrom\r\n"
+	     " From x\r\nlast\r\n");
 	assert_string_equal(buf_str(&b),
 			    "From alice@example.com  Sun Nov 29 04:05:06 2026\n"
 			    "Return-Path: <alice@example.com>\n"
-			    "Delivered-To: bob@example.org\n"
+			    "X-Original-To: Postmaster@Example.ORG\n"
+			    "Delivered-To: Bob@Example.ORG\n"
 			    "Subject: hi\n"
 			    "\n"
 			    ">From here\n"
@@ -70,9 +78,11 @@ static void test_format(void **state)
 			    "no newline\n"
 			    "\n");
 	/* Day of month padded as ctime(3) does. */
-	buf_reset(&b);
-	assert_int_equal(
-		mbox_format(&b, "s", 1, "r", 1, (time_t)1767236645, "", 0), 0);
+	{
+		struct mbox_env env = {"s", 1, "", 0, "r", 1, 1767236645};
+		buf_reset(&b);
+		assert_int_equal(mbox_format(&b, &env, "", 0), 0);
+	}
 	assert_string_equal(buf_str(&b), "From s  Thu Jan  1 03:04:05 2026\n"
 					 "Return-Path: <s>\n"
 					 "Delivered-To: r\n"
@@ -81,8 +91,11 @@ static void test_format(void **state)
 	/* Too small: nothing appended, error returned. */
 	buf_init(&b, 40);
 	buf_puts(&b, "keep");
-	assert_int_equal(mbox_format(&b, "s", 1, "r", 1, WHEN, "x\r\n", 3),
-			 BUF_ERR_FULL);
+	{
+		struct mbox_env env = {"s", 1, "", 0, "r", 1, WHEN};
+		assert_int_equal(mbox_format(&b, &env, "x\r\n", 3),
+				 BUF_ERR_FULL);
+	}
 	assert_string_equal(buf_str(&b), "keep");
 	assert_int_equal(buf_error(&b), 0);
 	buf_free(&b);
