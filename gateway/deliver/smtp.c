@@ -1284,8 +1284,10 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 static int same_dest(const struct smtp_sess *s, const struct route *r,
 		     unsigned port)
 {
+	/* A socket path is a file name: case matters. */
 	return strcmp(s->tpname, r->tp->name) == 0 && s->port == port &&
-	       str_casecmp(s->key, r->host) == 0;
+	       (r->unix_path ? strcmp(s->key, r->host) == 0
+			     : str_casecmp(s->key, r->host) == 0);
 }
 
 int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
