@@ -1378,6 +1378,35 @@ static void test_lmtp_per_recipient(void **state)
 	settle();
 }
 
+/* The lmtp_* parameters govern LMTP sessions: lmtp_lhlo_timeout (not
+ * smtp_helo_timeout) bounds the wait for the greeting. */
+static void test_lmtp_parameters(void **state)
+{
+	unsigned port = free_port();
+	int lfd = listener(port); /* never accepts: no greeting */
+	char nh[64];
+	struct tjob *t;
+	uint64_t t0;
+
+	(void)state;
+	conf_set("lmtp_lhlo_timeout", "1s");
+	conf_set("smtp_helo_timeout", "300s");
+	snprintf(nh, sizeof(nh), "inet:127.0.0.1:%u", port);
+	t = lmtp_job("a@x.example", nh, port);
+	t0 = loop_clock_ms();
+	run(t);
+	assert_true(loop_clock_ms() - t0 < 5000);
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_string_equal(t->res.dsn[0], "4.4.2");
+	assert_non_null(strstr(t->res.text[0],
+			       "conversation with 127.0.0.1[127.0.0.1] timed "
+			       "out while receiving the initial server "
+			       "greeting"));
+	tjob_free(t);
+	close(lfd);
+	conf_set("lmtp_lhlo_timeout", "300s");
+}
+
 static void test_not_literal_and_hosts(void **state)
 {
 	struct tjob *t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
@@ -1564,6 +1593,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lmtp_sink_inet, after_test),
 		cmocka_unit_test_teardown(test_lmtp_sink_unix, after_test),
 		cmocka_unit_test_teardown(test_lmtp_per_recipient, after_test),
+		cmocka_unit_test_teardown(test_lmtp_parameters, after_test),
 	};
 	int rc;
 
