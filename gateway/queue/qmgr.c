@@ -679,7 +679,8 @@ static void msg_plan(struct qmsg *qm)
 			job_builtin(j);
 			continue;
 		}
-		if (j->job.route.tp->kind != TRANSPORT_SMTP) {
+		if (j->job.route.tp->kind != TRANSPORT_SMTP &&
+		    j->job.route.tp->kind != TRANSPORT_LMTP) {
 			for (size_t i = 0; i < j->job.nrcpt; i++) {
 				const char *t = "mail transport unavailable";
 				job_rcpt_done(&j->job, i, DELIVER_DEFER,
