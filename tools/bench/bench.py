@@ -367,7 +367,8 @@ def postfix_install_size():
 
 def syncs_per_message(mta, counter, count):
     """strace -f -c on every process of the MTA during a short 1-session
-    run; returns (sync calls)/message or None if strace is unusable."""
+    run; returns ((sync calls)/message, per-call detail) or None if strace
+    is unusable."""
     strace = shutil.which("strace")
     if not strace:
         return None
@@ -406,16 +407,17 @@ def syncs_per_message(mta, counter, count):
     # No summary table: strace could not attach (no ptrace here).
     if "total" not in text:
         return None
-    calls = 0
+    calls = {}
     for line in text.splitlines():
         f = line.split()
         # % time, seconds, usecs/call, calls, [errors], syscall
         if len(f) >= 5 and f[-1] in SYNC_CALLS:
             try:
-                calls += int(f[3])
+                calls[f[-1]] = calls.get(f[-1], 0) + int(f[3])
             except ValueError:
                 pass
-    return calls / count
+    detail = ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(calls.items()))
+    return sum(calls.values()) / count, detail
 
 
 # ------------------------------------------------------------ report
@@ -472,16 +474,26 @@ def report(results, extras, opts):
             lines.append(f"| {scen} | {count} | NOT ALL DELIVERED | "
                          f"{'; '.join(short)} | | |")
     lines += ["", "| other | mailgw | Postfix | ratio |", "|---|---:|---:|---:|"]
+
+    def key(v):
+        """The number a cell's ratio is computed from (None: no ratio)."""
+        if isinstance(v, tuple):
+            return v[0]
+        return v if isinstance(v, (int, float)) else None
+
     for label, a, b in extras:
         def cell(v):
+            if isinstance(v, tuple):
+                return f"{v[0]:.2f} ({v[1]})" if v[1] else f"{v[0]:.2f}"
             if isinstance(v, str):
                 return v
             if isinstance(v, int):
                 return str(v)
             return "n/a" if v is None else f"{v:.2f}"
         r = "n/a"
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b:
-            r = f"{a / b:.2f}"
+        ka, kb = key(a), key(b)
+        if ka is not None and kb:
+            r = f"{ka / kb:.2f}"
         lines.append(f"| {label} | {cell(a)} | {cell(b)} | {r} |")
     return "\n".join(lines) + "\n"
 
