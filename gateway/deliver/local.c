@@ -126,12 +126,11 @@ static void deliver_one(const struct deliver_job *job,
 		struct mbox_env env;
 		int rc, e = 0;
 
+		/* Postfix with frozen_delivered_to = yes (the default):
+		 * Delivered-To is the recipient as local(8) received it,
+		 * through any alias levels. */
 		buf_reset(&dto);
-		if (strcasecmp(tg[i].user, local) == 0)
-			buf_append(&dto, addr, n);
-		else
-			buf_printf(&dto, "%s@%s", tg[i].user,
-				   param(job, "myorigin"));
+		buf_append(&dto, addr, n);
 		buf_reset(&msg);
 		env.sender = m->sender.p ? m->sender.p : "";
 		env.sender_len = m->sender.len;

@@ -5,9 +5,10 @@
  * alias_maps (deliver/alias.h); every resulting local user must exist in
  * the password database (getpwnam) or the recipient bounces 5.1.1
  * 'unknown user: "x"'; the message goes to mail_spool_directory/USER in
- * mbox format (deliver/mbox.h) with X-Original-To: the recipient and
- * Delivered-To: the recipient too, or USER@$myorigin for a user reached
- * through an alias (as Postfix's local(8)). Outcomes per
+ * mbox format (deliver/mbox.h) with X-Original-To and Delivered-To both
+ * the recipient as received, through any alias levels (as Postfix 3.7's
+ * local(8) with frozen_delivered_to = yes writes them; checked against
+ * a real Postfix instance). Outcomes per
  * original recipient, as Postfix words them:
  *   sent     2.0.0 "delivered to mailbox"
  *   bounced  5.1.1 unknown user: "x"; 5.7.1 "mail to command/file is
@@ -52,7 +53,7 @@ struct local_result {
 
 /* Deliver every recipient of job now (blocking); res has job->nrcpt
  * entries, res[i] for job->rcpt[i]. Parameters: alias_maps,
- * mail_spool_directory, mydestination, myorigin, allow_mail_to_commands,
+ * mail_spool_directory, mydestination, allow_mail_to_commands,
  * allow_mail_to_files (conf_get(), per-transport -o overrides through
  * job->route.tp when set). */
 void local_deliver_run(const struct deliver_job *job, struct local_result *res);

@@ -184,17 +184,17 @@ static void test_aliases(void **state)
 	assert_string_equal(mailbox("daemon", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
 			    "X-Original-To: team@h.example.org\n"
-			    "Delivered-To: daemon@h.example.org\n"
+			    "Delivered-To: team@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("bin", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
 			    "X-Original-To: team@h.example.org\n"
-			    "Delivered-To: bin@h.example.org\n"
+			    "Delivered-To: team@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("root", "MAILER-DAEMON"),
 			    "Return-Path: <>\n"
 			    "X-Original-To: postmaster@localhost\n"
-			    "Delivered-To: root@h.example.org\n"
+			    "Delivered-To: postmaster@localhost\n"
 			    "Subject: x\n\nbody\n\n");
 	assert_string_equal(mailbox("nosuchuser", ""), "(none)");
 	tjob_free(t);
@@ -213,7 +213,7 @@ static void test_aliases(void **state)
 	assert_string_equal(mailbox("sys", "s@x.example"),
 			    "Return-Path: <s@x.example>\n"
 			    "X-Original-To: mixed@h.example.org\n"
-			    "Delivered-To: sys@h.example.org\n"
+			    "Delivered-To: mixed@h.example.org\n"
 			    "Subject: x\n\nbody\n\n");
 	tjob_free(t);
 
