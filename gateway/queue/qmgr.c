@@ -17,6 +17,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "deliver/deliver.h"
+#include "deliver/local.h"
 #include "master/service.h"
 #include "queue/bounce.h"
 #include "queue/layout.h"
@@ -102,6 +103,7 @@ static struct {
 	struct loop *lp;
 	struct spool sp;
 	struct smtp_client *smtp;
+	struct local_agent *local; /* mydestination: aliases, then mbox */
 	struct qmsg *msgs;
 	size_t nmsgs;
 	struct qjob *wait_head, *wait_tail;
@@ -499,6 +501,12 @@ static void job_rcpt_done(struct deliver_job *job, size_t i,
 
 static void pump(void);
 
+/* Deliveries in progress in every agent. */
+static size_t agents_busy(void)
+{
+	return smtp_client_busy(Q.smtp) + local_agent_busy(Q.local);
+}
+
 static void job_done(struct deliver_job *job)
 {
 	struct qjob *j = job->arg;
@@ -513,7 +521,7 @@ static void job_done(struct deliver_job *job)
 	}
 	if (--qm->running == 0)
 		msg_finish(qm);
-	if (Q.stopping && smtp_client_busy(Q.smtp) == 0)
+	if (Q.stopping && agents_busy() == 0)
 		loop_stop(Q.lp);
 	pump();
 }
@@ -590,7 +598,9 @@ static void pump(void)
 		j->started = 1;
 		d->n++;
 		(*tc)++;
-		int rc = smtp_client_deliver(Q.smtp, &j->job);
+		int rc = j->job.route.tp->kind == TRANSPORT_LOCAL
+				 ? local_agent_deliver(Q.local, &j->job)
+				 : smtp_client_deliver(Q.smtp, &j->job);
 		if (rc < 0) {
 			for (size_t i = 0; i < j->job.nrcpt; i++) {
 				job_rcpt_done(&j->job, i, DELIVER_DEFER,
@@ -680,7 +690,8 @@ static void msg_plan(struct qmsg *qm)
 			continue;
 		}
 		if (j->job.route.tp->kind != TRANSPORT_SMTP &&
-		    j->job.route.tp->kind != TRANSPORT_LMTP) {
+		    j->job.route.tp->kind != TRANSPORT_LMTP &&
+		    j->job.route.tp->kind != TRANSPORT_LOCAL) {
 			for (size_t i = 0; i < j->job.nrcpt; i++) {
 				const char *t = "mail transport unavailable";
 				job_rcpt_done(&j->job, i, DELIVER_DEFER,
@@ -903,9 +914,8 @@ static void on_term(struct loop *lp, int signo, void *arg)
 	if (Q.stopping)
 		return;
 	Q.stopping = 1;
-	msg_info("stopping: %zu deliveries in progress",
-		 smtp_client_busy(Q.smtp));
-	if (smtp_client_busy(Q.smtp) == 0) {
+	msg_info("stopping: %zu deliveries in progress", agents_busy());
+	if (agents_busy() == 0) {
 		loop_stop(lp);
 		return;
 	}
@@ -932,6 +942,7 @@ int qmgr_service(const struct service_ctx *ctx)
 	if (!Q.lp)
 		msg_fatal("cannot create event loop");
 	Q.smtp = smtp_client_new(Q.lp);
+	Q.local = local_agent_new(Q.lp);
 	buf_init(&Q.fifo_in, 16 * TRIGGER_MAX);
 	loop_timer_init(&Q.scan_timer, on_scan_timer, NULL);
 	loop_timer_init(&Q.drain_timer, on_drain, NULL);
@@ -973,6 +984,8 @@ int qmgr_service(const struct service_ctx *ctx)
 	 * callbacks record it); messages never started stay in active/,
 	 * due at the next start. */
 	Q.wait_head = Q.wait_tail = NULL;
+	local_agent_free(Q.local);
+	Q.local = NULL;
 	smtp_client_free(Q.smtp);
 	Q.smtp = NULL;
 	while (Q.msgs)
