@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conf/params.h"
 #include "core/str.h"
 #include "deliver/hosts.h"
 
@@ -196,27 +197,32 @@ int endpoint_resolve(const struct endpoint *ep, const char *inet_interfaces,
 		}
 		n = (size_t)rc;
 	} else {
-		char list[1024], *cur, *word;
+		const char *cur = inet_interfaces ? inet_interfaces : "all";
+		const char *tok;
+		size_t len;
 
-		snprintf(list, sizeof(list), "%s",
-			 inet_interfaces ? inet_interfaces : "all");
-		cur = list;
-		while ((word = str_token(&cur, ", \t\r\n")) != NULL) {
-			if (str_casecmp(word, "all") == 0 ||
-			    str_casecmp(word, "loopback-only") == 0) {
-				n += add_wild(families,
-					      word[0] != 'a' && word[0] != 'A',
-					      out + n, max - n);
+		while (conf_list_next(&cur, &tok, &len) > 0) {
+			char word[ENDPOINT_HOST_MAX + 1];
+
+			if (len == 3 && str_ncasecmp(tok, "all", 3) == 0) {
+				n += add_wild(families, 0, out + n, max - n);
 				continue;
 			}
-			if (word[0] == '[') { /* [::1] as in Postfix */
-				size_t l = strlen(word);
-
-				if (l > 2 && word[l - 1] == ']') {
-					word[l - 1] = 0;
-					word++;
-				}
+			if (len == 13 &&
+			    str_ncasecmp(tok, "loopback-only", 13) == 0) {
+				n += add_wild(families, 1, out + n, max - n);
+				continue;
 			}
+			if (len > 2 && tok[0] == '[' && tok[len - 1] == ']') {
+				tok++; /* [::1] as in Postfix */
+				len -= 2;
+			}
+			if (len > ENDPOINT_HOST_MAX) {
+				*bad = inet_interfaces;
+				return -ENAMETOOLONG;
+			}
+			memcpy(word, tok, len);
+			word[len] = 0;
 			rc = resolve_host(word, families, out + n, max - n);
 			if (rc < 0) {
 				*bad = inet_interfaces;

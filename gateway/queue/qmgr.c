@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/params.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -248,25 +249,19 @@ static void corrupt(const char *qid, enum spool_queue from, const char *why)
 			 strerror(errno));
 }
 
-/* Queue the DSNs owed for a finished (or deferred, for delay) message. */
 /* notify_class - whether notify_classes names cls. */
 static int notify_class(const char *cls)
 {
-	const char *v = conf_get("notify_classes");
-	size_t n = strlen(cls);
+	const char *cur = conf_get("notify_classes"), *tok;
+	size_t len, n = strlen(cls);
 
-	for (const char *p = v ? v : ""; *p;) {
-		size_t k;
-
-		p += strspn(p, ", \t\r\n");
-		k = strcspn(p, ", \t\r\n");
-		if (k == n && strncasecmp(p, cls, n) == 0)
+	while (cur && conf_list_next(&cur, &tok, &len) > 0)
+		if (len == n && strncasecmp(tok, cls, n) == 0)
 			return 1;
-		p += k;
-	}
 	return 0;
 }
 
+/* Queue the DSNs owed for a finished (or deferred, for delay) message. */
 static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 {
 	const struct qfile_msg *m = &qm->m;
