@@ -1124,13 +1124,13 @@ static void notify_start(int ok, const char *why)
 }
 
 /* Everything that can fail with a clear message before the fork. */
-static int prepare(int quiet)
+static int prepare(void)
 {
 	const char *owner = conf_get("mail_owner");
 	const char *qd = conf_get("queue_directory");
 	struct passwd *pw;
 
-	if (config_read(M.dir, &M.cur, quiet) < 0)
+	if (config_read(M.dir, &M.cur, 0) < 0)
 		return -1;
 	if (qd == NULL || *qd != '/') {
 		msg_error("file %s/main.cf: parameter queue_directory: "
@@ -1188,7 +1188,7 @@ static int run_master(int foreground)
 	pid_t other;
 
 	M.dir = mem_strdup(conf_dir());
-	if (prepare(0) < 0)
+	if (prepare() < 0)
 		msg_fatal("the mail system was not started");
 	other = master_running(M.queue_dir);
 	if (other > 0)
