@@ -64,6 +64,7 @@ struct session {
 	int closing;  /* close once out is sent */
 	int drain;    /* close after this transaction */
 	int dead;
+	struct session_tls_info tls; /* see session.h */
 	char *helo;
 	int esmtp;
 	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
@@ -1116,6 +1117,11 @@ struct session *session_next(const struct session *s)
 const char *session_addr(const struct session *s)
 {
 	return s->addr;
+}
+
+const struct session_tls_info *session_tls(const struct session *s)
+{
+	return &s->tls;
 }
 
 void session_drain(struct session *s)

@@ -30,6 +30,19 @@
 
 struct session;
 
+/* The TLS state of a session (issue 6). active is set once the STARTTLS
+ * handshake (or the smtpd_tls_wrappermode one) has completed; proto and
+ * cipher then name what was negotiated as Postfix logs them ("TLSv1.2",
+ * "ECDHE-ECDSA-AES128-GCM-SHA256") and bits the cipher's strength
+ * (Postfix's "(128/128 bits)"). Readers: smtpd_tls_auth_only, the
+ * Received header, the log lines. All zero/empty before TLS. */
+struct session_tls_info {
+	int active;
+	char proto[16];
+	char cipher[64];
+	int bits;
+};
+
 /* Everything sessions share: the loop, the writer, the configuration
  * read once (smtpd_server_config). */
 struct smtpd_server {
@@ -70,6 +83,7 @@ void smtpd_server_free(struct smtpd_server *srv);
 struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			    const char *port);
 const char *session_addr(const struct session *s);
+const struct session_tls_info *session_tls(const struct session *s);
 struct session *session_next(const struct session *s); /* list order */
 /* Graceful stop: between transactions answer 421 4.3.2 and close now;
  * in a transaction, close after it. */
