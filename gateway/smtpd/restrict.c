@@ -592,6 +592,16 @@ static enum restrict_result r_reject_unlisted_rcpt(struct restrict_cfg *c,
 	return RESTRICT_REJECT;
 }
 
+/* permit_sasl_authenticated: the client authenticated with AUTH. */
+static enum restrict_result r_permit_sasl(struct restrict_cfg *c,
+					  enum restrict_stage s,
+					  const struct restrict_ctx *x,
+					  struct buf *reply)
+{
+	(void)c, (void)s, (void)reply;
+	return x->sasl_username != NULL ? RESTRICT_PERMIT : RESTRICT_DUNNO;
+}
+
 static const struct {
 	const char *name;
 	restrict_fn *fn;
@@ -601,7 +611,7 @@ static const struct {
 	{"reject", r_reject},
 	{"defer", r_defer},
 	{"permit_mynetworks", r_permit_mynetworks},
-	{"permit_sasl_authenticated", r_dunno}, /* no SASL yet */
+	{"permit_sasl_authenticated", r_permit_sasl},
 	{"permit_auth_destination", r_permit_auth_dest},
 	{"reject_unauth_destination", r_reject_unauth_dest},
 	{"defer_unauth_destination", r_defer_unauth_dest},

@@ -44,6 +44,13 @@ struct restrict_ctx {
 	const char *helo;
 	const char *sender;    /* without <>, "" for the null sender */
 	const char *recipient; /* without <> */
+	/* SMTP AUTH (issue 6): the name the client authenticated as with
+	 * AUTH in this session, and the mechanism ("PLAIN", "LOGIN"); NULL
+	 * while not authenticated. permit_sasl_authenticated permits when
+	 * sasl_username is set; reject_sender_login_mismatch compares it
+	 * with smtpd_sender_login_maps. Set from session.c (rctx_fill). */
+	const char *sasl_username;
+	const char *sasl_method;
 };
 
 struct restrict_cfg;

@@ -65,6 +65,8 @@ struct session {
 	int drain;    /* close after this transaction */
 	int dead;
 	struct session_tls_info tls; /* see session.h */
+	char *sasl_username;         /* set by a successful AUTH */
+	const char *sasl_method;     /* "PLAIN", "LOGIN" (static) */
 	char *helo;
 	int esmtp;
 	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
@@ -174,6 +176,8 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 	x->helo = s->helo;
 	x->sender = s->sender;
 	x->recipient = rcpt;
+	x->sasl_username = s->sasl_username;
+	x->sasl_method = s->sasl_method;
 }
 
 /* Postfix's reject line: "NOQUEUE: reject: CMD from name[addr]: REPLY;
@@ -884,6 +888,7 @@ static void session_free(struct session *s)
 	if (srv->on_end != NULL)
 		srv->on_end(srv, s);
 	mem_free(s->helo);
+	mem_free(s->sasl_username);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	mem_free(s);
@@ -1107,6 +1112,16 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	reply(s, "220 %s", srv->banner);
 	session_run(s);
 	return s;
+}
+
+const char *session_sasl_username(const struct session *s)
+{
+	return s->sasl_username;
+}
+
+const char *session_sasl_method(const struct session *s)
+{
+	return s->sasl_method;
 }
 
 struct session *session_next(const struct session *s)

@@ -84,6 +84,12 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			    const char *port);
 const char *session_addr(const struct session *s);
 const struct session_tls_info *session_tls(const struct session *s);
+/* SMTP AUTH (issue 6): the name the client authenticated as and the
+ * mechanism ("PLAIN", "LOGIN"); NULL before a successful AUTH. The
+ * restrictions see the same values in restrict_ctx.sasl_username and
+ * .sasl_method. */
+const char *session_sasl_username(const struct session *s);
+const char *session_sasl_method(const struct session *s);
 struct session *session_next(const struct session *s); /* list order */
 /* Graceful stop: between transactions answer 421 4.3.2 and close now;
  * in a transaction, close after it. */

@@ -885,7 +885,11 @@ static enum restrict_result eval(struct restrict_cfg *c, int stage,
 				 const char *client, const char *rcpt,
 				 struct buf *r)
 {
-	struct restrict_ctx x = {client, "unknown", "h", "s@x", rcpt};
+	struct restrict_ctx x = {.client_addr = client,
+				 .client_name = "unknown",
+				 .helo = "h",
+				 .sender = "s@x",
+				 .recipient = rcpt};
 	buf_reset(r);
 	return restrict_eval(c, stage, &x, r);
 }
@@ -916,6 +920,17 @@ static void test_restrict_flow(void **state)
 		RESTRICT_REJECT);
 	assert_string_equal(buf_str(&r),
 			    "454 4.7.1 <a@far.example>: Relay access denied");
+	/* permit_sasl_authenticated (in the default relay list) */
+	struct restrict_ctx ax = {.client_addr = "1.2.3.4",
+				  .client_name = "unknown",
+				  .helo = "h",
+				  .sender = "s@x",
+				  .recipient = "a@far.example",
+				  .sasl_username = "alice",
+				  .sasl_method = "PLAIN"};
+	buf_reset(&r);
+	assert_int_equal(restrict_eval(c, RESTRICT_RELAY, &ax, &r),
+			 RESTRICT_PERMIT);
 	assert_int_equal(
 		eval(c, RESTRICT_RELAY, "1.2.3.4", "a@test.example", &r),
 		RESTRICT_DUNNO);
@@ -938,8 +953,11 @@ static void test_restrict_flow(void **state)
 					 "<u%far.example@relay.example>: "
 					 "Relay access denied");
 	/* smtpd_reject_unlisted_recipient with relay_recipient_maps */
-	struct restrict_ctx ux = {"1.2.3.4", "unknown", "h", "s@x",
-				  "no@relay.example"};
+	struct restrict_ctx ux = {.client_addr = "1.2.3.4",
+				  .client_name = "unknown",
+				  .helo = "h",
+				  .sender = "s@x",
+				  .recipient = "no@relay.example"};
 	buf_reset(&r);
 	assert_int_equal(restrict_unlisted(c, &ux, &r), RESTRICT_REJECT);
 	assert_string_equal(buf_str(&r),
