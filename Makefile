@@ -176,4 +176,9 @@ clean:
 distclean: clean
 	rm -rf $(BUILD)
 
+# The templates are built into gateway/conf/templates.c (.incbin).
+TEMPLATES := conf-templates/main.cf.in conf-templates/master.cf.in
+$(FW_OBJ)/gateway/conf/templates.o $(HOST_OBJ)/gateway/conf/templates.o \
+$(FUZZ_OBJ)/gateway/conf/templates.o: $(TEMPLATES)
+
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -18,5 +18,6 @@ int postqueue_main(int argc, char **argv); /* queue/postqueue.c */
 int mailq_main(int argc, char **argv);     /* queue/postqueue.c */
 int postsuper_main(int argc, char **argv); /* queue/postsuper.c */
 int postcat_main(int argc, char **argv);   /* queue/postcat.c */
+int config_main(int argc, char **argv);    /* conf/config.c */
 
 #endif

@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{"postqueue", postqueue_main, "list or flush the queue"},
 	{"postsuper", postsuper_main, "delete, hold, release or requeue messages"},
 	{"postcat", postcat_main, "show a queued message"},
+	{"config", config_main, "check, render or apply the settings (conf-templates)"},
 	{"help", help_main, "list the commands"},
 	{"--version", version_main, "print the version"},
 	{NULL, NULL, NULL},

@@ -931,6 +931,12 @@ const struct conf_param conf_params[] = {
 	  "valid recipients and mailbox paths of virtual_mailbox_domains"),
 	S("virtual_transport", "virtual",
 	  "transport for virtual_mailbox_domains"),
+	S("webui_directory", "/var/lib/mailgw/webui",
+	  "mailgw: state of the web UI (password hash, sessions, staged "
+	  "settings), owned by webui_owner"),
+	S("webui_owner", "",
+	  "mailgw: the user the web UI runs as; it may ask master for apply "
+	  "and queue actions over the control socket (empty: nobody)"),
 };
 /* clang-format on */
 

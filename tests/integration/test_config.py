@@ -1,0 +1,118 @@
+"""`mailgw config check|render|apply`: the settings file and the templates
+(conf-templates/), the atomic swap and the reload of a running gateway,
+and the default rendering being a safe inbound gateway (no open relay)."""
+import os
+import re
+
+from peers import swaks, wait_until
+
+
+def settings_text(gw, sink_port, **over):
+    s = {
+        "hostname": "gw.example.test",
+        "domains": "example.test, Example.ORG",
+        "smarthost_host": "127.0.0.1",
+        "smarthost_port": str(sink_port),
+        "smarthost_tls": "none",
+        "trusted_networks": "127.0.0.1/32",
+        "smtp_listen": f"127.0.0.1:{gw.port}",
+        "inet_interfaces": "127.0.0.1",
+        "inet_protocols": "ipv4",
+        "queue_directory": str(gw.queue),
+        "data_directory": str(gw.dir / "data"),
+        "maillog_file": str(gw.maillog),
+        "mail_owner": "mailgw",
+    }
+    s.update(over)
+    return "".join(f"{k} = {v}\n" for k, v in s.items() if v is not None)
+
+
+def apply(gw, text):
+    (gw.dir / "settings.cf").unlink(missing_ok=True)
+    (gw.dir / "settings.cf").write_text(text)
+    return gw.cmd("config", "apply")
+
+
+def test_render_default_is_a_safe_gateway(gateway, smtp_sink):
+    sink = smtp_sink()
+    gw = gateway()
+    r = apply(gw, settings_text(gw, sink.port))
+    assert r.rc == 0, r
+    main = (gw.dir / "main.cf").read_text()
+    assert os.path.islink(gw.dir / "main.cf")
+    assert "relay_domains = example.test, example.org\n" in main
+    assert "mynetworks = 127.0.0.1/32\n" in main
+    assert f"relay_transport = relay:[127.0.0.1]:{sink.port}\n" in main
+    assert ("smtpd_relay_restrictions = permit_mynetworks, "
+            "reject_unauth_destination\n") in main
+    assert gw.cmd("postconf", "-n").rc == 0
+    gw.start()
+    # Not trusted (127.0.0.2), foreign domain: refused.
+    r = swaks(gw.port, "--local-interface", "127.0.0.2", "--from",
+              "spam@foreign.test", "--to", "victim@elsewhere.test",
+              "--quit-after", "RCPT")
+    assert re.search(r"<\*\* +554 5\.7\.1 .*Relay access denied", r.stdout), \
+        r.stdout
+    # Not trusted, accepted domain: relayed to the smarthost.
+    r = swaks(gw.port, "--local-interface", "127.0.0.2", "--from",
+              "someone@foreign.test", "--to", "user@example.org")
+    assert r.returncode == 0, r.stdout
+    wait_until(lambda: len(sink.messages()) == 1, 30, "message at the sink")
+    # Trusted client: outbound relay allowed (accepted, not refused).
+    r = swaks(gw.port, "--from", "me@example.test", "--to",
+              "friend@elsewhere.test", "--quit-after", "RCPT")
+    assert "<-  250 2.1.5" in r.stdout, r.stdout
+
+
+def test_apply_reloads_and_bad_settings_change_nothing(gateway, smtp_sink):
+    sink = smtp_sink()
+    gw = gateway()
+    assert apply(gw, settings_text(gw, sink.port)).rc == 0
+    gw.start()
+    before = {n: (gw.dir / n).read_text() for n in ("main.cf", "master.cf")}
+    cur = os.readlink(gw.dir / ".rendered" / "current")
+    # An invalid hostname: refused, the reason given, nothing changed.
+    r = apply(gw, settings_text(gw, sink.port, hostname="bad host!"))
+    assert r.rc == 1
+    assert "hostname: not a fully qualified host name" in r.err, r
+    assert "nothing changed" in r.err
+    assert os.readlink(gw.dir / ".rendered" / "current") == cur
+    for n, t in before.items():
+        assert (gw.dir / n).read_text() == t
+    # An unknown key, a value with a newline smuggled through a
+    # continuation line: refused too.
+    r = apply(gw, settings_text(gw, sink.port) + "relayhost = evil\n")
+    assert r.rc == 1 and "unknown setting \"relayhost\"" in r.err, r
+    r = apply(gw, settings_text(gw, sink.port, admin_email="a@b.test\n"
+                                " smtpd_relay_restrictions = permit"))
+    assert r.rc == 1 and "admin_email" in r.err, r
+    # A good change: swapped and reloaded.
+    r = apply(gw, settings_text(gw, sink.port, message_size_mb="1"))
+    assert r.rc == 0, r
+    assert "message_size_limit = 1048576\n" in (gw.dir / "main.cf").read_text()
+    gw.wait_log(r"reload -- version")
+    assert os.readlink(gw.dir / ".rendered" / "current") != cur
+    assert gw.status() == 0
+
+
+def test_check_and_render(gateway):
+    gw = gateway()
+    (gw.dir / "settings.cf").write_text(
+        settings_text(gw, 25, trusted_networks="10.0.0.1/8",
+                      smarthost_user="u"))
+    r = gw.cmd("config", "check")
+    assert r.rc == 1
+    assert "trusted_networks: \"10.0.0.1/8\" has host bits set" in r.err, r
+    assert "smarthost_password: required with a smarthost login" in r.err
+    (gw.dir / "settings.cf").write_text(
+        settings_text(gw, 25, smarthost_user="u", smarthost_password="p w"))
+    out = gw.dir / "out"
+    out.mkdir()
+    r = gw.cmd("config", "render", str(out))
+    assert r.rc == 0, r
+    assert "smtp_sasl_auth_enable = yes" in (out / "main.cf").read_text()
+    assert (out / "smarthost_passwd").read_text().endswith(
+        "[127.0.0.1]:25 u:p w\n")
+    assert oct((out / "smarthost_passwd").stat().st_mode & 0o777) == "0o600"
+    r = gw.cmd("config", "schema")
+    assert r.rc == 0 and "| hostname |" in r.out
