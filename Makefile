@@ -53,7 +53,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all bootstrap test unit fuzz integration lint run stop clean distclean \
-        bench image
+        bench image image-oci test-image test-image-container
 
 all: $(BUILD)/mailgw
 
@@ -146,6 +146,7 @@ test:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory test-image-container
 	@$(MAKE) --no-print-directory bench-smoke
 
 # ---- benchmark against Postfix (tools/bench, docs/BENCH.md) ----
@@ -160,6 +161,36 @@ bench: $(BUILD)/mailgw
 bench-smoke: $(BUILD)/mailgw
 	$(PYTHON) tools/bench/bench.py --smoke --mailgw $(BUILD)/mailgw \
 	  --out $(BUILD)/bench-smoke $(BENCH_ARGS)
+
+# ---- appliance image (rootfs/, board/, tools/image; see board/README.md) ----
+# build/image/<arch>/rootfs.tar: the root filesystem of one architecture;
+# build/image/mailgw-rootfs-<arch>.tar.gz; build/image/oci/ and
+# build/image/mailgw-oci.tar carry every arch in IMAGE_ARCHS.
+IMAGE       := $(BUILD)/image
+IMAGE_ARCHS ?= x86_64
+IMAGE_SKEL  := $(shell find rootfs -type f -o -type l 2>/dev/null) \
+	       tools/image/mkrootfs VERSION
+
+$(IMAGE)/x86_64/rootfs.tar: $(BUILD)/mailgw $(IMAGE_SKEL)
+	tools/image/mkrootfs x86_64 $(BUILD)/mailgw $(@D)
+
+$(IMAGE)/mailgw-rootfs-%.tar.gz: $(IMAGE)/%/rootfs.tar
+	gzip -n -9 -c $< >$@.new && mv $@.new $@
+
+$(IMAGE)/mailgw-oci.tar: $(foreach a,$(IMAGE_ARCHS),$(IMAGE)/$(a)/rootfs.tar) \
+		tools/image/mkoci
+	tools/image/mkoci --out $(IMAGE)/oci --archive $@ --version $(VERSION) \
+	  $(foreach a,$(IMAGE_ARCHS),$(a)=$(IMAGE)/$(a)/rootfs.tar)
+
+image-oci: $(IMAGE)/mailgw-oci.tar \
+	   $(foreach a,$(IMAGE_ARCHS),$(IMAGE)/mailgw-rootfs-$(a).tar.gz)
+
+image: image-oci
+
+# The container tests (runc in a netns of their own): part of `make test`.
+test-image-container: image-oci
+	cd tests/image && MAILGW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest \
+	  -q -p no:cacheprovider $(PYTEST_ARGS) test_container.py
 
 run:
 	tools/bootstrap
