@@ -222,8 +222,11 @@ def test_container_relays_to_host(tmp_path):
             assert msgs[0].client_addr == net.peer
             # First run wrote the settings from the environment into /data.
             settings = (data / "etc/mailgw/settings.cf").read_text()
-            assert "domains = example.test example.org" in settings
-            assert "mynetworks = 192.0.2.0/24" in settings
+            assert "domains = example.test, example.org" in settings
+            assert "smarthost_port = 2526" in settings
+            assert "192.0.2.0/24" in settings
+            main_cf = (data / "etc/mailgw/main.cf").read_text()
+            assert f"relay_transport = relay:[{net.host}]:2526" in main_cf
             assert (data / "var/spool/mailgw/active").is_dir()
             # Logs go to stdout.
             peers.wait_until(lambda: "status=sent" in log.read_text(), 30,
