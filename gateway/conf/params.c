@@ -136,7 +136,7 @@ const struct conf_param conf_params[] = {
 	B("disable_vrfy_command", "no",
 	  "reject the VRFY command"),
 	S("dns_resolv_conf", "/etc/resolv.conf",
-	  "resolv.conf(5) file naming the DNS servers the resolver asks"),
+	  "mailgw: resolv.conf(5) file naming the DNS servers to ask"),
 	S("double_bounce_sender", "double-bounce",
 	  "sender address of postmaster notices"),
 	I("duplicate_filter_limit", "1000", 0, NOMAX,

@@ -5,8 +5,8 @@
  * then relay_transport/default_transport with relayhost, as Postfix's
  * trivial-rewrite does), groups a message's recipients with the same route
  * into one job, and hands it to the agent of the route's transport. Until
- * the resolver issue lands, a next hop that needs an MX lookup defers with
- * 4.4.3 and a bracketed host name is looked up in /etc/hosts only.
+ * the SMTP client turns the next hop into server addresses itself
+ * (deliver/mx.h: MX records, or the host's own addresses for [host]).
  *
  * Agents run on qmgr's loop, never block, never touch the spool. For every
  * recipient of a job the agent calls rcpt_done exactly once, then done
@@ -99,10 +99,10 @@ struct route {
  * define and for a next hop of bad syntax.
  * Next hops: "[host]:port", "[host]", "host:port", "host" (port a number
  * or smtp, lmtp, submission, smtps). literal 0 means "look up MX
- * records": until the resolver issue lands, the scheduler defers such
- * recipients with 4.4.3 (relayhost = [host] needs no MX). A literal host
- * is an IPv4/IPv6 address ("ipv6:" prefix allowed) or a name that the
- * SMTP client finds in /etc/hosts (deliver/hosts.h), per inet_protocols. */
+ * records" (deliver/mx.h). A literal host is an IPv4/IPv6 address
+ * ("ipv6:" prefix allowed) or a name whose A/AAAA records the SMTP
+ * client looks up (DNS and/or /etc/hosts per smtp_host_lookup), per
+ * inet_protocols. */
 /* LMTP next hops (Postfix lmtp(8)): "unix:/path", "inet:host:port",
  * "inet:[host]:port", "[host]:port", "host:port", "host" (port default
  * lmtp_tcp_port); never an MX lookup, so literal is always 1. */
@@ -193,6 +193,9 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job);
 void smtp_client_flush(struct smtp_client *c);
 /* Jobs in progress. */
 size_t smtp_client_busy(const struct smtp_client *c);
+/* The resolver's counters (NULL before the first lookup). */
+struct dns_stats;
+const struct dns_stats *smtp_client_dns_stats(const struct smtp_client *c);
 /* Close everything at once; in-progress jobs get DELIVER_DEFER 4.3.2
  * (their callbacks run inside this call and must not start jobs). */
 void smtp_client_free(struct smtp_client *c);

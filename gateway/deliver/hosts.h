@@ -1,7 +1,7 @@
 /* hosts - next-hop host names through /etc/hosts.
  *
- * Until the DNS resolver lands, the SMTP client resolves a bracketed
- * next-hop host name ("[relay.example]:25") through the hosts file only.
+ * The "native" half of smtp_host_lookup (deliver/mx.c), and the hosts
+ * file the resolver consults before DNS (dns/resolv.c).
  * hosts_find() is a pure parser (STYLE.md rule 10) over the file's bytes:
  * "ADDRESS NAME [ALIAS...]" lines, '#' starts a comment, names compare
  * without regard to ASCII case, IPv4 and IPv6 addresses (no zone). Lines

@@ -48,6 +48,8 @@
 #include "conf/params.h"
 #include "deliver/deliver.h"
 #include "deliver/hosts.h"
+#include "deliver/mx.h"
+#include "dns/resolv.h"
 #include "deliver/smtp_reply.h"
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
@@ -57,6 +59,7 @@
 
 enum sess_state {
 	S_FAILED,     /* no connection; the job fails from a timer */
+	S_RESOLVE,    /* looking up the next hop's addresses */
 	S_CONNECT,    /* TCP connection in progress */
 	S_GREETING,   /* waiting for 220 */
 	S_EHLO,       /* EHLO sent */
@@ -83,6 +86,11 @@ struct smtp_sess;
 struct smtp_client {
 	struct loop *lp;
 	struct smtp_sess *sessions;
+	/* Made at the first lookup from dns_resolv_conf; our own addresses
+	 * (loop detection) then too. */
+	struct dns_resolver *dns;
+	struct net_addr self[MX_SELF_MAX];
+	size_t nself;
 };
 
 struct smtp_sess {
@@ -101,6 +109,9 @@ struct smtp_sess {
 	unsigned port;
 	struct net_addr addrs[HOSTS_ADDR_MAX];
 	size_t naddr, cur;
+	char (*names)[ROUTE_HOST_MAX]; /* the exchanger of each address */
+	struct mx_lookup *mxl;         /* the address lookup in progress */
+	unsigned sessions;             /* connections that greeted */
 	char addr[ROUTE_HOST_MAX]; /* the address, or the socket path */
 	int lmtp;                  /* an LMTP session */
 	int connected;             /* the TCP connection came up */
@@ -175,6 +186,8 @@ static void sess_free(struct smtp_sess *s)
 {
 	loop_timer_cancel(s->c->lp, &s->timer);
 	sess_close_fd(s);
+	mx_lookup_cancel(s->mxl);
+	mem_free(s->names);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -553,6 +566,8 @@ static void retry_fresh(struct smtp_sess *s)
 	n->port = s->port;
 	memcpy(n->addrs, s->addrs, sizeof(n->addrs));
 	n->naddr = s->naddr;
+	n->names = s->names; /* handed over */
+	s->names = NULL;
 	n->job = s->job;
 	n->rs = s->rs;
 	n->start = s->start;
@@ -568,7 +583,13 @@ static void retry_fresh(struct smtp_sess *s)
 static void conn_fail_text(struct smtp_sess *s, const char *dsn,
 			   const char *text)
 {
-	if (s->job && s->state <= S_HELO && s->cur + 1 < s->naddr) {
+	long limit = tp_int(s, "smtp_mx_session_limit");
+
+	/* A server that greeted counts towards smtp_mx_session_limit. */
+	if (s->state > S_CONNECT)
+		s->sessions++;
+	if (s->job && s->state <= S_HELO && s->cur + 1 < s->naddr &&
+	    (limit <= 0 || s->sessions < (unsigned long)limit)) {
 		msg_info("%s: %s", s->job->qid, text);
 		sess_close_fd(s);
 		s->cur++;
@@ -1134,6 +1155,8 @@ static void start_connect(struct smtp_sess *s)
 	struct net_addr a = s->addrs[s->cur];
 	int rc;
 
+	if (s->names)
+		memcpy(s->host, s->names[s->cur], sizeof(s->host));
 	fmt_addr(&a, s->addr, sizeof(s->addr));
 	if (a.sa.ss_family == AF_INET)
 		((struct sockaddr_in *)&a.sa)->sin_port =
@@ -1225,60 +1248,106 @@ static int resolve_unix(struct smtp_sess *s, const struct route *r)
 	return rc;
 }
 
-/* resolve - the next hop's addresses; 0, or -1 with the failure set. */
+/* is_relayhost - the next hop is relayhost's: a lookup failure there is
+ * a configuration problem, deferred (4.3.5) rather than bounced, as
+ * Postfix's smtp_connect_inet() does. */
+static int is_relayhost(const struct smtp_sess *s)
+{
+	const char *v = conf_get("relayhost");
+	size_t n, klen = strlen(s->key);
+
+	if (v == NULL)
+		return 0;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '[')
+		v++;
+	n = strcspn(v, "]: \t,");
+	return n == klen && str_ncasecmp(v, s->key, n) == 0;
+}
+
+static void on_mx(const struct mx_result *res, void *arg)
+{
+	struct smtp_sess *s = arg;
+	size_t i;
+
+	s->mxl = NULL;
+	if (res->status != DELIVER_SENT) {
+		if (res->status == DELIVER_BOUNCE && !s->lmtp &&
+		    is_relayhost(s)) {
+			msg_warn("relayhost configuration problem");
+			set_pending(s, DELIVER_DEFER, "4.3.5", res->text);
+		} else {
+			set_pending(s, res->status, res->dsn, res->text);
+		}
+		job_report(s);
+		sess_free(s);
+		return;
+	}
+	s->naddr = res->n < HOSTS_ADDR_MAX ? res->n : HOSTS_ADDR_MAX;
+	s->names = mem_alloc(s->naddr * sizeof(*s->names));
+	for (i = 0; i < s->naddr; i++) {
+		s->addrs[i] = res->t[i].addr;
+		memcpy(s->names[i], res->t[i].host, sizeof(s->names[i]));
+	}
+	s->cur = 0;
+	start_connect(s);
+}
+
+/* resolver - the client's resolver, made at first use. */
+static struct dns_resolver *resolver(struct smtp_client *c)
+{
+	struct dns_conf dc;
+	const char *path = conf_get("dns_resolv_conf");
+	int rc;
+
+	if (c->dns)
+		return c->dns;
+	rc = dns_conf_load(path && *path ? path : NULL, &dc);
+	if (rc < 0 && rc != -ENOENT)
+		msg_warn("%s: %s", path && *path ? path : DNS_RESOLV_CONF,
+			 strerror(-rc));
+	/* The hosts file is smtp_host_lookup's "native", done by mx.c. */
+	c->dns = dns_resolver_new(c->lp, &dc, "");
+	c->nself = mx_self_addrs(conf_get("inet_interfaces"),
+				 conf_get("proxy_interfaces"), c->self,
+				 MX_SELF_MAX);
+	return c->dns;
+}
+
+/* resolve - start looking up the next hop's addresses; on_mx() goes on.
+ * A UNIX-domain next hop is known at once: 0, or -1 with the failure
+ * set. */
 static int resolve(struct smtp_sess *s, const struct route *r)
 {
-	int fam = hosts_families(transport_get(s->tp, "inet_protocols"));
-	struct net_addr a;
-	struct buf t;
-	int n;
+	struct mx_request req;
+	struct net_addr lit;
+	const char *dis;
 
 	if (r->unix_path)
 		return resolve_unix(s, r);
-	buf_init(&t, SMTP_TEXT_MAX);
-	if (!r->literal) {
-		buf_printf(&t,
-			   "Host or domain name not found. Name service error "
-			   "for name=%s type=MX: MX lookups are not supported "
-			   "yet (use [%s] or relayhost)",
-			   r->host, r->host);
-		set_pending(s, DELIVER_DEFER, "4.4.3", buf_str(&t));
-		buf_free(&t);
-		return -1;
-	}
-	if (hosts_addr_parse(r->host, strlen(r->host), &a) == 0) {
-		int af = a.sa.ss_family == AF_INET ? HOSTS_INET4 : HOSTS_INET6;
-
-		if (!(fam & af)) {
-			buf_printf(&t,
-				   "mail for [%s]: address family disabled by "
-				   "inet_protocols",
-				   r->host);
-			set_pending(s, DELIVER_DEFER, "4.4.4", buf_str(&t));
-			buf_free(&t);
-			return -1;
-		}
-		s->addrs[0] = a;
-		s->naddr = 1;
-		/* Logged as Postfix does: "1.2.3.4[1.2.3.4]". */
-		fmt_addr(&a, s->host, sizeof(s->host));
-	} else {
-		n = hosts_lookup(NULL, r->host, fam, s->addrs, HOSTS_ADDR_MAX);
-		s->naddr = n > 0 ? (size_t)n : 0;
-	}
-	if (s->naddr == 0) {
-		buf_printf(&t,
-			   "Host or domain name not found. Name service error "
-			   "for name=%s type=%s: Host not found in %s, try "
-			   "again",
-			   r->host, fam == HOSTS_INET6 ? "AAAA" : "A",
-			   HOSTS_PATH);
-		set_pending(s, DELIVER_DEFER, "4.4.3", buf_str(&t));
-		buf_free(&t);
-		return -1;
-	}
-	buf_free(&t);
-	return 0;
+	memset(&req, 0, sizeof(req));
+	req.host = r->host;
+	/* LMTP never looks up MX records. */
+	req.literal = r->literal || s->lmtp;
+	req.families = hosts_families(transport_get(s->tp, "inet_protocols"));
+	mx_lookup_flags(tp_str(s, "smtp_host_lookup"), &req);
+	dis = transport_get(s->tp, "disable_dns_lookups");
+	req.mx_enabled = !(dis && str_casecmp(dis, "yes") == 0);
+	if (!req.mx_enabled)
+		req.lookup = MX_LOOKUP_NATIVE;
+	req.limit = (unsigned)tp_int(s, "smtp_mx_address_limit");
+	req.self = s->c->self;
+	req.nself = s->c->nself;
+	s->state = S_RESOLVE;
+	/* An address needs no resolver: none is made for it. */
+	s->mxl = mx_lookup_start(
+		s->c->lp,
+		hosts_addr_parse(r->host, strlen(r->host), &lit) == 0
+			? NULL
+			: resolver(s->c),
+		&req, on_mx, s);
+	return 1;
 }
 
 static int same_dest(const struct smtp_sess *s, const struct route *r,
@@ -1295,6 +1364,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 	const struct route *r = &job->route;
 	struct smtp_sess *s;
 	unsigned port;
+	int rc;
 
 	if (job->nrcpt == 0 || r->tp == NULL ||
 	    (r->tp->kind != TRANSPORT_SMTP && r->tp->kind != TRANSPORT_LMTP))
@@ -1303,7 +1373,7 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 
 	/* A cached connection to the same next hop. */
 	for (s = c->sessions; s; s = s->next)
-		if (s->state == S_IDLE && s->job == NULL && r->literal &&
+		if (s->state == S_IDLE && s->job == NULL &&
 		    same_dest(s, r, port))
 			break;
 	if (s) {
@@ -1326,7 +1396,10 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 	s->uses = 1;
 	s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
 	s->start = deliver_now();
-	if (resolve(s, r) < 0) {
+	rc = resolve(s, r);
+	if (rc > 0)
+		return 0; /* on_mx() goes on */
+	if (rc < 0) {
 		/* Report from the loop, never from inside this call. */
 		s->state = S_FAILED;
 		loop_timer_set(c->lp, &s->timer, 0);
@@ -1373,5 +1446,12 @@ void smtp_client_free(struct smtp_client *c)
 		}
 		sess_free(s);
 	}
+	if (c->dns)
+		dns_resolver_free(c->dns);
 	mem_free(c);
+}
+
+const struct dns_stats *smtp_client_dns_stats(const struct smtp_client *c)
+{
+	return c->dns ? dns_resolver_stats(c->dns) : NULL;
 }

@@ -28,6 +28,7 @@ enum qstate {
 	Q_UDP,     /* waiting for a datagram */
 	Q_TCP,     /* connecting, writing, reading */
 	Q_DELIVER, /* answer ready, callback on the zero timer */
+	Q_WAIT,    /* the same question is on the network: wait for it */
 };
 
 struct cache_ent {
@@ -312,6 +313,42 @@ static void query_free(struct dns_query *q)
 	mem_free(q);
 }
 
+static int on_network(const struct dns_query *q)
+{
+	return q->state == Q_UDP || q->state == Q_TCP;
+}
+
+static int same_question(const struct dns_query *a, const struct dns_query *b)
+{
+	return a != b && a->type == b->type && str_casecmp(a->name, b->name) == 0;
+}
+
+/* wake_twins - q's question has an outcome (cached, or a temporary
+ * failure), or q stops asking it: the queries that waited for it go on.
+ * They start again (the cache answers them, or one of them becomes the
+ * one on the network); a temporary failure is theirs too, so a dead
+ * server costs one timeout, not one per waiting query. */
+static void query_start(struct dns_query *q);
+
+static void wake_twins(struct dns_query *q, int tempfail)
+{
+	struct dns_query *w, *next;
+
+	for (w = q->r->pending; w; w = next) {
+		next = w->next;
+		if (w->state != Q_WAIT || !same_question(w, q))
+			continue;
+		if (tempfail) {
+			q->r->stats.tempfails++;
+			w->status = DNS_TEMPFAIL;
+			w->state = Q_DELIVER;
+			loop_timer_set(w->r->lp, &w->timer, 0);
+		} else {
+			query_start(w);
+		}
+	}
+}
+
 /* Hand the result over on the zero timer (never from dns_query()). */
 static void query_deliver_later(struct dns_query *q, int status)
 {
@@ -338,6 +375,8 @@ static void query_answered(struct dns_query *q)
 		status = DNS_OK;
 	key_name(q->name, key);
 	cache_store(q->r, key, q->type, status, q->ans);
+	q->state = Q_DELIVER; /* off the network: not a twin to wait for */
+	wake_twins(q, 0);
 	if (status == DNS_NODATA && query_follow(q))
 		return;
 	query_deliver_later(q, status);
@@ -351,6 +390,8 @@ static void query_next(struct dns_query *q)
 	query_close_fd(q);
 	if (q->tries >= r->conf.nserver * r->conf.attempts) {
 		r->stats.tempfails++;
+		q->state = Q_DELIVER;
+		wake_twins(q, 1);
 		query_deliver_later(q, DNS_TEMPFAIL);
 		return;
 	}
@@ -638,6 +679,13 @@ static void query_start(struct dns_query *q)
 		query_deliver_later(q, e->status);
 		return;
 	}
+	for (struct dns_query *p = r->pending; p; p = p->next)
+		if (on_network(p) && same_question(p, q)) {
+			/* Asked already: one question on the wire. */
+			r->stats.coalesced++;
+			q->state = Q_WAIT;
+			return;
+		}
 	r->stats.cache_misses++;
 	query_try(q);
 }
@@ -693,6 +741,11 @@ struct dns_query *dns_query(struct dns_resolver *r, const char *name,
 
 void dns_query_cancel(struct dns_query *q)
 {
+	/* Those that waited for q's answer ask for themselves. */
+	if (on_network(q)) {
+		q->state = Q_DELIVER;
+		wake_twins(q, 0);
+	}
 	query_free(q);
 }
 

@@ -89,6 +89,7 @@ struct dns_stats {
 	uint64_t ignored;        /* replies not for the query, or malformed */
 	uint64_t tempfails;      /* queries ending in DNS_TEMPFAIL */
 	uint64_t cname_restarts; /* CNAME targets asked separately */
+	uint64_t coalesced;      /* waited for the same question in flight */
 	uint64_t cache_entries;  /* entries held now (<= DNS_CACHE_MAX) */
 };
 

@@ -19,6 +19,7 @@
 #include "core/mem.h"
 #include "deliver/deliver.h"
 #include "deliver/local.h"
+#include "dns/resolv.h"
 #include "master/service.h"
 #include "queue/bounce.h"
 #include "queue/layout.h"
@@ -873,11 +874,42 @@ static void on_fifo(struct loop *lp, int fd, int ready, void *arg)
 		buf_reset(&Q.fifo_in);
 }
 
+/* log_dns_stats - the delivery resolver's counters, when they moved
+ * (at each queue scan and at stop), as Postfix's daemons log
+ * "statistics:" lines. */
+static void log_dns_stats(void)
+{
+	const struct dns_stats *st = Q.smtp ? smtp_client_dns_stats(Q.smtp)
+					    : NULL;
+	static uint64_t last = UINT64_MAX;
+	uint64_t hits;
+
+	if (st == NULL || st->queries == last)
+		return;
+	last = st->queries;
+	hits = st->cache_hits + st->hosts_hits;
+	msg_info("statistics: dns queries=%llu cache_hits=%llu (%llu%%) "
+		 "network=%llu udp=%llu tcp=%llu timeouts=%llu "
+		 "tempfails=%llu coalesced=%llu cached=%llu",
+		 (unsigned long long)st->queries,
+		 (unsigned long long)st->cache_hits,
+		 (unsigned long long)(st->queries ? 100 * hits / st->queries
+						  : 0),
+		 (unsigned long long)st->cache_misses,
+		 (unsigned long long)st->udp_sent,
+		 (unsigned long long)st->tcp_sent,
+		 (unsigned long long)st->timeouts,
+		 (unsigned long long)st->tempfails,
+		 (unsigned long long)st->coalesced,
+		 (unsigned long long)st->cache_entries);
+}
+
 static void on_scan_timer(struct loop *lp, struct loop_timer *t, void *arg)
 {
 	(void)arg;
 	if (Q.stopping)
 		return;
+	log_dns_stats();
 	scan_queue(SPOOL_INCOMING, 0, NULL);
 	scan_queue(SPOOL_DEFERRED, 0, NULL);
 	do_pickup();
@@ -981,6 +1013,7 @@ int qmgr_service(const struct service_ctx *ctx)
 	Q.wait_head = Q.wait_tail = NULL;
 	local_agent_free(Q.local);
 	Q.local = NULL;
+	log_dns_stats();
 	smtp_client_free(Q.smtp);
 	Q.smtp = NULL;
 	while (Q.msgs)

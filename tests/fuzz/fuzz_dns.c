@@ -6,11 +6,13 @@
  * check. Properties beyond "no crash": only the documented error codes,
  * record and pool bounds kept, every kept name and TXT datum inside the
  * pool and NUL-terminated, a query built for the parsed name is accepted
- * again by the builder. */
+ * again by the builder, and an MX answer turns into a sorted, bounded
+ * exchanger list (deliver/mx.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver/mx.h"
 #include "dns/packet.h"
 
 static struct dns_answer ans;
@@ -59,6 +61,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rr->type != DNS_T_TXT &&
 		    strlen(dns_rr_text(&ans, rr)) != rr->len)
 			abort();
+	}
+	/* An MX answer as the SMTP client reads it: sorted, bounded,
+	 * names NUL-terminated and shorter than ROUTE_HOST_MAX. */
+	if (type == DNS_T_MX) {
+		static struct mx_name mx[MX_NAMES_MAX];
+		int n = mx_names_from_answer(&ans, NULL, mx, MX_NAMES_MAX);
+
+		if (n > MX_NAMES_MAX)
+			abort();
+		for (int i = 0; i < n; i++)
+			if (strlen(mx[i].name) >= ROUTE_HOST_MAX ||
+			    (i > 0 && mx[i - 1].pref > mx[i].pref))
+				abort();
 	}
 	return 0;
 }

@@ -149,6 +149,11 @@ class Gateway:
             "maximal_backoff_time": "2s",
             "smtp_connect_timeout": "5s",
         }
+        # No test asks the host's DNS servers: by default a server that
+        # is not there (lookups defer); DNS tests point this at their own.
+        (self.dir / "resolv.conf").write_text(
+            "nameserver 127.255.255.254\noptions timeout:1 attempts:1\n")
+        params["dns_resolv_conf"] = str(self.dir / "resolv.conf")
         if relay_to is not None:
             params["relayhost"] = f"[127.0.0.1]:{relay_to}"
         params.update(main_cf or {})
@@ -345,7 +350,9 @@ class PostfixReference(Gateway):
         pf = pwd.getpwnam("postfix")
         os.chown(self.dir / "data", pf.pw_uid, pf.pw_gid)
         saved = self.params
-        self.params = {**saved, **extra, "mail_owner": "postfix"}
+        self.params = {k: v for k, v in {**saved, **extra,
+                                         "mail_owner": "postfix"}.items()
+                       if k != "dns_resolv_conf"}
         super().write_config()
         self.params = saved
 

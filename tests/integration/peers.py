@@ -215,7 +215,7 @@ class Sink:
     under dumpdir."""
 
     def __init__(self, *, options=(), dump=True, port=None, user="nobody",
-                 hostname="sink.test"):
+                 hostname="sink.test", host="127.0.0.1"):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mailgw-sink-",
                                                  dir="/tmp"))
         os.chmod(self.dir, 0o755)
@@ -225,7 +225,8 @@ class Sink:
         os.chown(self.dumpdir, pw.pw_uid, pw.pw_gid)
         self.user = user
         self.hostname = hostname
-        self.port = port or free_port()
+        self.host = host
+        self.port = port or free_port(host)
         self.options = list(options)
         self.dump = dump
         self.proc = None
@@ -233,7 +234,7 @@ class Sink:
 
     @property
     def nexthop(self):
-        return f"[127.0.0.1]:{self.port}"
+        return f"[{self.host}]:{self.port}"
 
     def start(self, options=None):
         if options is not None:
@@ -242,13 +243,14 @@ class Sink:
         if self.dump:
             # strftime template plus smtp-sink's random hex suffix.
             argv += ["-d", str(self.dumpdir) + "/%H%M%S."]
-        argv += self.options + [f"127.0.0.1:{self.port}", "256"]
+        argv += self.options + [f"{self.host}:{self.port}", "256"]
         out = open(self.out, "ab")
         self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         out.close()
         try:
-            wait_until(lambda: listening(self.port) or self.proc.poll() is not None,
+            wait_until(lambda: listening(self.port, self.host) or
+                       self.proc.poll() is not None,
                        20, f"smtp-sink on port {self.port}")
         finally:
             pass
@@ -708,3 +710,100 @@ def _pids_matching(*needles):
                 out.append(int(name))
                 break
     return out
+
+
+NSD = "/usr/sbin/nsd"
+
+
+class Nsd:
+    """Debian's nsd, authoritative for the given zones, on port 53 of a
+    loopback address of its own (127.53.x.y, free at start), so a
+    resolv.conf can name it. zones: {origin: records} where records are
+    zone-file lines relative to the origin; an SOA and NS are added.
+    Stopped by PID."""
+
+    def __init__(self, zones):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mailgw-nsd-",
+                                                 dir="/tmp"))
+        self.zones = zones
+        self.addr = None
+        self.proc = None
+
+    @staticmethod
+    def _free_addr():
+        import random
+        for _ in range(200):
+            addr = f"127.53.{random.randint(1, 254)}.{random.randint(1, 254)}"
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                    u.bind((addr, 53))
+                    t.bind((addr, 53))
+                return addr
+            except OSError:
+                continue
+        raise AssertionError("no free 127.53.x.y:53 for nsd")
+
+    def resolv_conf(self, path, timeout=1, attempts=2):
+        pathlib.Path(path).write_text(
+            f"nameserver {self.addr}\noptions timeout:{timeout} "
+            f"attempts:{attempts}\n")
+        return str(path)
+
+    def query(self, name, rtype="SOA", tcp=False):
+        """dig's short answer (for the test's own checks)."""
+        argv = ["dig", "+short", "+time=1", "+tries=1", f"@{self.addr}",
+                rtype, name]
+        if tcp:
+            argv.insert(1, "+tcp")
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    def start(self):
+        self.addr = self._free_addr()
+        conf = [
+            "server:", f"  ip-address: {self.addr}", "  port: 53",
+            '  username: ""', '  chroot: ""', '  database: ""',
+            f"  zonelistfile: {self.dir}/zone.list",
+            f"  xfrdfile: {self.dir}/xfrd.state",
+            f"  pidfile: {self.dir}/nsd.pid", f"  zonesdir: {self.dir}",
+            f"  logfile: {self.dir}/nsd.log", "  verbosity: 1",
+            "  server-count: 1", "  do-ip6: no",
+            "remote-control:", "  control-enable: no"]
+        for origin, records in self.zones.items():
+            fn = origin.strip(".") + ".zone"
+            (self.dir / fn).write_text(
+                f"$ORIGIN {origin.rstrip('.')}.\n$TTL 300\n"
+                f"@ IN SOA ns.{origin.rstrip('.')}. hostmaster.{origin.rstrip('.')}. "
+                "1 3600 600 86400 60\n"
+                f"@ IN NS ns\nns IN A {self.addr}\n" + records + "\n")
+            conf += ["zone:", f"  name: {origin.rstrip('.')}",
+                     f"  zonefile: {self.dir}/{fn}"]
+        (self.dir / "nsd.conf").write_text("\n".join(conf) + "\n")
+        r = subprocess.run(["nsd-checkconf", str(self.dir / "nsd.conf")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = open(self.dir / "nsd.out", "ab")
+        self.proc = subprocess.Popen([NSD, "-d", "-c", str(self.dir / "nsd.conf")],
+                                     stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        out.close()
+        first = next(iter(self.zones)).rstrip(".")
+        wait_until(lambda: self.proc.poll() is not None or
+                   self.query(first) != "", 30, f"nsd on {self.addr}:53")
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"nsd exited {self.proc.returncode}: "
+                f"{(self.dir / 'nsd.out').read_text(errors='replace')}"
+                f"{(self.dir / 'nsd.log').read_text(errors='replace') if (self.dir / 'nsd.log').exists() else ''}")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            kill_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -550,8 +550,28 @@ static void test_concurrent(void **state)
 		else
 			assert_int_equal(res[i].status, DNS_OK);
 	}
-	assert_int_equal(dns_resolver_stats(r)->udp_sent, 20);
+	/* Five questions on the wire; the other fifteen waited for them. */
+	assert_int_equal(dns_resolver_stats(r)->udp_sent, 5);
+	assert_int_equal(dns_resolver_stats(r)->coalesced, 15);
 	assert_int_equal(fd_count(), fds); /* every socket closed */
+	/* The one on the wire is cancelled: a waiting one asks instead. */
+	dns_cache_flush(r);
+	memset(res, 0, sizeof(res));
+	{
+		struct dns_query *first =
+			dns_query(r, "mx2.test.example", DNS_T_A, done, &res[0]);
+
+		dns_query(r, "mx2.test.example", DNS_T_A, done, &res[1]);
+		dns_query(r, "MX2.test.example", DNS_T_A, done, &res[2]);
+		dns_query_cancel(first);
+	}
+	do {
+		loop_run_once(lp, -1);
+	} while (res[1].done == 0 || res[2].done == 0);
+	assert_int_equal(res[0].done, 0);
+	assert_int_equal(res[1].status, DNS_OK);
+	assert_int_equal(res[2].status, DNS_OK);
+	assert_int_equal(dns_resolver_stats(r)->udp_sent, 7);
 	/* Free with queries in flight closes theirs too. */
 	for (int i = 0; i < 5; i++)
 		dns_query(r, "big.test.example", DNS_T_TXT, done, &res[0]);

@@ -1412,14 +1412,19 @@ static void test_not_literal_and_hosts(void **state)
 	struct tjob *t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
 
 	(void)state;
-	/* MX lookups do not exist yet: 4.4.3. */
+	/* A DNS server that is not there (nothing on that loopback
+	 * address): the MX lookup cannot complete, which defers (4.4.3),
+	 * never bounces. tests/integration/test_dns.py has a real server. */
 	snprintf(t->job.route.host, sizeof(t->job.route.host), "x.example");
 	t->job.route.literal = 0;
 	run(t);
 	assert_int_equal(t->res.st[0], DELIVER_DEFER);
 	assert_string_equal(t->res.dsn[0], "4.4.3");
+	assert_non_null(strstr(t->res.text[0],
+			       "Name service error for name=x.example "
+			       "type=MX: Host not found, try again"));
 	tjob_free(t);
-	/* Not in /etc/hosts. */
+	/* [host] asks for its addresses: the same deferral. */
 	t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
 	snprintf(t->job.route.host, sizeof(t->job.route.host),
 		 "no-such-host.invalid");
@@ -1428,13 +1433,38 @@ static void test_not_literal_and_hosts(void **state)
 	assert_string_equal(t->res.dsn[0], "4.4.3");
 	assert_non_null(strstr(t->res.text[0], "name=no-such-host.invalid"));
 	tjob_free(t);
-	/* localhost is in /etc/hosts: a refused connection proves the
-	 * lookup worked. */
+	/* smtp_host_lookup = native: localhost from /etc/hosts; a refused
+	 * connection proves the lookup worked. */
 	t = tjob_new("s@example.org", "a@x.example", "x\r\n", free_port());
 	snprintf(t->job.route.host, sizeof(t->job.route.host), "localhost");
 	conf_set("inet_protocols", "ipv4");
+	conf_set("smtp_host_lookup", "native");
 	run(t);
 	conf_set("inet_protocols", "all");
+	assert_int_equal(t->res.st[0], DELIVER_DEFER);
+	assert_non_null(
+		strstr(t->res.text[0], "connect to localhost[127.0.0.1]:"));
+	tjob_free(t);
+	/* Not in the hosts file, native only: Postfix's getaddrinfo text,
+	 * a bounce. */
+	t = tjob_new("s@example.org", "a@x.example", "x\r\n", 25);
+	snprintf(t->job.route.host, sizeof(t->job.route.host),
+		 "no-such-host.invalid");
+	run(t);
+	assert_int_equal(t->res.st[0], DELIVER_BOUNCE);
+	assert_string_equal(t->res.dsn[0], "5.4.4");
+	assert_string_equal(t->res.text[0],
+			    "unable to look up host no-such-host.invalid: "
+			    "Name or service not known");
+	tjob_free(t);
+	/* "dns, native": DNS cannot answer, the hosts file can. */
+	t = tjob_new("s@example.org", "a@x.example", "x\r\n", free_port());
+	snprintf(t->job.route.host, sizeof(t->job.route.host), "localhost");
+	conf_set("inet_protocols", "ipv4");
+	conf_set("smtp_host_lookup", "dns, native");
+	run(t);
+	conf_set("inet_protocols", "all");
+	conf_set("smtp_host_lookup", "dns");
 	assert_int_equal(t->res.st[0], DELIVER_DEFER);
 	assert_non_null(
 		strstr(t->res.text[0], "connect to localhost[127.0.0.1]:"));
@@ -1548,6 +1578,11 @@ static int setup(void **state)
 	test_write_file("main.cf", "myhostname = client.example\n");
 	test_write_file("master.cf", "smtp unix - - n - - smtp\n");
 	assert_int_equal(conf_load(test_tmpdir()), 0);
+	/* Tests never ask a DNS server of the host: a dead loopback
+	 * address (see test_not_literal_and_hosts). */
+	conf_set("dns_resolv_conf",
+		 test_write_file("resolv.conf", "nameserver 127.255.255.254\n"
+						"options timeout:1 attempts:1\n"));
 	assert_int_equal(transport_load(), 0);
 	conf_set("relayhost", "[127.0.0.1]");
 	lp = loop_new();
