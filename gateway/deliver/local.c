@@ -50,8 +50,99 @@ struct target {
 	gid_t gid;
 };
 
+/* trim_addr - [p, end) without leading and trailing blanks and <>. */
+static void trim_addr(const char **p, const char **end)
+{
+	while (*p < *end && (**p == ' ' || **p == '\t' || **p == '<'))
+		(*p)++;
+	while (*end > *p && ((*end)[-1] == ' ' || (*end)[-1] == '\t' ||
+			     (*end)[-1] == '>'))
+		(*end)--;
+}
+
+int local_header_next(const char **cursor, const char *end, const char *name,
+		      const char **v, size_t *vlen)
+{
+	size_t nl = strlen(name);
+	const char *p = *cursor;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+		const char *ve;
+
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (le == p) /* the empty line: end of the header */
+			break;
+		*cursor = eol ? eol + 1 : end;
+		if ((size_t)(le - p) > nl && p[nl] == ':' &&
+		    strncasecmp(p, name, nl) == 0) {
+			*v = p + nl + 1;
+			ve = le;
+			trim_addr(v, &ve);
+			*vlen = (size_t)(ve - *v);
+			return 1;
+		}
+		p = *cursor;
+	}
+	*cursor = end;
+	return 0;
+}
+
+int local_loop_seen(const char *content, size_t len, const char *addr,
+		    size_t n)
+{
+	const char *cur = content, *v;
+	size_t vl;
+
+	while (local_header_next(&cur, content + len, "Delivered-To", &v, &vl))
+		if (vl == n && strncasecmp(v, addr, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* forward - a copy for the forward targets; 0 with newqid set, or -1
+ * with res set. */
+static int forward(const struct deliver_job *job,
+		   const struct local_forward *fwd, const char *addr, size_t n,
+		   char **targets, size_t ntargets, char *newqid,
+		   struct local_result *res)
+{
+	const struct qfile_msg *m = job->msg;
+	struct buf c;
+	char *sender;
+	int rc;
+
+	if (fwd == NULL || fwd->fn == NULL) {
+		set_res(res, DELIVER_DEFER, "4.3.0",
+			"forwarding to %s is not possible here", targets[0]);
+		return -1;
+	}
+	buf_init(&c, m->content_len + n + 64);
+	buf_puts(&c, "Delivered-To: ");
+	buf_append(&c, addr, n);
+	buf_puts(&c, "\r\n");
+	buf_append(&c, job->file + m->content_off, m->content_len);
+	sender = mem_strndup(m->sender.p ? m->sender.p : "", m->sender.len);
+	rc = buf_len(&c) < m->content_len
+		     ? -1 /* the buffer could not grow */
+		     : fwd->fn(fwd->arg, sender, (const char *const *)targets,
+			       ntargets, c.data, c.len, newqid);
+	mem_free(sender);
+	buf_free(&c);
+	if (rc < 0) {
+		set_res(res, DELIVER_DEFER, "4.3.0",
+			"cannot forward to %s: queue file write error",
+			targets[0]);
+		return -1;
+	}
+	return 0;
+}
+
 /* deliver_one - expand and deliver recipient addr (n bytes). */
 static void deliver_one(const struct deliver_job *job,
+			const struct local_forward *fwd,
 			struct alias_table *aliases, const char *addr, size_t n,
 			struct local_result *res)
 {
@@ -61,7 +152,9 @@ static void deliver_one(const struct deliver_job *job,
 	char *local = mem_strndup(addr, llen);
 	struct alias_expansion x = {0};
 	struct target *tg = NULL;
-	size_t ntg = 0, i, nbounce = 0, nsent = 0;
+	char **fw = NULL;
+	char fwqid[64] = "";
+	size_t ntg = 0, nfw = 0, i, nbounce = 0, nsent = 0;
 	char bdsn[8] = "5.0.0"; /* of the first bounce */
 	struct buf bounces, msg, err, path, dto;
 
@@ -70,10 +163,17 @@ static void deliver_one(const struct deliver_job *job,
 	buf_init(&path, 4096);
 	buf_init(&dto, 2048);
 	buf_init(&msg, m->content_len * 2 + 16384);
+	if (local_loop_seen((const char *)job->file + m->content_off,
+			    m->content_len, addr, n)) {
+		set_res(res, DELIVER_BOUNCE, "5.4.6",
+			"mail forwarding loop for %.*s", (int)n, addr);
+		goto out;
+	}
 	alias_expand(aliases, local, param(job, "mydestination"), &x);
 
 	/* Resolve every target first: a deferral writes no mailbox. */
 	tg = mem_zalloc((x.n + 1) * sizeof(*tg));
+	fw = mem_zalloc((x.n + 1) * sizeof(*fw));
 	for (i = 0; i < x.n; i++) {
 		struct alias_result *r = &x.r[i];
 		struct passwd *pw;
@@ -91,11 +191,8 @@ static void deliver_one(const struct deliver_job *job,
 				   nbounce > 1 ? "; " : "", r->addr, r->text);
 			break;
 		case ALIAS_R_FORWARD:
-			set_res(res, DELIVER_DEFER, "4.3.0",
-				"forwarding to %s is not supported by mailgw "
-				"yet",
-				r->addr);
-			goto out;
+			fw[nfw++] = r->addr; /* owned by x */
+			break;
 		case ALIAS_R_MAILBOX:
 			errno = 0;
 			pw = getpwnam(r->addr);
@@ -120,6 +217,11 @@ static void deliver_one(const struct deliver_job *job,
 			break;
 		}
 	}
+
+	/* The forwarded copy first: when it cannot be queued the whole
+	 * recipient is retried and no mailbox has it yet. */
+	if (nfw > 0 && forward(job, fwd, addr, n, fw, nfw, fwqid, res) < 0)
+		goto out;
 
 	for (i = 0; i < ntg; i++) {
 		struct mbox_opts o = {0, 0, 0, 0, 0, 0};
@@ -168,16 +270,21 @@ static void deliver_one(const struct deliver_job *job,
 		}
 		nsent++;
 	}
-	if (nbounce == 0)
+	if (nbounce == 0 && nfw > 0)
+		set_res(res, DELIVER_SENT, "2.0.0", "%sforwarded as %s",
+			nsent ? "delivered to mailbox; " : "", fwqid);
+	else if (nbounce == 0)
 		set_res(res, DELIVER_SENT, "2.0.0", "delivered to mailbox");
-	else if (nsent == 0)
+	else if (nsent + nfw == 0)
 		set_res(res, DELIVER_BOUNCE, nbounce == 1 ? bdsn : "5.0.0",
 			"%s", buf_str(&bounces));
 	else
 		set_res(res, DELIVER_BOUNCE, "5.0.0",
-			"delivered to mailbox of %zu user(s), failed: %s",
-			nsent, buf_str(&bounces));
+			"delivered to mailbox of %zu user(s)%s%s, failed: %s",
+			nsent, nfw ? ", forwarded as " : "", fwqid,
+			buf_str(&bounces));
 out:
+	mem_free(fw);
 	for (i = 0; i < ntg; i++)
 		mem_free(tg[i].user);
 	mem_free(tg);
@@ -190,7 +297,9 @@ out:
 	buf_free(&dto);
 }
 
-void local_deliver_run(const struct deliver_job *job, struct local_result *res)
+void local_deliver_run(const struct deliver_job *job,
+		       const struct local_forward *fwd,
+		       struct local_result *res)
 {
 	struct alias_table *aliases = NULL;
 	struct buf err;
@@ -207,7 +316,7 @@ void local_deliver_run(const struct deliver_job *job, struct local_result *res)
 	}
 	for (i = 0; i < job->nrcpt; i++) {
 		const struct qfile_rcpt *r = &job->msg->rcpt[job->rcpt[i]];
-		deliver_one(job, aliases, r->addr.p, r->addr.len, &res[i]);
+		deliver_one(job, fwd, aliases, r->addr.p, r->addr.len, &res[i]);
 	}
 	alias_close(aliases);
 	buf_free(&err);
@@ -224,6 +333,7 @@ struct local_pending {
 
 struct local_agent {
 	struct loop *lp;
+	struct local_forward fwd;
 	struct loop_timer timer;
 	struct local_pending *head, **tail;
 	size_t busy;
@@ -260,11 +370,14 @@ static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
 	report_all(arg);
 }
 
-struct local_agent *local_agent_new(struct loop *lp)
+struct local_agent *local_agent_new(struct loop *lp,
+				    const struct local_forward *fwd)
 {
 	struct local_agent *a = mem_zalloc(sizeof(*a));
 
 	a->lp = lp;
+	if (fwd)
+		a->fwd = *fwd;
 	a->tail = &a->head;
 	loop_timer_init(&a->timer, on_timer, a);
 	return a;
@@ -282,7 +395,7 @@ int local_agent_deliver(struct local_agent *a, struct deliver_job *job)
 	p->start = deliver_now();
 	p->ready = p->start;
 	job->next_hop_dsn = 0;
-	local_deliver_run(job, p->res);
+	local_deliver_run(job, &a->fwd, p->res);
 	*a->tail = p;
 	a->tail = &p->next;
 	a->busy++;

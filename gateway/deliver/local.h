@@ -14,11 +14,13 @@
  *   bounced  5.1.1 unknown user: "x"; 5.7.1 "mail to command/file is
  *            restricted"; 5.4.6 "mail forwarding loop"; 5.3.5 include
  *            file problems; 5.2.2 mailbox too large (EFBIG)
+ *   sent     2.0.0 "forwarded as QID" for addresses outside
+ *            mydestination (a new message in the queue, see
+ *            local_forward_fn)
  *   deferred 4.3.0 "alias database unavailable", a target that mailgw
- *            cannot deliver yet (|command, /file when allowed, an address
- *            outside mydestination: forwarding needs the cleanup/submit
- *            path); 4.2.0 "cannot update mailbox ... unable to lock";
- *            4.3.0/4.2.2 write errors.
+ *            cannot deliver yet (|command, /file when allowed), a copy
+ *            that could not be queued; 4.2.0 "cannot update mailbox ...
+ *            unable to lock"; 4.3.0/4.2.2 write errors.
  * Targets are resolved first; when one defers, no mailbox is written
  * (the whole recipient is retried later). When some targets bounce and
  * others were delivered, the recipient is reported bounced with a text
@@ -51,16 +53,51 @@ struct local_result {
 	char text[LOCAL_TEXT_MAX];
 };
 
+/* Forwarding to addresses outside mydestination (alias targets): store a
+ * new message from sender to rcpts[0..n) with content (canonical CRLF) in
+ * the queue, as Postfix's local(8) hands it to cleanup; newqid (at least
+ * 32 bytes) gets its queue ID. 0, or -1 (the recipient is deferred). */
+typedef int local_forward_fn(void *arg, const char *sender,
+			     const char *const *rcpts, size_t n,
+			     const void *content, size_t len, char *newqid);
+
+struct local_forward {
+	local_forward_fn *fn; /* NULL: forwarding defers (4.3.0) */
+	void *arg;
+};
+
 /* Deliver every recipient of job now (blocking); res has job->nrcpt
  * entries, res[i] for job->rcpt[i]. Parameters: alias_maps,
  * mail_spool_directory, mydestination, allow_mail_to_commands,
  * allow_mail_to_files (conf_get(), per-transport -o overrides through
- * job->route.tp when set). */
-void local_deliver_run(const struct deliver_job *job, struct local_result *res);
+ * job->route.tp when set). fwd may be NULL (no forwarding).
+ * A message that already carries "Delivered-To: <recipient>" bounces
+ * 5.4.6 "mail forwarding loop for <recipient>" (Postfix's local(8)). The
+ * forwarded copy starts with "Delivered-To: <recipient>" for the same
+ * check at the next hop; the outcome text is "forwarded as QID" (with
+ * "delivered to mailbox; " in front when a mailbox got it too). */
+void local_deliver_run(const struct deliver_job *job,
+		       const struct local_forward *fwd,
+		       struct local_result *res);
+
+/* local_loop_seen - 1 when the header of content[0..len) (canonical
+ * CRLF) has a Delivered-To: field equal to addr[0..n) (ASCII case
+ * ignored, surrounding blanks and <> ignored). Pure; stops at the end of
+ * the header. */
+int local_loop_seen(const char *content, size_t len, const char *addr,
+		    size_t n);
+/* local_header_next - the next header field called name (no colon; ASCII
+ * case ignored) at or after *cursor in a canonical CRLF message ending at
+ * end: its value without surrounding blanks and <> in v/vlen; *cursor
+ * moves past it. 0 at the end of the header. Pure; folded continuation
+ * lines are not joined. */
+int local_header_next(const char **cursor, const char *end, const char *name,
+		      const char **v, size_t *vlen);
 
 struct local_agent;
 
-struct local_agent *local_agent_new(struct loop *lp);
+struct local_agent *local_agent_new(struct loop *lp,
+				    const struct local_forward *fwd);
 /* Deliver job (blocking, see above), then from the loop: deliver_log()
  * with relay=local and rcpt_done per recipient, then done. 0, or -EINVAL
  * for a job without recipients (nothing called). The job must stay valid

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "queue/spool.h"
 
 static void put_date(struct buf *out, int64_t t)
@@ -245,15 +246,17 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 	return buf_error(out) ? -1 : 0;
 }
 
-int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
-		 const char *msgid, const void *content, size_t len,
-		 char newqid[QID_SIZE])
+int queue_store(struct spool *sp, const char *sender,
+		const char *const *rcpts, size_t nrcpt, const char *msgid,
+		const void *content, size_t len, char newqid[QID_SIZE])
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct qfile_rcpt r = {0};
-	r.addr.p = rcpt;
-	r.addr.len = strlen(rcpt);
+	struct qfile_rcpt *r = mem_zalloc((nrcpt ? nrcpt : 1) * sizeof(*r));
+	for (size_t i = 0; i < nrcpt; i++) {
+		r[i].addr.p = rcpts[i];
+		r[i].addr.len = strlen(rcpts[i]);
+	}
 	struct qfile_msg m = {0};
 	m.arrival_sec = ts.tv_sec;
 	m.arrival_usec = ts.tv_nsec / 1000;
@@ -264,14 +267,14 @@ int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
 		m.sender.len = strlen(sender);
 	}
 	m.body = QFILE_BODY_8BITMIME;
-	m.rcpt = &r;
-	m.nrcpt = 1;
+	m.rcpt = r;
+	m.nrcpt = nrcpt;
 	struct buf b;
-	buf_init(&b, len + QFILE_VALUE_MAX * 4 + 4096);
+	buf_init(&b, len + QFILE_VALUE_MAX * 4 * (nrcpt + 1) + 4096);
 	int rc = qfile_format(&b, &m, content, len);
+	mem_free(r);
 	if (rc < 0) {
-		msg_warn("bounce: cannot format queue file: %s",
-			 qfile_strerror(rc));
+		msg_warn("cannot format queue file: %s", qfile_strerror(rc));
 		buf_free(&b);
 		return -EINVAL;
 	}
@@ -288,17 +291,23 @@ int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
 	buf_free(&b);
 	if (rc < 0) {
 		spool_file_abort(sp, &f);
-		msg_warn("bounce: cannot queue notification: %s",
-			 strerror(-rc));
+		msg_warn("cannot queue message: %s", strerror(-rc));
 		return rc;
 	}
 	memcpy(newqid, f.qid, QID_SIZE);
 	char prog[64];
 	snprintf(prog, sizeof prog, "%s", log_program());
 	log_set_program("cleanup");
-	msg_info("%s: message-id=<%s>", newqid, msgid);
+	msg_info("%s: message-id=<%s>", newqid, msgid ? msgid : "");
 	log_set_program(prog);
 	return 0;
+}
+
+int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
+		 const char *msgid, const void *content, size_t len,
+		 char newqid[QID_SIZE])
+{
+	return queue_store(sp, sender, &rcpt, 1, msgid, content, len, newqid);
 }
 
 int bounce_send(struct spool *sp, struct bounce_info *bi,

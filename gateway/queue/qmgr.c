@@ -874,6 +874,28 @@ static void on_fifo(struct loop *lp, int fd, int ready, void *arg)
 		buf_reset(&Q.fifo_in);
 }
 
+/* qmgr_forward - the local agent's copy for alias targets outside
+ * mydestination: a new message in incoming/, picked up at the next scan
+ * (soon: want_rescan). */
+static int qmgr_forward(void *arg, const char *sender,
+			const char *const *rcpts, size_t n,
+			const void *content, size_t len, char *newqid)
+{
+	const char *cur = content, *v = NULL;
+	char msgid[512] = "";
+	size_t vl = 0;
+
+	(void)arg;
+	if (local_header_next(&cur, (const char *)content + len, "Message-ID",
+			      &v, &vl))
+		snprintf(msgid, sizeof msgid, "%.*s", (int)vl, v);
+	if (queue_store(&Q.sp, sender, rcpts, n, msgid, content, len,
+			newqid) < 0)
+		return -1;
+	Q.want_rescan = 1;
+	return 0;
+}
+
 /* log_dns_stats - the delivery resolver's counters, when they moved
  * (at each queue scan and at stop), as Postfix's daemons log
  * "statistics:" lines. */
@@ -969,7 +991,8 @@ int qmgr_service(const struct service_ctx *ctx)
 	if (!Q.lp)
 		msg_fatal("cannot create event loop");
 	Q.smtp = smtp_client_new(Q.lp);
-	Q.local = local_agent_new(Q.lp);
+	struct local_forward fwd = {qmgr_forward, NULL};
+	Q.local = local_agent_new(Q.lp, &fwd);
 	buf_init(&Q.fifo_in, 16 * TRIGGER_MAX);
 	loop_timer_init(&Q.scan_timer, on_scan_timer, NULL);
 	loop_timer_init(&Q.drain_timer, on_drain, NULL);

@@ -37,3 +37,81 @@ def test_alias_to_mbox(gateway):
     assert b"\nDelivered-To: postmaster@mx.test.example\n" in box
     assert b"\n>From the start of a line\nlast line\n\n" in box
     assert b"\r" not in box
+
+
+def local_gateway(gateway, sink, aliases, maps_type="texthash"):
+    """A gateway delivering $myhostname locally (mbox spool writable by
+    mailgw) with the given aliases(5) text; other mail to the sink."""
+    gw = gateway(relay_to=sink.port)
+    spool = gw.dir / "mail"
+    spool.mkdir()
+    pw = pwd.getpwnam("mailgw")
+    os.chown(spool, pw.pw_uid, pw.pw_gid)
+    (gw.dir / "aliases").write_text(aliases)
+    table = f"{maps_type}:{gw.dir}/aliases"
+    gw.set(mydestination="$myhostname", mail_spool_directory=str(spool),
+           alias_maps=table, alias_database=table)
+    return gw, spool, table
+
+
+def test_newaliases_nested_and_forward(gateway, smtp_sink):
+    """newaliases builds the lmdb alias table; postmaster -> admins ->
+    (a local user, boss -> an address elsewhere): the user's mailbox gets
+    it, and a forwarded copy (Delivered-To: postmaster@...) is queued as
+    a new message and relayed to the smarthost, as Postfix's local(8)."""
+    sink = smtp_sink()
+    gw, spool, table = local_gateway(
+        gateway, sink, "# aliases(5)\npostmaster: admins\n"
+        "admins: mailgw,\n  boss\nboss: chief@remote.example\n", "lmdb")
+    r = gw.cmd("newaliases")
+    assert r.rc == 0, r
+    assert (gw.dir / "aliases.lmdb").exists()
+    # The table answers as Postfix's postalias -q does.
+    r = gw.cmd("postalias", "-q", "admins", table)
+    assert r.rc == 0 and r.out.strip() == "mailgw, boss", r
+    gw.start()
+    c = SmtpConn(gw.port)
+    body = (b"From: <a@src.test>\r\nSubject: for the postmaster\r\n"
+            b"Message-ID: <fwd1@src.test>\r\n\r\nhello\r\n")
+    code, text = c.send("a@src.test", ["postmaster@mx.test.example"], body)
+    c.quit()
+    assert code == 250, text
+    (line,) = gw.wait_log(
+        r"mailgw/local\[\d+\]: \w+: to=<postmaster@mx\.test\.example>, "
+        r"relay=local, .*status=sent \(delivered to mailbox; forwarded as "
+        r"\w+\)")
+    newqid = re.search(r"forwarded as (\w+)\)", line).group(1)
+    gw.wait_log(rf"mailgw/cleanup\[\d+\]: {newqid}: "
+                r"message-id=<fwd1@src\.test>")
+    gw.wait_log(rf"{newqid}: to=<chief@remote\.example>, "
+                rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{sink.port}, "
+                r".*status=sent")
+    (m,) = sink.wait_count(1)
+    assert m.sender == "a@src.test"
+    assert m.recipients == ["chief@remote.example"]
+    assert m.header("Delivered-To") == "postmaster@mx.test.example"
+    assert m.header("Message-ID") == "<fwd1@src.test>"
+    box = (spool / "mailgw").read_bytes()
+    assert b"\nDelivered-To: postmaster@mx.test.example\n" in box
+    assert b"\nhello\n" in box
+    gw.wait_queue_empty()
+
+
+def test_forwarding_loop_bounces(gateway, smtp_sink):
+    """A message that comes back with our Delivered-To bounces 5.4.6."""
+    sink = smtp_sink()
+    gw, spool, _ = local_gateway(gateway, sink, "postmaster: mailgw\n")
+    gw.start()
+    c = SmtpConn(gw.port)
+    body = (b"Delivered-To: postmaster@mx.test.example\r\n"
+            b"From: <a@src.test>\r\nSubject: looped\r\n\r\nx\r\n")
+    code, text = c.send("a@src.test", ["postmaster@mx.test.example"], body)
+    c.quit()
+    assert code == 250, text
+    gw.wait_log(r"to=<postmaster@mx\.test\.example>, relay=local, .*"
+                r"dsn=5\.4\.6, status=bounced \(mail forwarding loop for "
+                r"postmaster@mx\.test\.example\)")
+    # The notice goes to the sender through the smarthost.
+    (m,) = sink.wait_count(1)
+    assert m.recipients == ["a@src.test"] and m.sender == ""
+    assert not (spool / "mailgw").exists()

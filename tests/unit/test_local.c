@@ -163,6 +163,33 @@ static void test_direct(void **state)
 	tjob_free(t);
 }
 
+/* The forwarding hook: what the local agent hands to the queue (qmgr
+ * stores it with queue_store(); tests/integration/test_local.py checks
+ * that path end to end). */
+static char fwd_sender[256], fwd_rcpts[1024];
+static struct buf fwd_content;
+static int fwd_fail;
+
+static int fwd_store(void *arg, const char *sender, const char *const *rcpts,
+		     size_t n, const void *content, size_t len, char *newqid)
+{
+	(void)arg;
+	if (fwd_fail)
+		return -1;
+	snprintf(fwd_sender, sizeof(fwd_sender), "%s", sender);
+	fwd_rcpts[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(fwd_rcpts + strlen(fwd_rcpts),
+			 sizeof(fwd_rcpts) - strlen(fwd_rcpts), "%s%s",
+			 i ? "," : "", rcpts[i]);
+	buf_reset(&fwd_content);
+	buf_append(&fwd_content, content, len);
+	snprintf(newqid, 32, "4FWD0001");
+	return 0;
+}
+
+static const struct local_forward fwd_hook = {fwd_store, NULL};
+
 static void test_aliases(void **state)
 {
 	struct tjob *t;
@@ -217,18 +244,66 @@ static void test_aliases(void **state)
 			    "Subject: x\n\nbody\n\n");
 	tjob_free(t);
 
-	/* A target that defers: no mailbox is written at all. */
+	/* A target outside mydestination: a copy goes to the queue with
+	 * Delivered-To in front; the local member gets its mailbox. */
 	clear_spool();
-	t = run("s@x.example", "fwd@h.example.org,cmd@h.example.org", body);
+	t = run("s@x.example", "fwd@h.example.org", body);
+	assert_int_equal(t->st[0], DELIVER_SENT);
+	assert_string_equal(t->text[0],
+			    "delivered to mailbox; forwarded as 4FWD0001");
+	assert_string_equal(fwd_sender, "s@x.example");
+	assert_string_equal(fwd_rcpts, "out@remote.example");
+	assert_string_equal(buf_str(&fwd_content),
+			    "Delivered-To: fwd@h.example.org\r\n"
+			    "Subject: x\r\n\r\nbody\r\n");
+	assert_string_equal(mailbox("daemon", "s@x.example"),
+			    "Return-Path: <s@x.example>\n"
+			    "X-Original-To: fwd@h.example.org\n"
+			    "Delivered-To: fwd@h.example.org\n"
+			    "Subject: x\n\nbody\n\n");
+	tjob_free(t);
+
+	/* The copy cannot be queued: deferred, and no mailbox written. */
+	clear_spool();
+	fwd_fail = 1;
+	t = run("s@x.example", "fwd@h.example.org", body);
+	fwd_fail = 0;
 	assert_int_equal(t->st[0], DELIVER_DEFER);
 	assert_string_equal(t->dsn[0], "4.3.0");
-	assert_string_equal(t->text[0], "forwarding to out@remote.example "
-					"is not supported by mailgw yet");
-	assert_int_equal(t->st[1], DELIVER_DEFER);
-	assert_string_equal(t->text[1],
+	assert_string_equal(t->text[0], "cannot forward to out@remote.example: "
+					"queue file write error");
+	assert_string_equal(mailbox("daemon", ""), "(none)");
+	tjob_free(t);
+
+	/* A target that defers: no mailbox is written at all. */
+	clear_spool();
+	t = run("s@x.example", "cmd@h.example.org", body);
+	assert_int_equal(t->st[0], DELIVER_DEFER);
+	assert_string_equal(t->text[0],
 			    "mail to command is not supported by mailgw");
 	assert_string_equal(mailbox("daemon", ""), "(none)");
 	tjob_free(t);
+
+	/* The message was here before: a forwarding loop (Postfix's
+	 * local(8) text), whatever the case. */
+	clear_spool();
+	t = run("s@x.example", "root@h.example.org",
+		"Received: from a\r\nDelivered-To: <ROOT@h.example.org> \r\n"
+		"Subject: x\r\n\r\nDelivered-To: not@header\r\n");
+	assert_int_equal(t->st[0], DELIVER_BOUNCE);
+	assert_string_equal(t->dsn[0], "5.4.6");
+	assert_string_equal(t->text[0],
+			    "mail forwarding loop for root@h.example.org");
+	assert_string_equal(mailbox("root", ""), "(none)");
+	tjob_free(t);
+	/* Only the header counts. */
+	assert_int_equal(local_loop_seen("S: x\r\n\r\nDelivered-To: a@b\r\n",
+					 29, "a@b", 3),
+			 0);
+	assert_int_equal(local_loop_seen("Delivered-To:a@b", 16, "a@b", 3), 1);
+	assert_int_equal(local_loop_seen("Delivered-To: a@bc\r\n", 20, "a@b",
+					 3),
+			 0);
 }
 
 static void test_failures(void **state)
@@ -268,6 +343,7 @@ static int setup(void **state)
 	char buf[2048], spool[256];
 
 	(void)state;
+	buf_init(&fwd_content, 1024 * 1024);
 	setenv("TZ", "UTC", 1);
 	tzset();
 	snprintf(spool, sizeof(spool), "%s/spool", test_tmpdir());
@@ -294,7 +370,7 @@ static int setup(void **state)
 	if (conf_load(test_tmpdir()) != 0 || transport_load() != 0)
 		return -1;
 	lp = loop_new();
-	agent = local_agent_new(lp);
+	agent = local_agent_new(lp, &fwd_hook);
 	return 0;
 }
 
