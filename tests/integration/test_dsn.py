@@ -238,7 +238,9 @@ def test_4xx_retried_by_backoff(gateway, smtp_sink):
     (m,) = soft.wait_count(1, timeout=60)
     gw.wait_log(r"to=<again@defer\.example>, .*status=sent")
     gw.wait_queue_empty()
-    assert len(soft.messages()) == 1
+    # A sink killed by the restart mid-transaction (its RCPT refused)
+    # leaves an empty dump file: count delivered messages only.
+    assert len([x for x in soft.messages() if x.rcpt_args]) == 1
 
 
 def test_mixed_recipients_partial_bounce(gateway, smtp_sink):
