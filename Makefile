@@ -37,7 +37,7 @@ SAN        := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 HOST_CC    := gcc
 HOST_CFLAGS := $(COMMON) -g -O1 $(SAN) -D_FORTIFY_SOURCE=2 \
                -fstack-protector-strong -DMAILGW_TESTING
-HOST_LIBS  := -lpcre2-8 -llmdb -lcmocka -lpthread
+HOST_LIBS  := -lpcre2-8 -llmdb -lbearssl -lcmocka -lpthread
 HOST_OBJ   := $(BUILD)/obj/host
 
 # libFuzzer build: clang.
@@ -111,7 +111,7 @@ $(FUZZ_OBJ)/libmailgw.a: $(FUZZ_OBJS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)/libmailgw.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
-	  $(FUZZ_OBJ)/libmailgw.a -lpcre2-8 -llmdb -lpthread
+	  $(FUZZ_OBJ)/libmailgw.a -lpcre2-8 -llmdb -lbearssl -lpthread
 
 # Each harness: replay saved crashes, then fuzz FUZZ_TIME seconds starting
 # from the committed seed corpus (new inputs go to a scratch directory).

@@ -514,6 +514,12 @@ const struct conf_param conf_params[] = {
 	  "clients (empty: no rewrite)"),
 	S("sample_directory", "/etc/mailgw",
 	  "location of sample configuration files"),
+	I("sasl_password_iterations", "100000", 100000, 100000000,
+	  "PBKDF2-HMAC-SHA256 rounds of new password hashes in "
+	  "sasl_user_database (mailgw passwd)"),
+	S("sasl_user_database", "$config_directory/sasl_users",
+	  "mailgw's SMTP AUTH users: an lmdb table PATH.lmdb of salted "
+	  "password hashes, managed with mailgw passwd"),
 	M("sender_bcc_maps", "",
 	  "blind copy addresses per sender"),
 	M("sender_canonical_maps", "",
