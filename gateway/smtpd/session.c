@@ -14,13 +14,15 @@
 #include "core/mem.h"
 #include "core/str.h"
 #include "queue/trigger.h"
+#include "smtpd/sasl.h"
+#include "smtpd/sasl_worker.h"
 #include "smtpd/smtp_data.h"
 
 #define IN_MAX    (256 * 1024) /* read buffer: a command line or data */
 #define OUT_MAX   (1024 * 1024)
 #define OUT_PAUSE (64 * 1024) /* stop reading while this much is unsent */
 
-enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP };
+enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP, M_AUTH };
 
 /* The parser's envelope values are stored as the queue file's as-is. */
 _Static_assert((int)SMTP_BODY_8BITMIME == (int)QFILE_BODY_8BITMIME &&
@@ -34,6 +36,7 @@ _Static_assert((int)SMTP_BODY_8BITMIME == (int)QFILE_BODY_8BITMIME &&
 enum {
 	C_EHLO,
 	C_HELO,
+	C_AUTH,
 	C_MAIL,
 	C_RCPT,
 	C_DATA,
@@ -46,9 +49,9 @@ enum {
 	C_UNKNOWN,
 	C_N
 };
-static const char *const cname[C_N] = {"ehlo", "helo", "mail", "rcpt",
-				       "data", "bdat", "rset", "noop",
-				       "quit", "vrfy", "etrn", "unknown"};
+static const char *const cname[C_N] = {"ehlo", "helo", "auth",   "mail", "rcpt",
+				       "data", "bdat", "rset",   "noop", "quit",
+				       "vrfy", "etrn", "unknown"};
 
 struct session {
 	struct smtpd_server *srv;
@@ -67,6 +70,10 @@ struct session {
 	struct session_tls_info tls; /* see session.h */
 	char *sasl_username;         /* set by a successful AUTH */
 	const char *sasl_method;     /* "PLAIN", "LOGIN" (static) */
+	struct sasl_server sasl;     /* the AUTH exchange in progress */
+	struct sasl_job *job;        /* password check on the worker */
+	int authing;                 /* waiting for that check */
+	char *sasl_sender;           /* MAIL FROM's AUTH=, as sent */
 	char *helo;
 	int esmtp;
 	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
@@ -99,10 +106,23 @@ struct session {
 
 static void session_run(struct session *s);
 static void session_free(struct session *s);
+static void session_errors(struct session *s, long before);
 
 static void client_str(const struct session *s, struct buf *b)
 {
 	buf_printf(b, "unknown[%s]", s->addr);
+}
+
+/* The protocol name of RFC 3848 as Postfix logs and writes it in
+ * Received: SMTP, ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA. */
+static const char *proto_name(const struct session *s)
+{
+	static const char *const names[4] = {"ESMTP", "ESMTPS", "ESMTPA",
+					     "ESMTPSA"};
+	if (!s->esmtp)
+		return "SMTP";
+	return names[(s->tls.active ? 1 : 0) +
+		     (s->sasl_username != NULL ? 2 : 0)];
 }
 
 static void reply(struct session *s, const char *fmt, ...)
@@ -160,6 +180,8 @@ static void txn_reset(struct session *s)
 	s->sender = NULL;
 	mem_free(s->envid);
 	s->envid = NULL;
+	mem_free(s->sasl_sender);
+	s->sasl_sender = NULL;
 	s->in_mail = 0;
 	s->bdat_used = 0;
 	s->qid[0] = 0;
@@ -203,7 +225,7 @@ static void log_reject(struct session *s, const char *cmd, const char *text,
 		log_escape(&l, rcpt, strlen(rcpt));
 		buf_puts(&l, ">");
 	}
-	buf_printf(&l, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+	buf_printf(&l, " proto=%s", proto_name(s));
 	if (s->helo != NULL) {
 		buf_puts(&l, " helo=<");
 		log_escape(&l, s->helo, strlen(s->helo));
@@ -340,14 +362,18 @@ static void received(struct session *s, struct buf *h)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-	buf_printf(h,
-		   "Received: from %s (unknown [%s%s])\r\n\tby %s (%s) with "
-		   "%s id %s",
+	buf_printf(h, "Received: from %s (unknown [%s%s])",
 		   s->helo != NULL ? s->helo : "unknown",
 		   /* an address literal, RFC 5321 4.1.3, as Postfix */
-		   strchr(s->addr, ':') != NULL ? "IPv6:" : "", s->addr,
-		   s->srv->myhostname, "mailgw", s->esmtp ? "ESMTP" : "SMTP",
-		   s->qid);
+		   strchr(s->addr, ':') != NULL ? "IPv6:" : "", s->addr);
+	if (s->sasl_username != NULL && s->srv->sasl_auth_header) {
+		/* Postfix's smtpd_sasl_authenticated_header */
+		buf_puts(h, "\r\n\t(Authenticated sender: ");
+		log_escape(h, s->sasl_username, strlen(s->sasl_username));
+		buf_puts(h, ")");
+	}
+	buf_printf(h, "\r\n\tby %s (%s) with %s id %s", s->srv->myhostname,
+		   "mailgw", proto_name(s), s->qid);
 	if (s->nrcpt == 1)
 		buf_printf(h, "\r\n\tfor <%.*s>", (int)s->rcpt[0].addr.len,
 			   s->rcpt[0].addr.p);
@@ -377,7 +403,7 @@ static int msg_start(struct session *s)
 		m.helo.p = s->helo;
 		m.helo.len = strlen(s->helo);
 	}
-	m.protocol.p = s->esmtp ? "ESMTP" : "SMTP";
+	m.protocol.p = proto_name(s);
 	m.protocol.len = strlen(m.protocol.p);
 	m.body = (enum qfile_body)s->mailp.body;
 	m.smtputf8 = s->mailp.smtputf8;
@@ -398,6 +424,16 @@ static int msg_start(struct session *s)
 	struct buf b;
 	buf_init(&b, 1024);
 	client_str(s, &b);
+	if (s->sasl_username != NULL) {
+		/* Postfix's smtpd_sasl_mail_log() */
+		buf_printf(&b,
+			   ", sasl_method=%s, sasl_username=", s->sasl_method);
+		log_escape(&b, s->sasl_username, strlen(s->sasl_username));
+	}
+	if (s->sasl_sender != NULL) {
+		buf_puts(&b, ", sasl_sender=");
+		log_escape(&b, s->sasl_sender, strlen(s->sasl_sender));
+	}
 	msg_info("%s: client=%s", s->qid, buf_str(&b));
 	buf_reset(&b);
 	received(s, &b);
@@ -462,6 +498,13 @@ static void end_of_data(struct session *s)
 
 /* ---- commands ---- */
 
+/* AUTH is offered: smtpd_sasl_auth_enable, and with smtpd_tls_auth_only
+ * only once TLS is on (RFC 4954 section 4; Postfix hides it before). */
+static int auth_offered(const struct session *s)
+{
+	return s->srv->sasl_enable && (!s->srv->tls_auth_only || s->tls.active);
+}
+
 static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 {
 	txn_reset(s);
@@ -486,6 +529,12 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	if (!s->srv->vrfy_disabled)
 		reply(s, "250-VRFY");
 	reply(s, "250-ETRN");
+	if (auth_offered(s)) {
+		const char *mechs = sasl_offer_list(s->sasl.offer);
+		reply(s, "250-AUTH %s", mechs);
+		if (s->srv->sasl_broken_clients)
+			reply(s, "250-AUTH=%s", mechs);
+	}
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
 	reply(s, "250-DSN");
@@ -499,6 +548,8 @@ static struct smtp_cmd_opts cmd_opts(struct session *s)
 	if (s->esmtp)
 		o.ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
 			SMTP_EXT_DSN; /* no BINARYMIME, as Postfix */
+	if (s->esmtp && s->srv->sasl_enable)
+		o.ext |= SMTP_EXT_AUTH;
 	o.strict = s->srv->strict;
 	o.smtputf8 = s->mailp.smtputf8;
 	return o;
@@ -540,6 +591,10 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 	s->mailp = m;
 	s->mailp.path.addr.p = NULL;
 	s->envid = m.envid.n ? mem_strndup(m.envid.p, m.envid.n) : NULL;
+	/* AUTH= (RFC 4954 section 5): kept as sent for the log, as
+	 * Postfix's smtpd_sasl_mail_opt(); "<>" means none */
+	if (m.auth.n > 0 && !(m.auth.n == 2 && memcmp(m.auth.p, "<>", 2) == 0))
+		s->sasl_sender = mem_strndup(m.auth.p, m.auth.n);
 	s->in_mail = 1;
 	reply(s, "250 2.1.0 Ok");
 	return 0;
@@ -777,11 +832,201 @@ static int act_etrn(struct session *s, const struct smtp_cmd *c)
 	return do_etrn(s, c);
 }
 
+/* ---- AUTH (RFC 4954) ---- */
+
+/* smtpd_client_auth_rate_limit: AUTH commands per client address per
+ * anvil_rate_time_unit, counted in a fixed window that starts with the
+ * client's first AUTH, as Postfix's anvil(8) does. Small and
+ * self-contained: a direct-mapped table in the process, so a collision
+ * may restart another address's window (it never blocks a client that
+ * is under the limit). */
+#define AUTH_RATE_SLOTS 1024
+
+struct auth_rate {
+	char addr[64];
+	uint64_t start;
+	long n;
+};
+
+static long auth_rate_hit(struct smtpd_server *srv, const char *addr)
+{
+	unsigned h = 5381;
+	uint64_t now = loop_clock_ms();
+
+	if (srv->auth_rates == NULL)
+		srv->auth_rates =
+			mem_zalloc(AUTH_RATE_SLOTS * sizeof(*srv->auth_rates));
+	for (const char *p = addr; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	struct auth_rate *r = &srv->auth_rates[h % AUTH_RATE_SLOTS];
+	if (strcmp(r->addr, addr) != 0 || now - r->start >= srv->rate_unit_ms) {
+		snprintf(r->addr, sizeof(r->addr), "%s", addr);
+		r->start = now;
+		r->n = 0;
+	}
+	return ++r->n;
+}
+
+/* Forget the login (a later issue's STARTTLS must call this: RFC 3207
+ * section 4.2 discards what was learned before the handshake). */
+static void auth_reset(struct session *s)
+{
+	if (s->job != NULL)
+		sasl_worker_cancel(s->srv->sasl, s->job);
+	s->job = NULL;
+	s->authing = 0;
+	sasl_server_reset(&s->sasl);
+	mem_free(s->sasl_username);
+	s->sasl_username = NULL;
+	s->sasl_method = NULL;
+	if (s->mode == M_AUTH)
+		s->mode = M_CMD;
+}
+
+/* Postfix's failure warning, which fail2ban's postfix-sasl filter reads:
+ * "warning: name[addr]: SASL PLAIN authentication failed: REASON". */
+static void auth_failed(struct session *s, const char *why)
+{
+	struct buf b;
+
+	buf_init(&b, 512);
+	client_str(s, &b);
+	msg_warn("%s: SASL %s authentication failed: %s", buf_str(&b),
+		 sasl_server_mech(&s->sasl), why);
+	buf_free(&b);
+}
+
+/* Act on a result of the SASL machine: 0 done or going on, -1 error. */
+static int auth_result(struct session *s, int r);
+
+static void auth_checked(void *arg, int result);
+
+static void auth_done(struct session *s, int result)
+{
+	long before = s->errors;
+
+	s->job = NULL;
+	s->authing = 0;
+	s->mode = M_CMD;
+	if (result > 0) {
+		s->sasl_username = mem_strndup(s->sasl.user, s->sasl.user_len);
+		s->sasl_method = sasl_mech_name(s->sasl.mech);
+		reply(s, "235 2.7.0 Authentication successful");
+		s->cnt_ok[C_AUTH]++;
+	} else if (result == 0) {
+		auth_failed(s, "authentication failure");
+		reply(s, "535 5.7.8 Error: authentication failed: "
+			 "authentication failure");
+	} else {
+		auth_failed(s, "temporary failure");
+		reply(s, "454 4.7.0 Temporary authentication failure: "
+			 "user database unavailable");
+	}
+	sasl_server_reset(&s->sasl);
+	session_errors(s, before);
+}
+
+static void auth_checked(void *arg, int result)
+{
+	struct session *s = arg;
+
+	auth_done(s, result);
+	session_run(s);
+}
+
+static int auth_result(struct session *s, int r)
+{
+	const char *why;
+
+	if (r == SASL_MORE) {
+		s->mode = M_AUTH;
+		reply(s, "334 %s", sasl_server_challenge(&s->sasl));
+		return 1; /* counted when the exchange ends */
+	}
+	s->mode = M_CMD;
+	if (r == SASL_DONE) {
+		s->job = sasl_worker_submit(s->srv->sasl, s->sasl.user,
+					    s->sasl.pass, s->sasl.pass_len,
+					    auth_checked, s);
+		explicit_bzero(s->sasl.pass, sizeof(s->sasl.pass));
+		if (s->job == NULL) {
+			auth_done(s, -1);
+			return -1;
+		}
+		s->authing = 1;
+		return 1; /* counted when the check comes back */
+	}
+	const char *text = sasl_server_reply(&s->sasl, r, &why);
+	if (r == SASL_ERR_CANCEL) {
+		struct buf b;
+		buf_init(&b, 512);
+		client_str(s, &b);
+		msg_warn("%s: SASL %s authentication aborted", buf_str(&b),
+			 sasl_server_mech(&s->sasl));
+		buf_free(&b);
+	} else if (why != NULL)
+		auth_failed(s, why);
+	reply(s, "%s", text);
+	sasl_server_reset(&s->sasl);
+	return -1;
+}
+
+/* The AUTH command, with Postfix's checks in Postfix's order. */
+static int act_auth(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->helo == NULL && s->srv->helo_required) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return -1;
+	}
+	if (!s->srv->sasl_enable) {
+		reply(s, "503 5.5.1 Error: authentication not enabled");
+		return -1;
+	}
+	if (s->in_mail) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return -1;
+	}
+	if (s->srv->tls_auth_only && !s->tls.active) {
+		reply(s, "504 5.5.4 Encryption required for requested "
+			 "authentication mechanism");
+		return -1;
+	}
+	if (s->sasl_username != NULL) {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		return -1;
+	}
+	if (s->srv->auth_rate_limit > 0 &&
+	    !restrict_limit_exempt(s->srv->rc, s->addr)) {
+		long n = auth_rate_hit(s->srv, s->addr);
+		if (n > s->srv->auth_rate_limit) {
+			struct buf b;
+			buf_init(&b, 512);
+			client_str(s, &b);
+			msg_warn(
+				"AUTH command rate limit exceeded: %ld from %s "
+				"for service %s",
+				n, buf_str(&b), s->srv->service);
+			buf_free(&b);
+			reply(s,
+			      "450 4.7.1 Error: too many AUTH commands from %s",
+			      s->addr);
+			return -1;
+		}
+	}
+	return auth_result(s, sasl_server_start(&s->sasl, c->arg.p, c->arg.n));
+}
+
+/* A line in the middle of an AUTH exchange. */
+static void auth_line(struct session *s, const char *line, size_t n)
+{
+	auth_result(s, sasl_server_step(&s->sasl, line, n));
+}
+
 #define CMD_JUNK 1u /* counts toward smtpd_junk_command_limit */
 
 /* The command table (Postfix's smtpd_cmd_table): the verb the parser
  * recognised, its counter in the disconnect line, what it does. Verbs
- * without a row (HELP, STARTTLS, AUTH until they land) are refused. */
+ * without a row (HELP, STARTTLS until it lands) are refused. */
 static const struct cmd_row {
 	enum smtp_verb verb;
 	int k;
@@ -790,6 +1035,7 @@ static const struct cmd_row {
 } cmd_table[] = {
 	{SMTP_VERB_EHLO, C_EHLO, act_ehlo, 0},
 	{SMTP_VERB_HELO, C_HELO, act_ehlo, 0},
+	{SMTP_VERB_AUTH, C_AUTH, act_auth, 0},
 	{SMTP_VERB_MAIL, C_MAIL, act_mail, 0},
 	{SMTP_VERB_RCPT, C_RCPT, act_rcpt, 0},
 	{SMTP_VERB_DATA, C_DATA, act_data, 0},
@@ -874,6 +1120,7 @@ static void session_free(struct session *s)
 	if (s->waiting && s->msg != NULL)
 		qw_detach(s->msg), s->msg = NULL;
 	txn_reset(s);
+	auth_reset(s);
 	log_disconnect(s);
 	loop_timer_cancel(srv->lp, &s->timer);
 	loop_fd_del(srv->lp, s->fd, LOOP_ALL);
@@ -888,7 +1135,6 @@ static void session_free(struct session *s)
 	if (srv->on_end != NULL)
 		srv->on_end(srv, s);
 	mem_free(s->helo);
-	mem_free(s->sasl_username);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	mem_free(s);
@@ -961,7 +1207,7 @@ static void set_interest(struct session *s)
 
 	if (s->out.len > 0)
 		want |= LOOP_WRITABLE;
-	if (!s->waiting && !s->sleeping && !s->closing &&
+	if (!s->waiting && !s->sleeping && !s->closing && !s->authing &&
 	    s->out.len < OUT_PAUSE)
 		want |= LOOP_READABLE;
 	int have = loop_fd_mask(s->srv->lp, s->fd);
@@ -969,9 +1215,26 @@ static void set_interest(struct session *s)
 		loop_fd_del(s->srv->lp, s->fd, have & ~want);
 	if (want & ~have)
 		loop_fd_add(s->srv->lp, s->fd, want & ~have, on_io, s);
-	if (s->waiting || s->sleeping)
+	if (s->waiting || s->sleeping || s->authing)
 		return;
 	loop_timer_set(s->srv->lp, &s->timer, s->srv->timeout_ms);
+}
+
+/* After a command (or an AUTH check) that may have added errors: the
+ * hard limit ends the session, the soft one slows it down. */
+static void session_errors(struct session *s, long before)
+{
+	if (s->errors > before && s->errors >= s->srv->hard_limit) {
+		log_client(s, "too many errors after %s from %s",
+			   s->last ? s->last : "CONNECT");
+		reply(s, "421 4.7.0 %s Error: too many errors",
+		      s->srv->myhostname);
+		s->closing = 1;
+	} else if (s->errors > before && s->errors > s->srv->soft_limit &&
+		   s->srv->error_sleep_ms > 0) {
+		s->sleeping = 1;
+		loop_timer_set(s->srv->lp, &s->timer, s->srv->error_sleep_ms);
+	}
 }
 
 /* Work through the input read so far. */
@@ -981,7 +1244,8 @@ again:;
 	int paused = 0;
 	/* replies wait while the client does not read them: no more
 	 * commands until they drain (the writable event resumes here) */
-	while (!s->closing && !s->waiting && !s->sleeping && !s->dead) {
+	while (!s->closing && !s->waiting && !s->sleeping && !s->dead &&
+	       !s->authing) {
 		if (s->out.len >= OUT_PAUSE) {
 			paused = 1;
 			break;
@@ -1028,7 +1292,9 @@ again:;
 			break;
 		}
 		long before = s->errors;
-		if (r == SMTP_LINE_OK)
+		if (r == SMTP_LINE_OK && s->mode == M_AUTH)
+			auth_line(s, s->in.data, len);
+		else if (r == SMTP_LINE_OK)
 			command(s, s->in.data, len);
 		else if (r == SMTP_CMD_ERR_BARE_LF) {
 			s->cnt_all[C_UNKNOWN]++;
@@ -1041,20 +1307,13 @@ again:;
 			reply_smtp(s, smtp_cmd_reply(r, SMTP_VERB_NONE), NULL,
 				   0);
 		}
-		buf_consume(&s->in, used);
-		if (s->errors > before && s->errors >= s->srv->hard_limit) {
-			log_client(s, "too many errors after %s from %s",
-				   s->last ? s->last : "CONNECT");
-			reply(s, "421 4.7.0 %s Error: too many errors",
-			      s->srv->myhostname);
-			s->closing = 1;
-		} else if (s->errors > before &&
-			   s->errors > s->srv->soft_limit &&
-			   s->srv->error_sleep_ms > 0) {
-			s->sleeping = 1;
-			loop_timer_set(s->srv->lp, &s->timer,
-				       s->srv->error_sleep_ms);
+		if (r != SMTP_LINE_OK && s->mode == M_AUTH) {
+			/* an over-long or bad line ends the exchange */
+			s->mode = M_CMD;
+			sasl_server_reset(&s->sasl);
 		}
+		buf_consume(&s->in, used);
+		session_errors(s, before);
 	}
 	if (flush_out(s) < 0)
 		return;
@@ -1102,6 +1361,7 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			  ? SMTP_BARE_REJECT
 			  : SMTP_BARE_NORMALIZE;
 	smtp_line_init(&s->rd, s->bare, srv->line_max);
+	sasl_server_init(&s->sasl, SASL_OFFER_PLAIN | SASL_OFFER_LOGIN);
 	loop_timer_init(&s->timer, on_timer, s);
 	s->next = srv->head;
 	if (srv->head != NULL)
@@ -1203,11 +1463,35 @@ void smtpd_server_config(struct smtpd_server *srv)
 	srv->delay_reject = conf_get_bool("smtpd_delay_reject") != 0;
 	srv->strict = conf_get_bool("strict_rfc821_envelopes") > 0;
 	srv->rc = restrict_new();
+	srv->sasl_enable = conf_get_bool("smtpd_sasl_auth_enable") > 0;
+	srv->tls_auth_only = conf_get_bool("smtpd_tls_auth_only") > 0;
+	srv->sasl_broken_clients =
+		conf_get_bool("broken_sasl_auth_clients") > 0;
+	srv->sasl_auth_header =
+		conf_get_bool("smtpd_sasl_authenticated_header") > 0;
+	srv->auth_rate_limit = conf_get_int("smtpd_client_auth_rate_limit");
+	srv->rate_unit_ms =
+		(uint64_t)conf_get_time("anvil_rate_time_unit") * 1000;
+	if (srv->rate_unit_ms == 0)
+		srv->rate_unit_ms = 60000;
+	if (srv->service == NULL)
+		srv->service = mem_strdup("smtp");
+	if (srv->sasl_enable) {
+		struct buf spec;
+		buf_init(&spec, 4096);
+		const char *db = conf_get("sasl_user_database");
+		buf_printf(&spec, "lmdb:%s", db != NULL ? db : "");
+		srv->sasl = sasl_worker_new(srv->lp, buf_str(&spec));
+		buf_free(&spec);
+	}
 }
 
 void smtpd_server_free(struct smtpd_server *srv)
 {
 	restrict_free(srv->rc);
+	sasl_worker_free(srv->sasl);
+	mem_free(srv->auth_rates);
+	mem_free(srv->service);
 	mem_free(srv->myhostname);
 	mem_free(srv->banner);
 	mem_free(srv->queue_dir);

@@ -65,6 +65,16 @@ struct smtpd_server {
 	long junk_limit; /* NOOP/VRFY/ETRN/RSET before they count as errors */
 	int delay_reject;
 	int strict;
+	/* SMTP AUTH (issue 6) */
+	int sasl_enable;          /* smtpd_sasl_auth_enable */
+	int tls_auth_only;        /* smtpd_tls_auth_only */
+	int sasl_broken_clients;  /* broken_sasl_auth_clients: AUTH= too */
+	int sasl_auth_header;     /* smtpd_sasl_authenticated_header */
+	long auth_rate_limit;     /* smtpd_client_auth_rate_limit */
+	uint64_t rate_unit_ms;    /* anvil_rate_time_unit */
+	struct sasl_worker *sasl; /* password checks (sasl_worker.h) */
+	struct auth_rate *auth_rates;
+	char *service; /* master.cf service name, for logs (or "smtp") */
 	int draining;
 	size_t nsessions;
 	struct session *head;

@@ -217,6 +217,7 @@ int smtpd_service(const struct service_ctx *ctx)
 	d.srv.lp = loop_new();
 	d.srv.arg = &d;
 	d.srv.on_end = on_end;
+	d.srv.service = mem_strdup(ctx->service);
 	smtpd_server_config(&d.srv);
 	d.count_limit = conf_get_int("smtpd_client_connection_count_limit");
 	d.counts = mem_zalloc(CONN_SLOTS * sizeof(*d.counts));
