@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/str.h"
 #include "deliver/deliver.h"
 
 #define DELAY_SIG_DIGITS 2 /* Postfix: two significant digits */
@@ -78,6 +79,13 @@ void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
 		 double start, double ready, enum deliver_status st,
 		 const char *dsn, const char *text)
 {
+	deliver_log_as(job, i, NULL, relay, start, ready, st, dsn, text);
+}
+
+void deliver_log_as(const struct deliver_job *job, size_t i, const char *to,
+		    const char *relay, double start, double ready,
+		    enum deliver_status st, const char *dsn, const char *text)
+{
 	const struct qfile_rcpt *r = &job->msg->rcpt[job->rcpt[i]];
 	double now = deliver_now(), arrival;
 	char prev[64];
@@ -87,6 +95,11 @@ void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
 		  (double)job->msg->arrival_usec / 1e6;
 	buf_init(&line, BUF_MAX_DEFAULT);
 	buf_printf(&line, "%s: to=<", job->qid);
+	if (to && (strlen(to) != r->addr.len ||
+		   str_ncasecmp(to, r->addr.p, r->addr.len) != 0)) {
+		log_escape(&line, to, strlen(to));
+		buf_puts(&line, ">, orig_to=<");
+	}
 	log_escape(&line, r->addr.p, r->addr.len);
 	buf_printf(&line, ">, relay=%s, delay=", relay);
 	deliver_format_delay(&line, now - arrival);

@@ -160,6 +160,11 @@ void deliver_format_delay(struct buf *out, double seconds);
 void deliver_log(const struct deliver_job *job, size_t i, const char *relay,
 		 double start, double ready, enum deliver_status st,
 		 const char *dsn, const char *text);
+/* The same for a target the recipient expanded to (local aliases):
+ * "to=<to>, orig_to=<rcpt>" when to differs from the recipient. */
+void deliver_log_as(const struct deliver_job *job, size_t i, const char *to,
+		    const char *relay, double start, double ready,
+		    enum deliver_status st, const char *dsn, const char *text);
 
 /* ---- the SMTP client (deliver/smtp.c) ----
  * Non-blocking on the loop: connect (with smtp_connect_timeout), EHLO

@@ -43,6 +43,37 @@ static void set_res(struct local_result *r, enum deliver_status st,
 	va_end(ap);
 }
 
+static void add_line(struct local_result *r, const char *to, size_t tolen,
+		     const char *at, enum deliver_status st, const char *dsn,
+		     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* add_line - a target's outcome; to[0..tolen) is qualified with "@at"
+ * when at is not NULL (a local user name). */
+static void add_line(struct local_result *r, const char *to, size_t tolen,
+		     const char *at, enum deliver_status st, const char *dsn,
+		     const char *fmt, ...)
+{
+	struct local_line *l;
+	va_list ap;
+
+	r->lines = mem_realloc(r->lines, (r->nlines + 1) * sizeof(*r->lines));
+	l = &r->lines[r->nlines++];
+	snprintf(l->to, sizeof(l->to), "%.*s%s%s", (int)tolen, to,
+		 at ? "@" : "", at ? at : "");
+	l->st = st;
+	snprintf(l->dsn, sizeof(l->dsn), "%s", dsn);
+	va_start(ap, fmt);
+	vsnprintf(l->text, sizeof(l->text), fmt, ap);
+	va_end(ap);
+}
+
+void local_result_free(struct local_result *r)
+{
+	mem_free(r->lines);
+	r->lines = NULL;
+	r->nlines = 0;
+}
+
 /* One resolved mailbox target. */
 struct target {
 	char *user; /* pw_name */
@@ -155,6 +186,7 @@ static void deliver_one(const struct deliver_job *job,
 	char **fw = NULL;
 	char fwqid[64] = "";
 	size_t ntg = 0, nfw = 0, i, nbounce = 0, nsent = 0;
+	const char *myhost = param(job, "myhostname");
 	char bdsn[8] = "5.0.0"; /* of the first bounce */
 	struct buf bounces, msg, err, path, dto;
 
@@ -189,6 +221,9 @@ static void deliver_one(const struct deliver_job *job,
 				snprintf(bdsn, sizeof(bdsn), "%s", r->dsn);
 			buf_printf(&bounces, "%s%s: %s",
 				   nbounce > 1 ? "; " : "", r->addr, r->text);
+			/* |command, /file: logged under the recipient */
+			add_line(res, addr, n, NULL, DELIVER_BOUNCE, r->dsn,
+				 "%s: %s", r->addr, r->text);
 			break;
 		case ALIAS_R_FORWARD:
 			fw[nfw++] = r->addr; /* owned by x */
@@ -208,6 +243,9 @@ static void deliver_one(const struct deliver_job *job,
 					snprintf(bdsn, sizeof(bdsn), "5.1.1");
 				buf_printf(&bounces, "%sunknown user: \"%s\"",
 					   nbounce > 1 ? "; " : "", r->addr);
+				add_line(res, r->addr, strlen(r->addr), myhost,
+					 DELIVER_BOUNCE, "5.1.1",
+					 "unknown user: \"%s\"", r->addr);
 				break;
 			}
 			tg[ntg].user = mem_strdup(pw->pw_name);
@@ -266,10 +304,17 @@ static void deliver_one(const struct deliver_job *job,
 				dsn[0] == '5' ? DELIVER_BOUNCE : DELIVER_DEFER,
 				dsn, "cannot update mailbox %s for user %s. %s",
 				buf_str(&path), tg[i].user, buf_str(&err));
+			add_line(res, tg[i].user, strlen(tg[i].user), myhost,
+				 res->st, dsn, "%s", res->text);
 			goto out;
 		}
 		nsent++;
+		add_line(res, tg[i].user, strlen(tg[i].user), myhost,
+			 DELIVER_SENT, "2.0.0", "delivered to mailbox");
 	}
+	for (i = 0; i < nfw; i++)
+		add_line(res, fw[i], strlen(fw[i]), NULL, DELIVER_SENT, "2.0.0",
+			 "forwarded as %s", fwqid);
 	if (nbounce == 0 && nfw > 0)
 		set_res(res, DELIVER_SENT, "2.0.0", "%sforwarded as %s",
 			nsent ? "delivered to mailbox; " : "", fwqid);
@@ -284,6 +329,9 @@ static void deliver_one(const struct deliver_job *job,
 			nsent, nfw ? ", forwarded as " : "", fwqid,
 			buf_str(&bounces));
 out:
+	/* A deferral is the recipient's as a whole: one line for it. */
+	if (res->st == DELIVER_DEFER)
+		local_result_free(res);
 	mem_free(fw);
 	for (i = 0; i < ntg; i++)
 		mem_free(tg[i].user);
@@ -350,14 +398,24 @@ static void report_all(struct local_agent *a)
 			a->tail = &a->head;
 		a->busy--;
 		for (i = 0; i < p->job->nrcpt; i++) {
-			deliver_log(p->job, i, "local", p->start, p->ready,
-				    p->res[i].st, p->res[i].dsn,
-				    p->res[i].text);
+			const struct local_result *r = &p->res[i];
+			size_t k;
+
+			for (k = 0; k < r->nlines; k++)
+				deliver_log_as(p->job, i, r->lines[k].to,
+					       "local", p->start, p->ready,
+					       r->lines[k].st, r->lines[k].dsn,
+					       r->lines[k].text);
+			if (r->nlines == 0)
+				deliver_log(p->job, i, "local", p->start,
+					    p->ready, r->st, r->dsn, r->text);
 			p->job->rcpt_done(p->job, i, p->res[i].st,
 					  p->res[i].dsn, p->res[i].text);
 		}
 		p->job->next_hop_dsn = 0;
 		p->job->done(p->job);
+		for (i = 0; i < p->job->nrcpt; i++)
+			local_result_free(&p->res[i]);
 		mem_free(p->res);
 		mem_free(p);
 	}

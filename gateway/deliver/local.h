@@ -47,11 +47,27 @@
 
 #define LOCAL_TEXT_MAX 512
 
-struct local_result {
+/* One delivery line: what Postfix's local(8) logs per final target of an
+ * alias expansion ("to=<user@myhostname>, orig_to=<postmaster@...>"). */
+struct local_line {
+	char to[256];
 	enum deliver_status st;
 	char dsn[8];
 	char text[LOCAL_TEXT_MAX];
 };
+
+struct local_result {
+	enum deliver_status st; /* the recipient's outcome */
+	char dsn[8];
+	char text[LOCAL_TEXT_MAX];
+	/* Per target, when the recipient was delivered or bounced (none
+	 * when it was deferred as a whole): logged instead of one line
+	 * for the recipient. Free with local_result_free(). */
+	struct local_line *lines;
+	size_t nlines;
+};
+
+void local_result_free(struct local_result *r);
 
 /* Forwarding to addresses outside mydestination (alias targets): store a
  * new message from sender to rcpts[0..n) with content (canonical CRLF) in

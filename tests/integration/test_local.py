@@ -27,8 +27,10 @@ def test_alias_to_mbox(gateway):
     code, text = c.send("a@src.test", ["postmaster@mx.test.example"], body)
     c.quit()
     assert code == 250, text
-    gw.wait_log(r"mailgw/local\[\d+\]: \w+: to=<postmaster@mx\.test\.example>, "
-                r"relay=local, .*status=sent \(delivered to mailbox\)")
+    # One line per final target, as Postfix's local(8) logs aliases.
+    gw.wait_log(r"mailgw/local\[\d+\]: \w+: to=<mailgw@mx\.test\.example>, "
+                r"orig_to=<postmaster@mx\.test\.example>, relay=local, "
+                r".*status=sent \(delivered to mailbox\)")
     gw.wait_queue_empty()
     box = (spool / "mailgw").read_bytes()
     assert re.match(rb"From a@src\.test  \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d "
@@ -76,10 +78,13 @@ def test_newaliases_nested_and_forward(gateway, smtp_sink):
     code, text = c.send("a@src.test", ["postmaster@mx.test.example"], body)
     c.quit()
     assert code == 250, text
+    gw.wait_log(r"mailgw/local\[\d+\]: \w+: to=<mailgw@mx\.test\.example>, "
+                r"orig_to=<postmaster@mx\.test\.example>, relay=local, "
+                r".*dsn=2\.0\.0, status=sent \(delivered to mailbox\)")
     (line,) = gw.wait_log(
-        r"mailgw/local\[\d+\]: \w+: to=<postmaster@mx\.test\.example>, "
-        r"relay=local, .*status=sent \(delivered to mailbox; forwarded as "
-        r"\w+\)")
+        r"mailgw/local\[\d+\]: \w+: to=<chief@remote\.example>, "
+        r"orig_to=<postmaster@mx\.test\.example>, relay=local, .*"
+        r"dsn=2\.0\.0, status=sent \(forwarded as \w+\)")
     newqid = re.search(r"forwarded as (\w+)\)", line).group(1)
     gw.wait_log(rf"mailgw/cleanup\[\d+\]: {newqid}: "
                 r"message-id=<fwd1@src\.test>")

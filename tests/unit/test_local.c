@@ -245,9 +245,20 @@ static void test_aliases(void **state)
 	tjob_free(t);
 
 	/* A target outside mydestination: a copy goes to the queue with
-	 * Delivered-To in front; the local member gets its mailbox. */
+	 * Delivered-To in front; the local member gets its mailbox. One
+	 * log line per target, with orig_to= (Postfix's local(8)). */
 	clear_spool();
+	test_log_capture();
 	t = run("s@x.example", "fwd@h.example.org", body);
+	log_set_sink(NULL, NULL);
+	assert_non_null(strstr(buf_str(&test_log_lines),
+			       "to=<daemon@h.example.org>, "
+			       "orig_to=<fwd@h.example.org>, relay=local, "));
+	assert_non_null(strstr(buf_str(&test_log_lines),
+			       "to=<out@remote.example>, "
+			       "orig_to=<fwd@h.example.org>, relay=local, "));
+	assert_non_null(strstr(buf_str(&test_log_lines),
+			       "status=sent (forwarded as 4FWD0001)"));
 	assert_int_equal(t->st[0], DELIVER_SENT);
 	assert_string_equal(t->text[0],
 			    "delivered to mailbox; forwarded as 4FWD0001");
