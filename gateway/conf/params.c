@@ -640,6 +640,9 @@ const struct conf_param conf_params[] = {
 	  "PEM client certificate"),
 	L("smtp_tls_chain_files", "",
 	  "PEM files with client key and certificate chain, in order"),
+	L("smtp_tls_cipher_suites", "aead, cbc",
+	  "client TLS suites in preference order: aead, cbc, rsa, 3des, ccm "
+	  "or OpenSSL suite names (mailgw; BearSSL)"),
 	S("smtp_tls_ciphers", "medium",
 	  "cipher grade for opportunistic TLS in the client"),
 	B("smtp_tls_connection_reuse", "no",
@@ -851,6 +854,9 @@ const struct conf_param conf_params[] = {
 	  "PEM certificate of the SMTP server"),
 	L("smtpd_tls_chain_files", "",
 	  "PEM files with key and certificate chain, in order"),
+	L("smtpd_tls_cipher_suites", "aead",
+	  "server TLS suites in preference order: aead, cbc, rsa, 3des, ccm "
+	  "or OpenSSL suite names (mailgw; BearSSL)"),
 	S("smtpd_tls_ciphers", "medium",
 	  "cipher grade for opportunistic TLS in the server"),
 	L("smtpd_tls_exclude_ciphers", "",
@@ -865,9 +871,9 @@ const struct conf_param conf_params[] = {
 	  "cipher grade for mandatory TLS in the server"),
 	L("smtpd_tls_mandatory_exclude_ciphers", "",
 	  "ciphers the server never uses with mandatory TLS"),
-	L("smtpd_tls_mandatory_protocols", ">=TLSv1",
+	L("smtpd_tls_mandatory_protocols", ">=TLSv1.2",
 	  "TLS protocols the server accepts when TLS is required"),
-	L("smtpd_tls_protocols", ">=TLSv1",
+	L("smtpd_tls_protocols", ">=TLSv1.2",
 	  "TLS protocols the server accepts with opportunistic TLS"),
 	B("smtpd_tls_received_header", "no",
 	  "record TLS protocol and cipher in the Received header"),
@@ -876,6 +882,9 @@ const struct conf_param conf_params[] = {
 	E("smtpd_tls_security_level", "", "none may encrypt", CONF_F_EMPTY,
 	  "SMTP server TLS: none, may (offer STARTTLS) or encrypt (require "
 	  "it)"),
+	E("smtpd_tls_selfsigned_key_type", "ecdsa", "ecdsa rsa", 0,
+	  "key of the self-signed certificate made when none is configured: "
+	  "ECDSA P-256 or RSA 2048 (mailgw)"),
 	M("smtpd_tls_session_cache_database", "",
 	  "server TLS session cache (empty: session tickets only)"),
 	T("smtpd_tls_session_cache_timeout", "3600s", 's', 0,

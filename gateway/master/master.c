@@ -52,6 +52,7 @@
 #include "core/str.h"
 #include "master/endpoint.h"
 #include "master/service.h"
+#include "tls/keys.h"
 #include "queue/layout.h"
 #include "queue/spool.h"
 
@@ -440,7 +441,7 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 	int keep[ENDPOINT_ADDR_MAX * 4 + 2];
 	size_t nkeep = 0, nsl = 0;
 	sigset_t none;
-	int rc, lock_fd = -1;
+	int rc, lock_fd = -1, keys_fd = -1;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -500,18 +501,21 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 				msg_fatal("lock %s: %s", path, strerror(errno));
 		}
 	}
-	drop_privileges();
-	/* After the credential change, which clears it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != M.pid)
-		_exit(0);
-
 	if (sl->role == ROLE_SMTPD) {
 		const struct service *s = &M.cur.svcs[sl->svc];
 
 		for (size_t i = 0; i + 1 < s->novr; i += 2)
 			conf_set(s->ovr[i], s->ovr[i + 1]);
+		/* while root: the keys process reads the key files */
+		keys_fd = tls_keys_start(M.uid, M.gid);
 	}
+	drop_privileges();
+	/* After the credential change, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != M.pid)
+		_exit(0);
+
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.keys_fd = keys_fd;
 	ctx.service =
 		sl->role == ROLE_SMTPD ? M.cur.svcs[sl->svc].name : "qmgr";
 	ctx.listeners = sls;

@@ -51,6 +51,8 @@ struct service_ctx {
 	int ready_fd;        /* write 'R' when ready, then close; -1: none */
 	unsigned drain_ms;   /* graceful-stop bound */
 	unsigned generation; /* reload count, for logs */
+	int keys_fd;         /* smtpd: socket to its keys process (tls/keys.h),
+				-1 when the service does not use TLS */
 };
 
 /* gateway/smtpd/smtpd.c */

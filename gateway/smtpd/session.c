@@ -17,6 +17,8 @@
 #include "smtpd/sasl.h"
 #include "smtpd/sasl_worker.h"
 #include "smtpd/smtp_data.h"
+#include "tls/server.h"
+#include "tls/tls.h"
 
 #define IN_MAX    (256 * 1024) /* read buffer: a command line or data */
 #define OUT_MAX   (1024 * 1024)
@@ -36,6 +38,7 @@ _Static_assert((int)SMTP_BODY_8BITMIME == (int)QFILE_BODY_8BITMIME &&
 enum {
 	C_EHLO,
 	C_HELO,
+	C_STARTTLS,
 	C_AUTH,
 	C_MAIL,
 	C_RCPT,
@@ -49,9 +52,9 @@ enum {
 	C_UNKNOWN,
 	C_N
 };
-static const char *const cname[C_N] = {"ehlo", "helo", "auth",   "mail", "rcpt",
-				       "data", "bdat", "rset",   "noop", "quit",
-				       "vrfy", "etrn", "unknown"};
+static const char *const cname[C_N] = {
+	"ehlo", "helo", "starttls", "auth", "mail", "rcpt",    "data",
+	"bdat", "rset", "noop",     "quit", "vrfy", "etrn", "unknown"};
 
 struct session {
 	struct smtpd_server *srv;
@@ -74,6 +77,8 @@ struct session {
 	struct sasl_job *job;        /* password check on the worker */
 	int authing;                 /* waiting for that check */
 	char *sasl_sender;           /* MAIL FROM's AUTH=, as sent */
+	struct tls_conn *tc; /* from STARTTLS or the wrapper mode on */
+	int tls_start;       /* STARTTLS answered: switch once 220 is sent */
 	char *helo;
 	int esmtp;
 	enum smtp_bare bare; /* srv->bare, or NORMALIZE for exempt clients */
@@ -107,6 +112,7 @@ struct session {
 static void session_run(struct session *s);
 static void session_free(struct session *s);
 static void session_errors(struct session *s, long before);
+static void lost(struct session *s);
 
 static void client_str(const struct session *s, struct buf *b)
 {
@@ -366,6 +372,12 @@ static void received(struct session *s, struct buf *h)
 		   s->helo != NULL ? s->helo : "unknown",
 		   /* an address literal, RFC 5321 4.1.3, as Postfix */
 		   strchr(s->addr, ':') != NULL ? "IPv6:" : "", s->addr);
+	if (s->tls.active && s->srv->tls_received_header)
+		buf_printf(h,
+			   "\r\n\t(using %s with cipher %s (%d/%d bits))"
+			   "\r\n\t(No client certificate requested)",
+			   s->tls.proto, s->tls.cipher, s->tls.bits,
+			   s->tls.bits);
 	if (s->sasl_username != NULL && s->srv->sasl_auth_header) {
 		/* Postfix's smtpd_sasl_authenticated_header */
 		buf_puts(h, "\r\n\t(Authenticated sender: ");
@@ -529,6 +541,8 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	if (!s->srv->vrfy_disabled)
 		reply(s, "250-VRFY");
 	reply(s, "250-ETRN");
+	if (s->srv->tls != NULL && s->tc == NULL)
+		reply(s, "250-STARTTLS");
 	if (auth_offered(s)) {
 		const char *mechs = sasl_offer_list(s->sasl.offer);
 		reply(s, "250-AUTH %s", mechs);
@@ -567,6 +581,10 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 	}
 	if (s->in_mail) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return -1;
+	}
+	if (s->srv->tls_level >= SMTPD_TLS_ENCRYPT && !s->tls.active) {
+		reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return -1;
 	}
 	r = smtp_cmd_parse_mail(&m, c->arg.p, c->arg.n, &o);
@@ -1022,6 +1040,81 @@ static void auth_line(struct session *s, const char *line, size_t n)
 	auth_result(s, sasl_server_step(&s->sasl, line, n));
 }
 
+/* RFC 3207: 220, then the handshake once the reply is out; the session
+ * starts over (no HELO, no transaction) on the encrypted channel. */
+static int act_starttls(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->srv->tls == NULL) {
+		reply(s, "502 5.5.1 Error: command not implemented");
+		return -1;
+	}
+	if (s->tc != NULL) {
+		reply(s, "554 5.5.1 Error: TLS already active");
+		return -1;
+	}
+	if (c->arg.n > 0) {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return -1;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->tls_start = 1;
+	return 0;
+}
+
+static void tls_begin(struct session *s)
+{
+	txn_reset(s);
+	auth_reset(s); /* RFC 3207 4.2: forget what the client said */
+	mem_free(s->helo);
+	s->helo = NULL;
+	s->esmtp = 0;
+	buf_reset(&s->in);
+	if (s->srv->tls_loglevel >= 2)
+		log_client(s, "%ssetting up TLS connection from %s", "");
+	s->tc = tls_conn_new_server(s->srv->tls);
+}
+
+/* Postfix's line: "Anonymous TLS connection established from
+ * name[addr]: TLSv1.2 with cipher NAME (bits/bits bits)". */
+static void tls_established(struct session *s)
+{
+	struct tls_info i;
+
+	tls_conn_info(s->tc, &i);
+	s->tls.active = 1;
+	snprintf(s->tls.proto, sizeof(s->tls.proto), "%s", i.proto);
+	snprintf(s->tls.cipher, sizeof(s->tls.cipher), "%s", i.cipher);
+	s->tls.bits = i.bits;
+	if (s->srv->tls_loglevel >= 2 && i.resumed)
+		log_client(s, "%s%s: Reusing old session", "");
+	if (s->srv->tls_loglevel >= 1) {
+		struct buf b;
+		buf_init(&b, 1024);
+		client_str(s, &b);
+		msg_info("Anonymous TLS connection established from %s: %s "
+			 "with cipher %s (%d/%d bits)",
+			 buf_str(&b), i.proto, i.cipher, i.bits, i.bits);
+		buf_free(&b);
+	}
+}
+
+static void tls_failed(struct session *s, int r)
+{
+	struct buf b;
+
+	tls_server_stats(s->srv->tls)->failed++;
+	buf_init(&b, 256);
+	client_str(s, &b);
+	if (r == TLS_ERR_PROTO)
+		msg_info("SSL_accept error from %s: %s", buf_str(&b),
+			 tls_error_text(tls_conn_error(s->tc)));
+	else
+		msg_info("SSL_accept error from %s: lost connection",
+			 buf_str(&b));
+	buf_free(&b);
+	lost(s);
+}
+
 #define CMD_JUNK 1u /* counts toward smtpd_junk_command_limit */
 
 /* The command table (Postfix's smtpd_cmd_table): the verb the parser
@@ -1035,6 +1128,7 @@ static const struct cmd_row {
 } cmd_table[] = {
 	{SMTP_VERB_EHLO, C_EHLO, act_ehlo, 0},
 	{SMTP_VERB_HELO, C_HELO, act_ehlo, 0},
+	{SMTP_VERB_STARTTLS, C_STARTTLS, act_starttls, 0},
 	{SMTP_VERB_AUTH, C_AUTH, act_auth, 0},
 	{SMTP_VERB_MAIL, C_MAIL, act_mail, 0},
 	{SMTP_VERB_RCPT, C_RCPT, act_rcpt, 0},
@@ -1135,6 +1229,7 @@ static void session_free(struct session *s)
 	if (srv->on_end != NULL)
 		srv->on_end(srv, s);
 	mem_free(s->helo);
+	tls_conn_free(s->tc);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	mem_free(s);
@@ -1156,9 +1251,29 @@ static void lost(struct session *s)
 	session_free(s);
 }
 
+static void tls_begin(struct session *s);
+static void tls_failed(struct session *s, int r);
+
 /* Send what is buffered; 0, or -1 when the session is gone. */
 static int flush_out(struct session *s)
 {
+	if (s->tc != NULL) {
+		int was = tls_conn_ready(s->tc);
+		int r = tls_conn_io(s->tc, s->fd, NULL, &s->out);
+		if (r < 0) {
+			if (!was)
+				tls_failed(s, r);
+			else
+				lost(s);
+			return -1;
+		}
+		if (s->out.len == 0 && s->closing &&
+		    !(tls_conn_want(s->tc) & LOOP_WRITABLE)) {
+			session_free(s);
+			return -1;
+		}
+		return 0;
+	}
 	while (s->out.len > 0) {
 		ssize_t w = write(s->fd, s->out.data, s->out.len);
 		if (w < 0 && errno == EINTR)
@@ -1174,6 +1289,10 @@ static int flush_out(struct session *s)
 	if (s->out.len == 0 && s->closing) {
 		session_free(s);
 		return -1;
+	}
+	if (s->out.len == 0 && s->tls_start) {
+		s->tls_start = 0;
+		tls_begin(s);
 	}
 	return 0;
 }
@@ -1192,24 +1311,48 @@ static void on_timer(struct loop *lp, struct loop_timer *t, void *arg)
 		   s->last ? s->last : "CONNECT");
 	s->closing = 1;
 	buf_reset(&s->out);
-	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->myhostname);
-	if (write(s->fd, s->out.data, s->out.len) < 0) {
-		/* the client is gone anyway */
+	if (s->tc != NULL && !tls_conn_ready(s->tc)) {
+		tls_server_stats(s->srv->tls)->timeouts++;
+	} else if (s->tc != NULL) {
+		reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		      s->srv->myhostname);
+		tls_conn_io(s->tc, s->fd, NULL, &s->out);
+	} else {
+		reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		      s->srv->myhostname);
+		if (write(s->fd, s->out.data, s->out.len) < 0) {
+			/* the client is gone anyway */
+		}
 	}
 	session_free(s);
 }
 
 static void on_io(struct loop *lp, int fd, int ready, void *arg);
 
+/* Whether the session takes more input now. */
+static int reading(const struct session *s)
+{
+	return !s->waiting && !s->sleeping && !s->closing && !s->authing &&
+	       !s->tls_start && s->out.len < OUT_PAUSE;
+}
+
 static void set_interest(struct session *s)
 {
 	int want = 0;
 
-	if (s->out.len > 0)
-		want |= LOOP_WRITABLE;
-	if (!s->waiting && !s->sleeping && !s->closing && !s->authing &&
-	    s->out.len < OUT_PAUSE)
-		want |= LOOP_READABLE;
+	if (s->tc != NULL) {
+		/* the engine says what it waits for; reading application
+		 * data waits while the session takes none (the handshake
+		 * always reads) */
+		want = tls_conn_want(s->tc);
+		if (tls_conn_ready(s->tc) && !reading(s))
+			want &= ~LOOP_READABLE;
+	} else {
+		if (s->out.len > 0)
+			want |= LOOP_WRITABLE;
+		if (reading(s))
+			want |= LOOP_READABLE;
+	}
 	int have = loop_fd_mask(s->srv->lp, s->fd);
 	if (have & ~want)
 		loop_fd_del(s->srv->lp, s->fd, have & ~want);
@@ -1217,7 +1360,10 @@ static void set_interest(struct session *s)
 		loop_fd_add(s->srv->lp, s->fd, want & ~have, on_io, s);
 	if (s->waiting || s->sleeping || s->authing)
 		return;
-	loop_timer_set(s->srv->lp, &s->timer, s->srv->timeout_ms);
+	loop_timer_set(s->srv->lp, &s->timer,
+		       s->tc != NULL && !tls_conn_ready(s->tc)
+			       ? s->srv->tls_timeout_ms
+			       : s->srv->timeout_ms);
 }
 
 /* After a command (or an AUTH check) that may have added errors: the
@@ -1245,7 +1391,7 @@ again:;
 	/* replies wait while the client does not read them: no more
 	 * commands until they drain (the writable event resumes here) */
 	while (!s->closing && !s->waiting && !s->sleeping && !s->dead &&
-	       !s->authing) {
+	       !s->authing && !s->tls_start) {
 		if (s->out.len >= OUT_PAUSE) {
 			paused = 1;
 			break;
@@ -1314,6 +1460,12 @@ again:;
 		}
 		buf_consume(&s->in, used);
 		session_errors(s, before);
+		if (s->tls_start) {
+			/* RFC 3207 4.2 / CVE-2011-0411: nothing sent before
+			 * the handshake counts after it */
+			buf_reset(&s->in);
+			break;
+		}
 	}
 	if (flush_out(s) < 0)
 		return;
@@ -1321,6 +1473,18 @@ again:;
 	 * back, since no event would come for it */
 	if (paused && s->out.len < OUT_PAUSE && s->in.len > 0)
 		goto again;
+	/* decrypted input the engine still holds raises no event either */
+	if (s->tc != NULL && tls_conn_ready(s->tc) && reading(s) &&
+	    s->in.len < s->in.max) {
+		size_t before = s->in.len;
+		int r = tls_conn_io(s->tc, s->fd, &s->in, &s->out);
+		if (r < 0) {
+			lost(s);
+			return;
+		}
+		if (s->in.len > before)
+			goto again;
+	}
 	set_interest(s);
 }
 
@@ -1329,6 +1493,22 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 	struct session *s = arg;
 	(void)lp;
 
+	if (s->tc != NULL) {
+		int was = tls_conn_ready(s->tc);
+		int r = tls_conn_io(s->tc, fd, reading(s) ? &s->in : NULL,
+				    &s->out);
+		if (r < 0) {
+			if (!was)
+				tls_failed(s, r);
+			else
+				lost(s);
+			return;
+		}
+		if (!was && tls_conn_ready(s->tc))
+			tls_established(s);
+		session_run(s);
+		return;
+	}
 	if (ready & LOOP_READABLE) {
 		char tmp[16384];
 		if (s->in.len + sizeof(tmp) <= s->in.max) {
@@ -1369,6 +1549,8 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	srv->head = s;
 	srv->nsessions++;
 	log_client(s, "%sconnect from %s", "");
+	if (srv->tls != NULL && srv->tls_wrapper)
+		tls_begin(s); /* the banner goes out once it is done */
 	reply(s, "220 %s", srv->banner);
 	session_run(s);
 	return s;
@@ -1488,6 +1670,19 @@ void smtpd_server_config(struct smtpd_server *srv)
 
 void smtpd_server_free(struct smtpd_server *srv)
 {
+	if (srv->tls != NULL) {
+		const struct tls_server_stats *st = tls_server_stats(srv->tls);
+		if (st->handshakes + st->failed + st->timeouts > 0)
+			msg_info("TLS handshakes: %lu completed (%lu resumed), "
+				 "%lu failed, %lu timed out",
+				 st->handshakes, st->resumed, st->failed,
+				 st->timeouts);
+		tls_server_free(srv->tls);
+		srv->tls = NULL;
+	}
+	if (srv->keys_fd > 0)
+		close(srv->keys_fd);
+	srv->keys_fd = -1;
 	restrict_free(srv->rc);
 	sasl_worker_free(srv->sasl);
 	mem_free(srv->auth_rates);

@@ -29,6 +29,10 @@
 #include "smtpd/smtp_cmd.h"
 
 struct session;
+struct tls_server;
+
+/* smtpd_tls_security_level */
+enum { SMTPD_TLS_NONE = 0, SMTPD_TLS_MAY, SMTPD_TLS_ENCRYPT };
 
 /* The TLS state of a session (issue 6). active is set once the STARTTLS
  * handshake (or the smtpd_tls_wrappermode one) has completed; proto and
@@ -75,6 +79,14 @@ struct smtpd_server {
 	struct sasl_worker *sasl; /* password checks (sasl_worker.h) */
 	struct auth_rate *auth_rates;
 	char *service; /* master.cf service name, for logs (or "smtp") */
+	/* TLS (smtpd/starttls.c): tls is NULL when the service has none */
+	struct tls_server *tls;
+	int tls_level;    /* SMTPD_TLS_* */
+	int tls_wrapper;  /* smtpd_tls_wrappermode: handshake first */
+	int tls_loglevel; /* smtpd_tls_loglevel */
+	int tls_received_header;
+	uint64_t tls_timeout_ms; /* smtpd_starttls_timeout */
+	int keys_fd;             /* the keys process (tls/keys.h) */
 	int draining;
 	size_t nsessions;
 	struct session *head;
@@ -86,6 +98,10 @@ struct smtpd_server {
 /* Read the smtpd parameters (conf_get) into srv; lp, qw must be set. */
 void smtpd_server_config(struct smtpd_server *srv);
 void smtpd_server_free(struct smtpd_server *srv);
+/* Set up TLS per the smtpd_tls_* parameters with the keys process on
+ * keys_fd (-1: none): 0, or -1 when a TLS level is configured but cannot
+ * be served (logged; smtpd then exits: master shows why). */
+int smtpd_server_tls(struct smtpd_server *srv, int keys_fd);
 
 /* Start a session on a connected non-blocking socket; addr is the
  * client's numeric address ("127.0.0.1"), port its port. Sends the

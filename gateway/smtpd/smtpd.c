@@ -219,6 +219,13 @@ int smtpd_service(const struct service_ctx *ctx)
 	d.srv.on_end = on_end;
 	d.srv.service = mem_strdup(ctx->service);
 	smtpd_server_config(&d.srv);
+	/* keys_fd 0 is a zeroed ctx (tests without master), never a socket
+	 * master made: its children have /dev/null or the terminal there */
+	if (smtpd_server_tls(&d.srv, ctx->keys_fd > 0 ? ctx->keys_fd : -1) <
+	    0) {
+		msg_error("service %s: TLS cannot be set up", ctx->service);
+		return 1;
+	}
 	d.count_limit = conf_get_int("smtpd_client_connection_count_limit");
 	d.counts = mem_zalloc(CONN_SLOTS * sizeof(*d.counts));
 	loop_timer_init(&d.drain_timer, drain_timeout, &d);

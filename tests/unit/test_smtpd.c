@@ -82,7 +82,7 @@ static void start(const char *extra)
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
 		struct service_listener l = {lfd, "127.0.0.1"};
-		struct service_ctx ctx = {"smtp", &l, 1, pfd[1], 5000, 0};
+		struct service_ctx ctx = {"smtp", &l, 1, pfd[1], 5000, 0, -1};
 		_exit(smtpd_service(&ctx));
 	}
 	close(lfd);

@@ -1,0 +1,392 @@
+/* client - client TLS: trust anchors, the per-connection certificate
+ * check (see client.h). The chain is validated by BearSSL's minimal X.509
+ * engine (RFC 5280 path validation, its documented subset); this file
+ * wraps it to read the end-entity certificate on the side (names,
+ * fingerprint, key) and to turn the result into Postfix's three trust
+ * levels, failing the handshake only for verify and secure. */
+#include "tls/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "core/str.h"
+#include "tls/x509name.h"
+
+#define EE_MAX (64 * 1024) /* largest end-entity certificate read */
+#define CA_FILE_MAX (16 * 1024 * 1024)
+
+struct tls_client {
+	br_x509_trust_anchor *ta;
+	size_t nta, cap;
+	struct tls_policy policy;
+};
+
+struct conn_check {
+	int level;
+	char **match;
+	size_t nmatch;
+};
+
+static const char *const level_names[] = {"none", "may", "encrypt", "verify",
+					  "secure"};
+
+int tls_level_parse(const char *s, size_t n)
+{
+	for (int i = 0; i < 5; i++)
+		if (strlen(level_names[i]) == n &&
+		    str_ncasecmp(s, level_names[i], n) == 0)
+			return i;
+	if (n == 4 && str_ncasecmp(s, "dane", 4) == 0)
+		return TLS_LEV_MAY;
+	if (n == 9 && str_ncasecmp(s, "dane-only", 9) == 0)
+		return TLS_LEV_SECURE;
+	return -1;
+}
+
+const char *tls_level_name(int level)
+{
+	return level >= 0 && level < 5 ? level_names[level] : "unknown";
+}
+
+struct tls_client *tls_client_new(void)
+{
+	struct tls_client *cl = mem_zalloc(sizeof(*cl));
+	struct tls_policy p = {.vmin = TLS_V12, .vmax = TLS_V12};
+
+	tls_suites_parse("aead", 4, NULL, 0, p.suites, &p.nsuites);
+	cl->policy = p;
+	return cl;
+}
+
+void tls_client_free(struct tls_client *cl)
+{
+	if (cl == NULL)
+		return;
+	for (size_t i = 0; i < cl->nta; i++) {
+		mem_free(cl->ta[i].dn.data);
+		if (cl->ta[i].pkey.key_type == BR_KEYTYPE_RSA) {
+			mem_free(cl->ta[i].pkey.key.rsa.n);
+			mem_free(cl->ta[i].pkey.key.rsa.e);
+		} else {
+			mem_free(cl->ta[i].pkey.key.ec.q);
+		}
+	}
+	mem_free(cl->ta);
+	mem_free(cl);
+}
+
+void tls_client_set_policy(struct tls_client *cl, const struct tls_policy *p)
+{
+	cl->policy = *p;
+}
+
+size_t tls_client_anchors(const struct tls_client *cl)
+{
+	return cl->nta;
+}
+
+static void dn_append(void *ctx, const void *buf, size_t len)
+{
+	buf_append(ctx, buf, len);
+}
+
+static void *dup_bytes(const void *p, size_t n)
+{
+	void *d = mem_alloc(n > 0 ? n : 1);
+	memcpy(d, p, n);
+	return d;
+}
+
+/* One CA certificate (DER) as a trust anchor. */
+static int add_anchor(struct tls_client *cl, const unsigned char *der,
+		      size_t len)
+{
+	br_x509_decoder_context dc;
+	struct buf dn;
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor ta;
+
+	buf_init(&dn, 64 * 1024);
+	br_x509_decoder_init(&dc, dn_append, &dn);
+	br_x509_decoder_push(&dc, der, len);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (pk == NULL || br_x509_decoder_last_error(&dc) != 0 ||
+	    buf_error(&dn)) {
+		buf_free(&dn);
+		return 0;
+	}
+	memset(&ta, 0, sizeof(ta));
+	ta.dn.data = dup_bytes(dn.data, dn.len);
+	ta.dn.len = dn.len;
+	ta.flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta.pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta.pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
+		ta.pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta.pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
+		ta.pkey.key.rsa.elen = pk->key.rsa.elen;
+	} else {
+		ta.pkey.key.ec.curve = pk->key.ec.curve;
+		ta.pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
+		ta.pkey.key.ec.qlen = pk->key.ec.qlen;
+	}
+	buf_free(&dn);
+	if (cl->nta == cl->cap) {
+		cl->cap = cl->cap ? 2 * cl->cap : 64;
+		cl->ta = mem_realloc(cl->ta, cl->cap * sizeof(*cl->ta));
+	}
+	cl->ta[cl->nta++] = ta;
+	return 1;
+}
+
+static int read_file(const char *path, struct buf *b)
+{
+	char tmp[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		if (buf_append(b, tmp, (size_t)n) < 0)
+			break;
+	int e = n < 0 ? -errno : buf_error(b) ? -EFBIG : 0;
+	close(fd);
+	return e;
+}
+
+int tls_client_add_cafile(struct tls_client *cl, const char *path)
+{
+	struct buf f, der;
+	char name[64];
+	size_t used;
+	int added = 0, r;
+
+	buf_init(&f, CA_FILE_MAX);
+	r = read_file(path, &f);
+	if (r < 0) {
+		buf_free(&f);
+		return r;
+	}
+	buf_init(&der, 64 * 1024);
+	const char *p = f.data;
+	size_t n = f.len;
+	while (tls_pem_next(p, n, &used, name, sizeof(name), &der) == 1) {
+		p += used, n -= used;
+		if (strcmp(name, "CERTIFICATE") == 0 ||
+		    strcmp(name, "TRUSTED CERTIFICATE") == 0)
+			added += add_anchor(cl, (unsigned char *)der.data,
+					    der.len);
+	}
+	buf_free(&der);
+	buf_free(&f);
+	return added;
+}
+
+int tls_client_add_capath(struct tls_client *cl, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int added = 0;
+
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		struct buf path;
+		struct stat st;
+		buf_init(&path, 4096);
+		buf_printf(&path, "%s/%s", dir, e->d_name);
+		if (stat(buf_str(&path), &st) == 0 && S_ISREG(st.st_mode)) {
+			int r = tls_client_add_cafile(cl, buf_str(&path));
+			if (r > 0)
+				added += r;
+		}
+		buf_free(&path);
+	}
+	closedir(d);
+	return added;
+}
+
+/* ---- the X.509 wrapper ---- */
+
+static struct tls_x509_ctx *xc_of(const br_x509_class **ctx)
+{
+	return (struct tls_x509_ctx *)(void *)ctx;
+}
+
+static void xw_start_chain(const br_x509_class **ctx, const char *name)
+{
+	struct tls_x509_ctx *x = xc_of(ctx);
+	(void)name;
+	/* names are checked here, against the policy's list */
+	x->minimal.vtable->start_chain(&x->minimal.vtable, NULL);
+	x->cert_no = 0;
+	x->ee_len = 0;
+}
+
+static void xw_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_x509_ctx *x = xc_of(ctx);
+
+	x->minimal.vtable->start_cert(&x->minimal.vtable, length);
+	if (x->cert_no == 0) {
+		br_x509_decoder_init(&x->dec, NULL, NULL);
+		br_sha256_init(&x->fp);
+		x->ee_len = 0;
+	}
+}
+
+static void xw_append(const br_x509_class **ctx, const unsigned char *buf,
+		      size_t len)
+{
+	struct tls_x509_ctx *x = xc_of(ctx);
+
+	x->minimal.vtable->append(&x->minimal.vtable, buf, len);
+	if (x->cert_no != 0)
+		return;
+	br_x509_decoder_push(&x->dec, buf, len);
+	br_sha256_update(&x->fp, buf, len);
+	if (x->ee_len + len <= EE_MAX) {
+		if (x->ee_len + len > x->ee_max) {
+			x->ee_max = x->ee_len + len + 4096;
+			x->ee = mem_realloc(x->ee, x->ee_max);
+		}
+		memcpy(x->ee + x->ee_len, buf, len);
+		x->ee_len += len;
+	}
+}
+
+static void xw_end_cert(const br_x509_class **ctx)
+{
+	struct tls_x509_ctx *x = xc_of(ctx);
+	x->minimal.vtable->end_cert(&x->minimal.vtable);
+	x->cert_no++;
+}
+
+struct match_arg {
+	const struct conn_check *ck;
+	int matched;
+};
+
+static int name_cb(void *arg, const char *name, size_t n)
+{
+	struct match_arg *m = arg;
+	for (size_t i = 0; i < m->ck->nmatch; i++)
+		if (tls_name_match(name, n, m->ck->match[i])) {
+			m->matched = 1;
+			return 1;
+		}
+	return 0;
+}
+
+static unsigned xw_end_chain(const br_x509_class **ctx)
+{
+	struct tls_x509_ctx *x = xc_of(ctx);
+	struct tls_conn *c = x->conn;
+	const struct conn_check *ck = (const void *)c->servername_check;
+	unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
+	unsigned char h[32];
+	struct match_arg m = {ck, 0};
+
+	br_sha256_out(&x->fp, h);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(c->fingerprint + 3 * i, 4, i < 31 ? "%02X:" : "%02X",
+			 h[i]);
+	x->chain_err = (int)err;
+	c->trust = TLS_UNTRUSTED;
+	if (err == 0) {
+		c->trust = TLS_TRUSTED;
+		if (ck->nmatch > 0 && x->ee_len > 0 &&
+		    tls_x509_names(x->ee, x->ee_len, name_cb, &m) >= 0 &&
+		    m.matched)
+			c->trust = TLS_VERIFIED;
+	}
+	x->pk = br_x509_decoder_get_pkey(&x->dec);
+	if (x->pk == NULL)
+		return err != 0 ? err : BR_ERR_X509_UNSUPPORTED;
+	if (ck->level >= TLS_LEV_VERIFY) {
+		if (err != 0)
+			return err;
+		if (c->trust != TLS_VERIFIED)
+			return BR_ERR_X509_BAD_SERVER_NAME;
+	}
+	return 0;
+}
+
+static const br_x509_pkey *xw_get_pkey(const br_x509_class *const *ctx,
+				       unsigned *usages)
+{
+	const struct tls_x509_ctx *x = (const void *)ctx;
+	if (usages != NULL)
+		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+	return x->pk;
+}
+
+static const br_x509_class xw_vtable = {
+	sizeof(struct tls_x509_ctx), xw_start_chain, xw_start_cert, xw_append,
+	xw_end_cert,		     xw_end_chain,   xw_get_pkey};
+
+void tls_client_x509_free(struct tls_conn *c)
+{
+	struct conn_check *ck = c->servername_check;
+	if (ck != NULL) {
+		for (size_t i = 0; i < ck->nmatch; i++)
+			mem_free(ck->match[i]);
+		mem_free(ck->match);
+		mem_free(ck);
+	}
+	mem_free(c->x509->ee);
+	mem_free(c->x509);
+	c->x509 = NULL;
+}
+
+struct tls_conn *tls_conn_new_client(struct tls_client *cl,
+				     const char *servername, int level,
+				     const char *const *match, size_t nmatch)
+{
+	static const br_hash_class *const hashes[] = {
+		&br_md5_vtable,    &br_sha1_vtable,   &br_sha224_vtable,
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable};
+	struct tls_conn *c = tls_conn_alloc();
+	br_ssl_client_context *cc = &c->u.c;
+	struct tls_x509_ctx *x = mem_zalloc(sizeof(*x));
+	struct conn_check *ck = mem_zalloc(sizeof(*ck));
+
+	c->cl = cl;
+	c->eng = &cc->eng;
+	c->x509 = x;
+	ck->level = level;
+	ck->nmatch = nmatch;
+	ck->match = mem_zalloc((nmatch ? nmatch : 1) * sizeof(char *));
+	for (size_t i = 0; i < nmatch; i++)
+		ck->match[i] = mem_strdup(match[i]);
+	c->servername_check = ck;
+	if (servername != NULL && *servername)
+		c->servername = mem_strdup(servername);
+
+	br_ssl_client_zero(cc);
+	tls_engine_setup(&cc->eng, &cl->policy);
+	br_ssl_client_set_default_rsapub(cc);
+	br_x509_minimal_init(&x->minimal, &br_sha256_vtable, cl->ta, cl->nta);
+	br_x509_minimal_set_rsa(&x->minimal,
+				br_ssl_engine_get_rsavrfy(&cc->eng));
+	br_x509_minimal_set_ecdsa(&x->minimal, br_ssl_engine_get_ec(&cc->eng),
+				  br_ssl_engine_get_ecdsa(&cc->eng));
+	for (int id = br_md5_ID; id <= br_sha512_ID; id++)
+		br_x509_minimal_set_hash(&x->minimal, id, hashes[id - 1]);
+	x->vtable = &xw_vtable;
+	x->conn = c;
+	br_ssl_engine_set_x509(&cc->eng, &x->vtable);
+	br_ssl_engine_set_buffers_bidi(&cc->eng, c->iobuf, TLS_IBUF,
+				       c->iobuf + TLS_IBUF, TLS_OBUF);
+	br_ssl_client_reset(cc, c->servername, 0);
+	return c;
+}

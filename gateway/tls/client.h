@@ -1,0 +1,49 @@
+/* tls/client - TLS for the SMTP/LMTP client (Postfix's smtp_tls_*).
+ *
+ * A tls_client holds the trust anchors (smtp_tls_CAfile, smtp_tls_CApath)
+ * and the policy; a connection gets its security level and the names the
+ * server certificate must match (Postfix: verify matches the MX host
+ * name, secure the next hop and its subdomains by default). The chain is
+ * always checked, so that the log can say Untrusted / Trusted / Verified
+ * as Postfix does; only verify and secure fail the handshake on it.
+ *
+ * Name matching (tls/x509name.h) follows Postfix: a certificate name
+ * "*.example.com" matches one leftmost label; a wanted name ".example.com"
+ * (dot-nexthop) matches every name below example.com; case-insensitive;
+ * subjectAltName DNS names when present, else the subject's CN. */
+#ifndef MAILGW_TLS_CLIENT_H
+#define MAILGW_TLS_CLIENT_H
+
+#include <stddef.h>
+
+#include "tls/tls.h"
+
+enum tls_level {
+	TLS_LEV_NONE = 0,
+	TLS_LEV_MAY,
+	TLS_LEV_ENCRYPT,
+	TLS_LEV_VERIFY,
+	TLS_LEV_SECURE,
+};
+/* "none", "may", "encrypt", "verify", "secure" (also Postfix's
+ * "dane"/"dane-only" -> may/secure, "fingerprint" -> unsupported: -1). */
+int tls_level_parse(const char *s, size_t n);
+const char *tls_level_name(int level);
+
+struct tls_client *tls_client_new(void);
+void tls_client_free(struct tls_client *cl);
+void tls_client_set_policy(struct tls_client *cl, const struct tls_policy *p);
+/* Add the CA certificates of a PEM file, or of every file in a directory
+ * (*.pem, *.crt and the hashed links). Returns how many were added, or
+ * a negative errno for a file or directory that cannot be read. */
+int tls_client_add_cafile(struct tls_client *cl, const char *path);
+int tls_client_add_capath(struct tls_client *cl, const char *dir);
+size_t tls_client_anchors(const struct tls_client *cl);
+
+/* A client connection: SNI servername (may be NULL), the level, and the
+ * names to match (for verify/secure; n may be 0). cl must outlive it. */
+struct tls_conn *tls_conn_new_client(struct tls_client *cl,
+				     const char *servername, int level,
+				     const char *const *match, size_t nmatch);
+
+#endif

@@ -1,0 +1,70 @@
+/* internal - what the tls/ files share; nothing outside tls/ includes it. */
+#ifndef MAILGW_TLS_INTERNAL_H
+#define MAILGW_TLS_INTERNAL_H
+
+#include <bearssl.h>
+
+#include "tls/server.h"
+#include "tls/client.h"
+#include "tls/tls.h"
+
+/* Record buffers: a full input record (peers may send 16 KiB records),
+ * a smaller output side (BearSSL fragments what we send to fit); this is
+ * most of a TLS session's memory. */
+#define TLS_IBUF BR_SSL_BUFSIZE_INPUT
+#define TLS_OBUF (4096 + 85)
+
+/* The server policy: chooses the suite by the key's type and asks the
+ * server's signer for the ServerKeyExchange signature. */
+struct tls_policy_ctx {
+	const br_ssl_server_policy_class *vtable;
+	struct tls_server *srv;
+};
+
+/* The client's certificate check: BearSSL's minimal X.509 engine for the
+ * chain, wrapped to capture the end-entity certificate (names,
+ * fingerprint, public key) and to decide per security level. */
+struct tls_x509_ctx {
+	const br_x509_class *vtable;
+	br_x509_minimal_context minimal;
+	br_x509_decoder_context dec;
+	br_sha256_context fp;
+	int cert_no; /* index of the certificate being received */
+	int chain_err;
+	struct tls_conn *conn;
+	const br_x509_pkey *pk; /* the end-entity key, in dec */
+	unsigned char *ee; /* the end-entity certificate (DER) */
+	size_t ee_len, ee_max;
+};
+
+struct tls_conn {
+	int is_server;
+	int ready;
+	int err_no;
+	int failed;  /* sticky TLS_ERR_IO / TLS_ERR_CLOSED from the socket */
+	int resumed; /* the server cache found the session */
+	struct tls_server *srv;
+	struct tls_client *cl;
+	union {
+		br_ssl_server_context s;
+		br_ssl_client_context c;
+	} u;
+	br_ssl_engine_context *eng;
+	struct tls_policy_ctx pol;
+	struct tls_x509_ctx *x509; /* client only */
+	enum tls_trust trust;
+	char fingerprint[96];
+	char *servername;
+	void *servername_check; /* client.c: level and names to match */
+	unsigned char *iobuf;
+};
+
+/* Shared engine set-up: hashes, PRFs, ciphers, EC, versions, suites. */
+void tls_engine_setup(br_ssl_engine_context *eng, const struct tls_policy *p);
+struct tls_conn *tls_conn_alloc(void);
+
+/* tls_client.c: set up the X.509 wrapper of a client connection. */
+void tls_client_x509_setup(struct tls_conn *c);
+void tls_client_x509_free(struct tls_conn *c);
+
+#endif
