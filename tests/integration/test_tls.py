@@ -1,0 +1,354 @@
+"""TLS (issue 6) against real peers: openssl s_client, swaks, Python's ssl
+(OpenSSL), a real Postfix on both sides, testssl.sh. Certificates come
+from a small test CA that the tests make with openssl(1)."""
+import os
+import re
+import shutil
+import socket
+import ssl
+import stat
+import subprocess
+import time
+
+import pytest
+
+from peers import swaks, wait_until
+
+HOST = "mx.test.example"
+
+
+def openssl(*args, input=None, timeout=30):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class TestCA:
+    __test__ = False
+
+    """A root CA and leaf certificates signed by it (RSA or EC keys)."""
+
+    def __init__(self, d, name="Test Root CA"):
+        self.d = d
+        d.mkdir(parents=True, exist_ok=True)
+        self.key = d / "ca.key"
+        self.crt = d / "ca.pem"
+        r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key,
+                    "-out", self.crt, "-days", "30", "-subj", f"/CN={name}",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        assert r.returncode == 0, r.stderr
+
+    def leaf(self, name, cn, sans, kind="ec"):
+        key, csr, crt = (self.d / f"{name}.key", self.d / f"{name}.csr",
+                         self.d / f"{name}.pem")
+        newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+                  if kind == "ec" else ["-newkey", "rsa:2048"])
+        r = openssl("req", "-new", *newkey, "-nodes", "-keyout", key,
+                    "-out", csr, "-subj", f"/CN={cn}")
+        assert r.returncode == 0, r.stderr
+        ext = self.d / f"{name}.ext"
+        ext.write_text("subjectAltName=" +
+                       ",".join(f"DNS:{s}" for s in sans) + "\n"
+                       "basicConstraints=CA:FALSE\n"
+                       "extendedKeyUsage=serverAuth,clientAuth\n")
+        r = openssl("x509", "-req", "-in", csr, "-CA", self.crt, "-CAkey",
+                    self.key, "-CAcreateserial", "-out", crt, "-days", "30",
+                    "-extfile", ext)
+        assert r.returncode == 0, r.stderr
+        for p in (key, crt):
+            os.chmod(p, 0o644 if p == crt else 0o600)
+        return key, crt
+
+
+def s_client(port, *args, starttls=True, input="QUIT\n", timeout=30):
+    argv = ["s_client", "-connect", f"127.0.0.1:{port}", "-servername", HOST]
+    if starttls:
+        argv += ["-starttls", "smtp"]
+    return openssl(*argv, *args, input=input, timeout=timeout)
+
+
+def fingerprint(pem_path):
+    r = openssl("x509", "-in", pem_path, "-noout", "-fingerprint", "-sha256")
+    return r.stdout.strip().split("=", 1)[1]
+
+
+def test_starttls_selfsigned(gateway, smtp_sink):
+    """No certificate configured: a self-signed ECDSA P-256 one is made at
+    the first start (key root-only, fingerprint logged); STARTTLS with
+    TLS 1.2 ECDHE AEAD, Postfix's log line, ESMTPS and the Received
+    clause; the key never enters smtpd (keys process)."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port, smtpd_tls_security_level="may",
+                 smtpd_tls_loglevel="1", smtpd_tls_received_header="yes")
+    gw.start()
+    gw.wait_log(r"keys\[\d+\]: created a self-signed certificate for "
+                r"mx\.test\.example \(ECDSA P-256\) in .*: SHA-256 "
+                r"fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}$")
+    data = gw.dir / "data"
+    crt = data / "smtpd-selfsigned-ecdsa.pem"
+    key = data / "smtpd-selfsigned-ecdsa.key"
+    st = key.stat()
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
+    fp = fingerprint(crt)
+    assert fp in gw.log_text()
+    r = openssl("x509", "-in", crt, "-noout", "-text")
+    assert "DNS:mx.test.example" in r.stdout and "CA:FALSE" in r.stdout
+    assert "prime256v1" in r.stdout or "P-256" in r.stdout
+
+    r = s_client(gw.port, "-brief")
+    assert "Protocol version: TLSv1.2" in r.stderr, r.stderr
+    assert "Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256" in r.stderr, r.stderr
+    r = swaks(gw.port, "--tls", "--from", "a@origin.test", "--to",
+              "b@example.net", "--header", "Subject: tls")
+    assert r.returncode == 0, r.stdout
+    assert "250-STARTTLS" in r.stdout
+    (m,) = sink.wait_count(1)
+    rec = m.headers("Received")[0]
+    assert re.search(r"\(using TLSv1\.2 with cipher ECDHE-ECDSA-AES\d+-GCM-"
+                     r"SHA\d+ \(\d+/\d+ bits\)\)", rec), rec
+    assert "with ESMTPS id" in rec, rec
+    gw.wait_log(r"Anonymous TLS connection established from "
+                r"unknown\[127\.0\.0\.1\]: TLSv1\.2 with cipher "
+                r"ECDHE-ECDSA-AES\d+-GCM-SHA\d+ \(\d+/\d+ bits\)")
+    gw.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] ehlo=2 "
+                r"starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7")
+    # smtpd (mail_owner) has no key: the keys process (non-dumpable) has
+    smtpd = gw.role_pids("smtpd")
+    assert smtpd
+    keys = [int(p) for p in os.listdir("/proc") if p.isdigit()
+            and _comm(int(p)) == "keys" and _ppid(int(p)) in smtpd]
+    assert keys, "no keys process under smtpd"
+    # a non-dumpable process's /proc files belong to root (proc(5)), so
+    # smtpd's user cannot read its memory
+    assert os.stat(f"/proc/{keys[0]}/mem").st_uid == 0
+    assert os.stat(f"/proc/{keys[0]}/status").st_uid == 0
+    with open(f"/proc/{keys[0]}/status") as f:
+        uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]
+    assert uids[0] != "0"  # not root either
+    # a second start keeps the same certificate
+    gw.stop()
+    gw.start()
+    assert fingerprint(crt) == fp
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _read_reply(f):
+    lines = []
+    while True:
+        line = f.readline()
+        if not line:
+            raise EOFError("connection closed")
+        lines.append(line.decode().rstrip("\r\n"))
+        if len(line) < 4 or line[3:4] != b"-":
+            return lines
+
+
+def test_starttls_discards_pipelined_commands(gateway):
+    """RFC 3207 / CVE-2011-0411: a command sent in the same packet as
+    STARTTLS is not executed after the handshake, and the SMTP state is
+    reset (EHLO again; no transaction)."""
+    gw = gateway(smtpd_tls_security_level="may")
+    gw.start()
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    f = s.makefile("rb")
+    assert _read_reply(f)[0].startswith("220")
+    s.sendall(b"EHLO client.test\r\n")
+    assert "250-STARTTLS" in _read_reply(f)
+    s.sendall(b"MAIL FROM:<before@origin.test>\r\n")
+    assert _read_reply(f)[0].startswith("250 2.1.0")
+    # the injection: STARTTLS and a command in one write
+    s.sendall(b"STARTTLS\r\nRSET\r\nMAIL FROM:<evil@origin.test>\r\n")
+    assert _read_reply(f) == ["220 2.0.0 Ready to start TLS"]
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname=HOST)
+    tf = t.makefile("rb")
+    t.sendall(b"RCPT TO:<x@example.net>\r\n")
+    # no reply to the injected RSET/MAIL arrives first; the MAIL from
+    # before STARTTLS is gone too
+    assert _read_reply(tf)[0].startswith("503 5.5.1 Error: need MAIL")
+    t.sendall(b"EHLO client.test\r\n")
+    ehlo = _read_reply(tf)
+    assert ehlo[0].startswith("250-mx.test.example")
+    assert "250-STARTTLS" not in ehlo
+    t.sendall(b"STARTTLS\r\n")
+    assert _read_reply(tf)[0].startswith("554 5.5.1")
+    t.sendall(b"QUIT\r\n")
+    assert _read_reply(tf)[0].startswith("221")
+    t.close()
+
+
+def test_encrypt_level_and_wrappermode(gateway, tmp_path):
+    """smtpd_tls_security_level=encrypt refuses MAIL before STARTTLS; a
+    master.cf service with -o smtpd_tls_wrappermode=yes (SMTPS) speaks TLS
+    first, with an RSA chain from smtpd_tls_chain_files (key, leaf, CA)
+    that openssl verifies against the test CA; the STARTTLS port serves an
+    ECDSA certificate from smtpd_tls_cert_file/key_file."""
+    ca = TestCA(tmp_path / "ca")
+    eckey, eccrt = ca.leaf("ec", HOST, [HOST])
+    rsakey, rsacrt = ca.leaf("rsa", HOST, [HOST], kind="rsa")
+    chain = tmp_path / "ca" / "rsa-chain.pem"
+    chain.write_text(rsakey.read_text() + rsacrt.read_text() +
+                     ca.crt.read_text())
+    os.chmod(chain, 0o600)
+    gw = gateway(smtpd_tls_security_level="encrypt",
+                 smtpd_tls_cert_file=str(eccrt), smtpd_tls_key_file=str(eckey),
+                 smtpd_tls_loglevel="1")
+    from peers import free_port
+    wport = free_port()
+    gw.master_cf += (f"127.0.0.1:{wport} inet n - n - - smtpd\n"
+                     "  -o smtpd_tls_wrappermode=yes\n"
+                     f"  -o smtpd_tls_chain_files={chain}\n")
+    gw.write_config()
+    gw.start()
+    c = gw.smtp()
+    code, lines = c.cmd("MAIL FROM:<a@origin.test>")
+    assert code == 530 and "Must issue a STARTTLS command first" in lines[0]
+    c.close()
+    r = s_client(gw.port, "-CAfile", ca.crt, "-verify_return_error",
+                 "-verify_hostname", HOST)
+    assert "Verification: OK" in r.stdout, r.stdout + r.stderr
+    assert "ECDHE-ECDSA" in r.stdout
+    r = s_client(wport, "-CAfile", ca.crt, "-verify_return_error",
+                 "-verify_hostname", HOST, "-showcerts", starttls=False)
+    assert "Verification: OK" in r.stdout, r.stdout + r.stderr
+    assert "ECDHE-RSA-AES128-GCM-SHA256" in r.stdout, r.stdout
+    assert "220 mx.test.example" in r.stdout
+    assert " 1 s:CN = Test Root CA" in r.stdout  # the chain was sent
+    # swaks over implicit TLS (--tlsc)
+    r = swaks(wport, "--tlsc", "--from", "a@origin.test", "--to",
+              "b@example.net", "--quit-after", "RCPT")
+    assert r.returncode == 0, r.stdout
+    # a session resumes from the cache
+    r = s_client(gw.port, "-reconnect", input="")
+    assert r.stdout.count("Reused, TLSv1.2") >= 4, r.stdout[-3000:]
+
+
+def test_policy_refuses_old_protocols_and_suites(gateway):
+    """Default policy: TLS 1.0/1.1 and CBC/RSA-kx suites are refused;
+    smtpd_tls_protocols and smtpd_tls_cipher_suites open them for old
+    peers."""
+    gw = gateway(smtpd_tls_security_level="may")
+    gw.start()
+    for args in (["-tls1_1"], ["-tls1"],
+                 ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
+                 ["-tls1_2", "-cipher", "AES128-GCM-SHA256"]):
+        r = s_client(gw.port, *args, "-brief")
+        assert "CONNECTION ESTABLISHED" not in r.stderr, (args, r.stderr)
+    gw.wait_log(r"SSL_accept error from unknown\[127\.0\.0\.1\]: ")
+    gw.set(smtpd_tls_protocols=">=TLSv1", smtpd_tls_cipher_suites="aead cbc")
+    gw.stop()
+    gw.start()
+    r = s_client(gw.port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA",
+                 "-brief")
+    assert "Ciphersuite: ECDHE-ECDSA-AES128-SHA" in r.stderr, r.stderr
+
+
+def test_stalled_handshake_blocks_nobody(gateway):
+    """A client that sends STARTTLS and then nothing holds no one up: a
+    second client completes its whole session meanwhile; the stalled one
+    times out after smtpd_starttls_timeout, and the counters say so."""
+    gw = gateway(smtpd_tls_security_level="may", smtpd_starttls_timeout="2s")
+    gw.start()
+    stalled = gw.smtp()
+    assert stalled.cmd("STARTTLS")[0] == 220
+    # and one that sends garbage instead of a ClientHello
+    bad = gw.smtp()
+    assert bad.cmd("STARTTLS")[0] == 220
+    bad.sock.sendall(b"this is not TLS\r\n" * 20)
+    t0 = time.monotonic()
+    r = s_client(gw.port, "-brief")
+    assert "CONNECTION ESTABLISHED" in r.stderr
+    assert time.monotonic() - t0 < 2
+    gw.wait_log(r"timeout after STARTTLS from unknown\[127\.0\.0\.1\]",
+                timeout=10)
+    gw.wait_log(r"SSL_accept error from unknown\[127\.0\.0\.1\]: ")
+    stalled.close()
+    bad.close()
+    gw.stop()
+    gw.wait_log(r"TLS handshakes: 1 completed \(0 resumed\), 1 failed, "
+                r"1 timed out")
+
+
+def test_postfix_sends_with_tls(gateway, smtp_sink, postfix_peer):
+    """A real Postfix as TLS client (smtp_tls_security_level=encrypt):
+    Postfix logs a TLS connection to mailgw and the mail arrives."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port, smtpd_tls_security_level="may",
+                 smtpd_tls_loglevel="1")
+    gw.start()
+    pf = postfix_peer(relayhost=f"[127.0.0.1]:{gw.port}",
+                      smtp_tls_security_level="encrypt",
+                      smtp_tls_loglevel="1").start()
+    r = swaks(pf.port, "--from", "a@origin.test", "--to", "b@example.net")
+    assert r.returncode == 0, r.stdout
+    sink.wait_count(1, timeout=60)
+    wait_until(lambda: re.search(
+        r"Untrusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]"
+        r":\d+: TLSv1\.2 with cipher ECDHE-ECDSA-", pf.log_text()), 30,
+        "Postfix's TLS line")
+    gw.wait_log(r"Anonymous TLS connection established from "
+                r"unknown\[127\.0\.0\.1\]")
+
+
+@pytest.mark.skipif(shutil.which("testssl") is None and
+                    shutil.which("testssl.sh") is None,
+                    reason="testssl.sh not installed")
+def test_testssl(gateway, tmp_path):
+    """testssl.sh (protocols, cipher categories, forward secrecy) against
+    the STARTTLS port: no SSLv2/3, TLS 1.0/1.1, NULL, export, RC4, 3DES or
+    CBC suites; forward secrecy for every suite. Its summary goes to
+    build/testssl-summary.txt for the report."""
+    gw = gateway(smtpd_tls_security_level="may")
+    gw.start()
+    exe = shutil.which("testssl") or shutil.which("testssl.sh")
+    out = tmp_path / "testssl.json"
+    r = subprocess.run(
+        [exe, "--quiet", "--color", "0", "--warnings", "off", "--fast",
+         "--sneaky", "--starttls", "smtp", "-p", "-s", "-f",
+         "--jsonfile-pretty", str(out), f"127.0.0.1:{gw.port}"],
+        capture_output=True, text=True, timeout=600)
+    text = r.stdout
+    summary = os.environ.get("MAILGW_BUILD", "") or str(
+        __import__("pathlib").Path(__file__).resolve().parents[2] / "build")
+    try:
+        with open(os.path.join(summary, "testssl-summary.txt"), "w") as f:
+            f.write(text)
+    except OSError:
+        pass
+    import json
+    res = json.loads(out.read_text())
+    findings = {}
+    for scan in res.get("scanResult", []):
+        for sect in ("protocols", "ciphers", "fs", "pfs"):
+            for item in scan.get(sect, []) or []:
+                findings[item["id"]] = item["finding"]
+    assert findings, text
+    for proto in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
+        assert findings.get(proto, "").startswith("not offered"), \
+            (proto, findings.get(proto), text)
+    assert findings.get("TLS1_2", "").startswith("offered"), text
+    for cat in ("cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT",
+                "cipherlist_LOW", "cipherlist_3DES_IDEA",
+                "cipherlist_OBSOLETED"):
+        if cat in findings:
+            assert findings[cat].startswith("not offered"), (cat, text)
+    fs = findings.get("FS") or findings.get("PFS") or ""
+    assert "offered" in fs and "not" not in fs.split()[0], (fs, text)

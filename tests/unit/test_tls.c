@@ -1,0 +1,346 @@
+/* test_tls - the TLS layer: policy parsers, name matching, PEM, the
+ * self-signed certificate writer, and full handshakes between our server
+ * and our client over a socketpair (no I/O beyond it). */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "tls/certgen.h"
+#include "tls/client.h"
+#include "tls/server.h"
+#include "tls/tls.h"
+#include "tls/x509name.h"
+
+static void test_protocols(void **state)
+{
+	unsigned lo, hi;
+	(void)state;
+#define P(s) tls_protocols_parse(s, strlen(s), &lo, &hi)
+	assert_int_equal(P(">=TLSv1.2"), 0);
+	assert_int_equal(lo, TLS_V12), assert_int_equal(hi, TLS_V12);
+	assert_int_equal(P(">=TLSv1"), 0);
+	assert_int_equal(lo, TLS_V10), assert_int_equal(hi, TLS_V12);
+	assert_int_equal(P("!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"), 0);
+	assert_int_equal(lo, TLS_V12), assert_int_equal(hi, TLS_V12);
+	assert_int_equal(P("TLSv1 TLSv1.1"), 0);
+	assert_int_equal(lo, TLS_V10), assert_int_equal(hi, TLS_V11);
+	assert_int_equal(P("<=TLSv1.1"), 0);
+	assert_int_equal(hi, TLS_V11);
+	assert_int_equal(P(""), 0); /* Postfix: empty is all */
+	assert_int_equal(lo, TLS_V10);
+	assert_int_equal(P(">=TLSv1.3"), TLS_ERR_CONFIG); /* not in BearSSL */
+	assert_int_equal(P("TLSv9"), TLS_ERR_CONFIG);
+	assert_int_equal(P("!TLSv1 !TLSv1.1 !TLSv1.2"), TLS_ERR_CONFIG);
+#undef P
+}
+
+static void test_suites(void **state)
+{
+	uint16_t s[TLS_SUITES_MAX];
+	size_t n;
+	(void)state;
+
+	assert_int_equal(tls_suites_parse("aead", 4, NULL, 0, s, &n), 0);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = tls_suite_name(s[i], NULL);
+		assert_non_null(name);
+		assert_non_null(strstr(name, "ECDHE-"));
+		assert_true(strstr(name, "GCM") || strstr(name, "CHACHA20"));
+	}
+	const char *ex = "ECDHE-RSA-CHACHA20-POLY1305 ECDHE-ECDSA-CHACHA20-POLY1305";
+	assert_int_equal(tls_suites_parse("aead", 4, ex, strlen(ex), s, &n), 0);
+	assert_int_equal(n, 4);
+	const char *two = "AES128-SHA, aead, AES128-SHA";
+	assert_int_equal(tls_suites_parse(two, strlen(two), NULL, 0, s, &n), 0);
+	assert_int_equal(n, 7);
+	assert_string_equal(tls_suite_name(s[0], NULL), "AES128-SHA");
+	assert_int_equal(tls_suites_parse("RC4-MD5", 7, NULL, 0, s, &n),
+			 TLS_ERR_CONFIG);
+	assert_int_equal(tls_suites_parse("", 0, NULL, 0, s, &n),
+			 TLS_ERR_CONFIG);
+}
+
+static void test_name_match(void **state)
+{
+	(void)state;
+#define M(c, w) tls_name_match(c, strlen(c), w)
+	assert_true(M("mx.example.com", "mx.example.com"));
+	assert_true(M("MX.Example.COM", "mx.example.com."));
+	assert_false(M("mx.example.com", "example.com"));
+	assert_true(M("*.example.com", "mx.example.com"));
+	assert_false(M("*.example.com", "example.com"));
+	assert_false(M("*.example.com", "a.mx.example.com"));
+	assert_false(M("*.com", "example.com"));
+	assert_false(M("f*.example.com", "foo.example.com"));
+	/* dot-nexthop: anything strictly below */
+	assert_true(M("mx.example.com", ".example.com"));
+	assert_true(M("a.b.example.com", ".example.com"));
+	assert_true(M("*.example.com", ".example.com"));
+	assert_false(M("example.com", ".example.com"));
+	assert_false(M("badexample.com", ".example.com"));
+	assert_false(M("", "x"));
+#undef M
+}
+
+struct names {
+	char got[4][64];
+	int n;
+};
+
+static int collect(void *arg, const char *name, size_t n)
+{
+	struct names *x = arg;
+	if (x->n < 4)
+		snprintf(x->got[x->n++], 64, "%.*s", (int)n, name);
+	return 0;
+}
+
+/* A generated pair: cert DER and key. */
+struct pair {
+	struct buf cert_pem, key_pem, der;
+	struct tls_key *key;
+	char fp[96];
+};
+
+static void make_pair(struct pair *p, int type, const char *host)
+{
+	char name[64];
+	size_t used;
+
+	buf_init(&p->cert_pem, 64 * 1024);
+	buf_init(&p->key_pem, 64 * 1024);
+	buf_init(&p->der, 64 * 1024);
+	assert_int_equal(tls_certgen(type, host, time(NULL), &p->cert_pem,
+				     &p->key_pem, p->fp),
+			 0);
+	assert_int_equal(tls_pem_next(p->cert_pem.data, p->cert_pem.len, &used,
+				      name, sizeof(name), &p->der),
+			 1);
+	assert_string_equal(name, "CERTIFICATE");
+	p->key = tls_key_parse(p->key_pem.data, p->key_pem.len);
+	assert_non_null(p->key);
+}
+
+static void free_pair(struct pair *p)
+{
+	tls_key_free(p->key);
+	buf_free(&p->cert_pem);
+	buf_free(&p->key_pem);
+	buf_free(&p->der);
+}
+
+static void test_certgen(void **state)
+{
+	(void)state;
+	for (int type = TLS_CERTGEN_EC; type <= TLS_CERTGEN_RSA; type++) {
+		struct pair p, other;
+		struct names nm = {0};
+		char fp2[96];
+
+		make_pair(&p, type, "mx.test.example");
+		assert_int_equal(tls_key_type(p.key), type == TLS_CERTGEN_EC
+								? TLS_KEY_EC
+								: TLS_KEY_RSA);
+		assert_true(tls_key_matches_cert(p.key,
+						 (unsigned char *)p.der.data,
+						 p.der.len));
+		assert_int_equal(tls_x509_names((unsigned char *)p.der.data,
+						p.der.len, collect, &nm),
+				 0);
+		assert_int_equal(nm.n, 1); /* the SAN, not the CN as well */
+		assert_string_equal(nm.got[0], "mx.test.example");
+		tls_fingerprint(p.der.data, p.der.len, fp2);
+		assert_string_equal(fp2, p.fp);
+		assert_int_equal(strlen(p.fp), 95);
+		/* a second key does not match the first certificate */
+		make_pair(&other, type, "mx.test.example");
+		assert_false(tls_key_matches_cert(other.key,
+						  (unsigned char *)p.der.data,
+						  p.der.len));
+		free_pair(&other);
+		free_pair(&p);
+	}
+}
+
+static void test_pem(void **state)
+{
+	struct buf der;
+	char name[64];
+	size_t used;
+	const char *two = "junk\n-----BEGIN A-----\nAQID\n-----END A-----\n"
+			  "-----BEGIN B-----\nBAUG\n-----END B-----";
+	(void)state;
+
+	buf_init(&der, 1024);
+	assert_int_equal(tls_pem_next(two, strlen(two), &used, name,
+				      sizeof(name), &der),
+			 1);
+	assert_string_equal(name, "A");
+	assert_int_equal(der.len, 3);
+	assert_memory_equal(der.data, "\1\2\3", 3);
+	two += used;
+	/* the last line has no newline */
+	assert_int_equal(tls_pem_next(two, strlen(two), &used, name,
+				      sizeof(name), &der),
+			 1);
+	assert_string_equal(name, "B");
+	assert_memory_equal(der.data, "\4\5\6", 3);
+	two += used;
+	assert_int_equal(tls_pem_next(two, strlen(two), &used, name,
+				      sizeof(name), &der),
+			 0);
+	const char *cut = "-----BEGIN A-----\nAQID\n";
+	assert_int_equal(tls_pem_next(cut, strlen(cut), &used, name,
+				      sizeof(name), &der),
+			 TLS_ERR_CONFIG);
+	buf_free(&der);
+}
+
+/* Drive both ends until both are ready or one fails; 0 or the error. */
+static int pump(struct tls_conn *s, int sfd, struct tls_conn *c, int cfd,
+		struct buf *sin, struct buf *sout, struct buf *cin,
+		struct buf *cout)
+{
+	for (int i = 0; i < 1000; i++) {
+		int r = tls_conn_io(s, sfd, sin, sout);
+		if (r < 0)
+			return r;
+		r = tls_conn_io(c, cfd, cin, cout);
+		if (r < 0)
+			return r - 100;
+		if (tls_conn_ready(s) && tls_conn_ready(c) && sout->len == 0 &&
+		    cout->len == 0 && !(tls_conn_want(s) & 2) &&
+		    !(tls_conn_want(c) & 2) && i > 3)
+			return 0;
+	}
+	return -999;
+}
+
+struct hs {
+	int rs, trust;
+	struct tls_info si, ci;
+	char fp[96];
+	char got[64];
+};
+
+static void handshake(struct pair *p, const char *ca_path, int level,
+		      const char *want, struct tls_policy *cpol, struct hs *out)
+{
+	int sv[2];
+	struct buf sin, sout, cin, cout;
+	struct tls_server *srv = tls_server_new();
+	struct tls_client *cl = tls_client_new();
+	const unsigned char *d[1] = {(unsigned char *)p->der.data};
+	size_t l[1] = {p->der.len};
+
+	assert_int_equal(tls_server_set_chain(srv, d, l, 1), 0);
+	tls_server_set_signer(srv, tls_key_sign, p->key);
+	if (ca_path != NULL)
+		assert_int_equal(tls_client_add_cafile(cl, ca_path), 1);
+	if (cpol != NULL)
+		tls_client_set_policy(cl, cpol);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	buf_init(&sin, 65536), buf_init(&sout, 65536);
+	buf_init(&cin, 65536), buf_init(&cout, 65536);
+	struct tls_conn *s = tls_conn_new_server(srv);
+	struct tls_conn *c = tls_conn_new_client(cl, "mx.test.example", level,
+						 &want, want ? 1 : 0);
+	buf_puts(&cout, "EHLO client\r\n");
+	buf_puts(&sout, "220 hello\r\n");
+	memset(out, 0, sizeof(*out));
+	out->rs = pump(s, sv[0], c, sv[1], &sin, &sout, &cin, &cout);
+	out->trust = tls_conn_trust(c);
+	snprintf(out->fp, sizeof(out->fp), "%s", tls_conn_peer_fingerprint(c));
+	if (out->rs == 0) {
+		tls_conn_info(s, &out->si);
+		tls_conn_info(c, &out->ci);
+		snprintf(out->got, sizeof(out->got), "%s|%s", buf_str(&sin),
+			 buf_str(&cin));
+	}
+	tls_conn_free(s);
+	tls_conn_free(c);
+	close(sv[0]), close(sv[1]);
+	buf_free(&sin), buf_free(&sout), buf_free(&cin), buf_free(&cout);
+	tls_client_free(cl);
+	tls_server_free(srv);
+}
+
+static void test_handshake(void **state)
+{
+	struct pair ec, rsa;
+	struct hs h;
+	(void)state;
+
+	make_pair(&ec, TLS_CERTGEN_EC, "mx.test.example");
+	make_pair(&rsa, TLS_CERTGEN_RSA, "mx.test.example");
+	const char *ca_ec = test_write_file("ca-ec.pem", buf_str(&ec.cert_pem));
+	char ca_ec_path[256];
+	snprintf(ca_ec_path, sizeof(ca_ec_path), "%s", ca_ec);
+	const char *ca_rsa =
+		test_write_file("ca-rsa.pem", buf_str(&rsa.cert_pem));
+
+	/* verify: the right anchor and name */
+	handshake(&ec, ca_ec_path, TLS_LEV_VERIFY, "mx.test.example", NULL,
+		  &h);
+	assert_int_equal(h.rs, 0);
+	assert_int_equal(h.trust, TLS_VERIFIED);
+	assert_string_equal(h.si.proto, "TLSv1.2");
+	assert_string_equal(h.si.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+	assert_int_equal(h.si.bits, 128);
+	assert_string_equal(h.ci.cipher, h.si.cipher);
+	assert_string_equal(h.got, "EHLO client\r\n|220 hello\r\n");
+	assert_string_equal(h.fp, ec.fp);
+	/* secure with dot-nexthop */
+	handshake(&ec, ca_ec_path, TLS_LEV_SECURE, ".test.example", NULL, &h);
+	assert_int_equal(h.rs, 0);
+	assert_int_equal(h.trust, TLS_VERIFIED);
+	/* the wrong name: verify fails, may goes on as Trusted */
+	handshake(&ec, ca_ec_path, TLS_LEV_VERIFY, "other.example", NULL, &h);
+	assert_int_not_equal(h.rs, 0);
+	handshake(&ec, ca_ec_path, TLS_LEV_MAY, "other.example", NULL, &h);
+	assert_int_equal(h.rs, 0);
+	assert_int_equal(h.trust, TLS_TRUSTED);
+	/* the wrong anchor: verify fails, encrypt goes on as Untrusted */
+	handshake(&ec, ca_rsa, TLS_LEV_VERIFY, "mx.test.example", NULL, &h);
+	assert_int_not_equal(h.rs, 0);
+	handshake(&ec, NULL, TLS_LEV_ENCRYPT, NULL, NULL, &h);
+	assert_int_equal(h.rs, 0);
+	assert_int_equal(h.trust, TLS_UNTRUSTED);
+	/* RSA key: ECDHE-RSA */
+	handshake(&rsa, ca_rsa, TLS_LEV_VERIFY, "mx.test.example", NULL, &h);
+	assert_int_equal(h.rs, 0);
+	assert_string_equal(h.si.cipher, "ECDHE-RSA-AES128-GCM-SHA256");
+	/* a client that offers only CBC or TLS 1.0 gets nothing */
+	struct tls_policy old = {.vmin = TLS_V10, .vmax = TLS_V12};
+	assert_int_equal(tls_suites_parse("cbc", 3, NULL, 0, old.suites,
+					  &old.nsuites),
+			 0);
+	handshake(&ec, NULL, TLS_LEV_MAY, NULL, &old, &h);
+	assert_int_not_equal(h.rs, 0);
+	struct tls_policy v10 = {.vmin = TLS_V10, .vmax = TLS_V11};
+	assert_int_equal(tls_suites_parse("aead cbc", 8, NULL, 0, v10.suites,
+					  &v10.nsuites),
+			 0);
+	handshake(&ec, NULL, TLS_LEV_MAY, NULL, &v10, &h);
+	assert_int_not_equal(h.rs, 0);
+	free_pair(&ec);
+	free_pair(&rsa);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_protocols),
+		cmocka_unit_test(test_suites),
+		cmocka_unit_test(test_name_match),
+		cmocka_unit_test(test_pem),
+		cmocka_unit_test(test_certgen),
+		cmocka_unit_test(test_handshake),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
