@@ -77,6 +77,8 @@ EXCEPTIONS = {
     "alias_maps", "local_recipient_maps",
     # Postfix's built-in level is 0; mailgw has only the modern (3.6)
     "compatibility_level",
+    # issue 6: the server's safe default is TLS 1.2 (BearSSL has no 1.3)
+    "smtpd_tls_protocols", "smtpd_tls_mandatory_protocols",
 }
 
 MAP_TYPES = "btree cidr hash inline lmdb pcre regexp static texthash unix"
