@@ -36,7 +36,8 @@ PFLOGSUMM = "/usr/sbin/pflogsumm"
 
 def free_port(host="127.0.0.1"):
     """A TCP port that was free on host a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
@@ -44,11 +45,19 @@ def free_port(host="127.0.0.1"):
 def listening(port, host="127.0.0.1"):
     """True when a socket listens on host:port (read from /proc/net/tcp,
     so probing does not open an SMTP session that counters would see)."""
-    want = "%s:%04X" % ("".join("%02X" % int(b) for b in
-                                reversed(host.split("."))), port)
-    anyaddr = "00000000:%04X" % port
+    if ":" in host:  # /proc/net/tcp6: 32-bit words in host order
+        raw = socket.inet_pton(socket.AF_INET6, host)
+        want = "%s:%04X" % ("".join(raw[i:i + 4][::-1].hex().upper()
+                                    for i in range(0, 16, 4)), port)
+        anyaddr = "0" * 32 + ":%04X" % port
+        table = "/proc/net/tcp6"
+    else:
+        want = "%s:%04X" % ("".join("%02X" % int(b) for b in
+                                    reversed(host.split("."))), port)
+        anyaddr = "00000000:%04X" % port
+        table = "/proc/net/tcp"
     try:
-        with open("/proc/net/tcp") as f:
+        with open(table) as f:
             next(f)
             for line in f:
                 fields = line.split()
@@ -234,7 +243,7 @@ class Sink:
 
     @property
     def nexthop(self):
-        return f"[{self.host}]:{self.port}"
+        return f"[{self.host}]:{self.port}"  # [::1] as Postfix writes it
 
     def start(self, options=None):
         if options is not None:
@@ -243,7 +252,8 @@ class Sink:
         if self.dump:
             # strftime template plus smtp-sink's random hex suffix.
             argv += ["-d", str(self.dumpdir) + "/%H%M%S."]
-        argv += self.options + [f"{self.host}:{self.port}", "256"]
+        addr = f"[{self.host}]" if ":" in self.host else self.host
+        argv += self.options + [f"{addr}:{self.port}", "256"]
         out = open(self.out, "ab")
         self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)

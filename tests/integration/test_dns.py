@@ -46,6 +46,8 @@ ZONE = "\n".join([
     "self IN MX 10 me.self", "me.self IN A 127.0.0.1",
     # relayhost by name
     "relay IN MX 10 mx2.pref",
+    # IPv6 only
+    "v6 IN MX 10 mx6.v6", "mx6.v6 IN AAAA ::1",
     # MX of a name without an address: the next one is used
     "half IN MX 10 noaddr.half", "half IN MX 20 mx2.pref",
 ] + [f"big IN MX {i + 1} exchanger-with-a-rather-long-name-{i:02d}.big"
@@ -127,6 +129,29 @@ def test_mx_preference_fallback_and_implicit_mx(dnsgw, smtp_sink):
     assert [m.recipients for m in mxb.wait_count(1)] == [["u@best.dnstest"]]
     assert [m.recipients for m in amx.wait_count(1)] == [["u@amx.dnstest"]]
     gw.wait_queue_empty()
+
+
+def test_aaaa_exchanger(dnsgw, smtp_sink):
+    """An exchanger with only an AAAA record, reached over IPv6 when
+    inet_protocols allows it; with ipv4 only it has no usable address."""
+    port = free_port("::1")
+    mx6 = smtp_sink(host="::1", port=port)
+    gw = dnsgw(port, inet_protocols="all")
+    gw.start()
+    send(gw, "u@v6.dnstest")
+    gw.wait_log(rf"to=<u@v6\.dnstest>, relay=mx6\.v6\.dnstest\[::1\]:{port}, "
+                r".*status=sent")
+    assert mx6.wait_count(1)[0].recipients == ["u@v6.dnstest"]
+    gw.stop()
+    gw.set(inet_protocols="ipv4")
+    gw.start()
+    send(gw, "w@v6.dnstest")
+    gw.wait_log(r"to=<w@v6\.dnstest>, relay=none, .*dsn=5\.4\.4, "
+                r"status=bounced \(Host or domain name not found\. Name "
+                r"service error for name=mx6\.v6\.dnstest type=A: Host found "
+                r"but no data record of requested type\)")
+    gw.wait_log(r"warning: no MX host for v6\.dnstest has a valid address "
+                r"record")
 
 
 def test_null_mx_nxdomain_and_loop_bounce(dnsgw, smtp_sink):
