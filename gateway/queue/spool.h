@@ -22,12 +22,15 @@
  * Group commit: steps 3-5 are the blocking ones and are separate calls so
  * that the event loop can hand a batch of finished files to a helper
  * thread: spool_commit_batch() syncs each file, renames each, then syncs
- * incoming/ once for the whole batch, and reports per file; the loop then
+ * incoming/ once for the whole batch (the write-back of every file is
+ * started before the first fsync), and reports per file; the loop then
  * answers 250 (result 0) or 452 4.3.1 (an error) to each session. Files
  * finishing while a batch is being synced wait for the next batch, so N
  * messages share one directory sync wait and the loop never blocks.
  *
- * Later state is appended (spool_append(): write + fdatasync), never
+ * Later state is appended (spool_append(): write + fdatasync, or
+ * spool_append_nosync() and a later spool_sync_message() for records that
+ * nothing acts on before then), never
  * rewritten; a torn append is cut off with spool_truncate() before the next
  * one (qfile.h: torn, valid_len). Moves between queues are renames that
  * never replace a file; a move need not be synced for safety (after a crash
@@ -131,6 +134,13 @@ void spool_unmap(const void *p, size_t n);
 /* Append one or more whole records and fdatasync [blocks]. On a failed or
  * short write the file is cut back to its old length. */
 int spool_append(int fd, const void *p, size_t n);
+/* The same without the fdatasync: the records survive a crash of the
+ * process (they are in the page cache) but not of the machine until the
+ * next spool_append() or spool_sync_message() on the file. For state that
+ * nothing acts on before such a sync (qmgr.c says which). */
+int spool_append_nosync(int fd, const void *p, size_t n);
+/* fdatasync a message file [blocks]. */
+int spool_sync_message(int fd);
 /* Cut the file to len bytes (a torn tail) and fdatasync [blocks]. */
 int spool_truncate(int fd, size_t len);
 

@@ -237,6 +237,26 @@ static void test_commit_needs_sync(void **state)
 	spool_close(&sp);
 }
 
+/* A committed message in incoming/, open for appending, and in rec the
+ * record "recipient 0 sent". */
+static int committed_with_record(struct spool *sp, struct spool_file *f,
+				 int64_t sec, struct buf *rec)
+{
+	int fd;
+
+	open_spool(sp, "s");
+	buf_init(rec, 1 << 16);
+	assert_int_equal(
+		write_message(sp, f, sec, 0, content, sizeof(content) - 1), 0);
+	assert_int_equal(commit(sp, f), 0);
+	fd = spool_open_message(sp, SPOOL_INCOMING, f->qid, 1);
+	assert_true(fd >= 0);
+	assert_int_equal(qfile_format_done(rec, 0, QFILE_RCPT_SENT, "2.0.0",
+					   "250 ok", 6),
+			 0);
+	return fd;
+}
+
 static void test_append_and_torn(void **state)
 {
 	struct spool sp;
@@ -248,16 +268,7 @@ static void test_append_and_torn(void **state)
 	int fd;
 
 	(void)state;
-	open_spool(&sp, "s");
-	buf_init(&rec, 1 << 16);
-	assert_int_equal(
-		write_message(&sp, &f, 2, 0, content, sizeof(content) - 1), 0);
-	assert_int_equal(commit(&sp, &f), 0);
-	fd = spool_open_message(&sp, SPOOL_INCOMING, f.qid, 1);
-	assert_true(fd >= 0);
-	assert_int_equal(qfile_format_done(&rec, 0, QFILE_RCPT_SENT, "2.0.0",
-					   "250 ok", 6),
-			 0);
+	fd = committed_with_record(&sp, &f, 2, &rec);
 	assert_int_equal(spool_append(fd, rec.data, rec.len), 0);
 
 	/* A crash in the middle of the next append. */
@@ -292,6 +303,44 @@ static void test_append_and_torn(void **state)
 		assert_int_equal(fstat(fd, &after), 0);
 		assert_int_equal(before.st_size, after.st_size);
 	}
+	spool_fail_after(0, 0);
+	close(fd);
+	assert_int_equal(spool_remove(&sp, SPOOL_INCOMING, f.qid), 0);
+	buf_free(&rec);
+	spool_close(&sp);
+}
+
+/* Outcome records that qmgr syncs later: readable at once, cut back on a
+ * failed write like spool_append(), and spool_sync_message() reports the
+ * sync's error. */
+static void test_append_nosync(void **state)
+{
+	struct spool sp;
+	struct spool_file f;
+	struct qfile_msg m;
+	struct buf rec;
+	struct stat before, after;
+	const void *p;
+	size_t n;
+	int fd;
+
+	(void)state;
+	fd = committed_with_record(&sp, &f, 3, &rec);
+	spool_fail_after(1, EIO); /* the write */
+	assert_int_equal(fstat(fd, &before), 0);
+	assert_int_equal(spool_append_nosync(fd, rec.data, rec.len), -EIO);
+	assert_int_equal(fstat(fd, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
+	spool_fail_after(0, 0);
+	assert_int_equal(spool_append_nosync(fd, rec.data, rec.len), 0);
+	assert_int_equal(parse_file(&sp, SPOOL_INCOMING, f.qid, &m, &p, &n), 0);
+	assert_false(m.torn);
+	assert_int_equal(m.rcpt[0].state, QFILE_RCPT_SENT);
+	qfile_msg_free(&m);
+	spool_unmap(p, n);
+	assert_int_equal(spool_sync_message(fd), 0);
+	spool_fail_after(1, EIO);
+	assert_int_equal(spool_sync_message(fd), -EIO);
 	spool_fail_after(0, 0);
 	close(fd);
 	assert_int_equal(spool_remove(&sp, SPOOL_INCOMING, f.qid), 0);
@@ -571,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_commit),
 		cmocka_unit_test(test_commit_needs_sync),
 		cmocka_unit_test(test_append_and_torn),
+		cmocka_unit_test(test_append_nosync),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_list_and_clean),
 		cmocka_unit_test(test_batch),
