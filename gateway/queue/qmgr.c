@@ -79,6 +79,8 @@ struct qjob {
 	struct qjob *next;      /* in msg's job list */
 	struct qjob *wait_next; /* in the wait queue */
 	int started;
+	size_t dest_slot; /* index into Q.dests (it may move, indexes stay) */
+	long dest_limit;  /* the transport's destination concurrency limit */
 	char dest[TRANSPORT_NAME_MAX + ROUTE_HOST_MAX + 16];
 };
 
@@ -91,6 +93,7 @@ struct qmsg {
 	int parsed;
 	double active_at;
 	size_t running; /* jobs not yet done */
+	int unsynced;   /* outcome records written but not yet fdatasynced */
 	int hold;       /* a recipient routed to hold: */
 	struct qjob *jobs;
 	struct qmsg *prev, *next;
@@ -119,6 +122,7 @@ static struct {
 	int fifo;
 	struct buf fifo_in;
 	struct loop_timer scan_timer, drain_timer;
+	struct loop_timer rmsync_timer; /* group sync of removals */
 	int stopping;
 	int want_rescan;
 	long active_limit;
@@ -134,16 +138,20 @@ static int64_t now_sec(void)
 
 /* ---- concurrency ---- */
 
-static struct dest_count *dest_get(const char *key)
+/* The slot of a destination in Q.dests, made on first use. Jobs keep the
+ * index, so pump() does not search (nor format, nor look up parameters)
+ * per waiting job: with thousands of jobs waiting that was most of
+ * qmgr's CPU. */
+static size_t dest_slot(const char *key)
 {
 	for (size_t i = 0; i < Q.ndests; i++)
 		if (strcmp(Q.dests[i].key, key) == 0)
-			return &Q.dests[i];
+			return i;
 	Q.dests = mem_realloc(Q.dests, (Q.ndests + 1) * sizeof *Q.dests);
-	struct dest_count *d = &Q.dests[Q.ndests++];
+	struct dest_count *d = &Q.dests[Q.ndests];
 	snprintf(d->key, sizeof d->key, "%s", key);
 	d->n = 0;
-	return d;
+	return Q.ndests++;
 }
 
 static unsigned *tp_count(const struct transport *tp)
@@ -227,14 +235,69 @@ static int msg_known(const char *qid)
 	return 0;
 }
 
+/* Records that something acts on at once (retry time, hold, reported):
+ * written and fdatasynced, which also makes every earlier record of the
+ * file durable. */
 static int append_rec(struct qmsg *qm, struct buf *b)
 {
 	int rc = spool_append(qm->fd, b->data, b->len);
 	if (rc < 0)
 		msg_warn("%s: cannot update queue file: %s", qm->qid,
 			 strerror(-rc));
+	else
+		qm->unsynced = 0;
 	buf_reset(b);
 	return rc;
+}
+
+/* A recipient's outcome, as the agent reports it: written now, synced
+ * later (msg_sync() or the next append_rec()), before anything acts on it.
+ * A crash of qmgr cannot lose it (page cache); a crash of the machine
+ * before the sync can, and then the recipient is tried again: a possible
+ * duplicate, never a loss. This takes an fdatasync per delivery off the
+ * loop, where it stalled every other delivery. */
+static void append_outcome(struct qmsg *qm, struct buf *b)
+{
+	int rc = spool_append_nosync(qm->fd, b->data, b->len);
+	if (rc < 0)
+		msg_warn("%s: cannot update queue file: %s", qm->qid,
+			 strerror(-rc));
+	else
+		qm->unsynced = 1;
+	buf_reset(b);
+}
+
+/* Make the outcome records durable before acting on them (a DSN). */
+static int msg_sync(struct qmsg *qm)
+{
+	if (!qm->unsynced)
+		return 0;
+	int rc = spool_sync_message(qm->fd);
+	if (rc < 0)
+		msg_warn("%s: cannot sync queue file: %s", qm->qid,
+			 strerror(-rc));
+	else
+		qm->unsynced = 0;
+	return rc;
+}
+
+/* Removals of delivered messages are made durable together: one fsync of
+ * active/ QMGR_RMSYNC_MS after the first unsynced one covers every unlink
+ * before it. Until then a crash of the machine can bring a delivered
+ * message back, which is delivered again (a duplicate, as a crash between
+ * the next hop's 250 and any sync would make); a crash of qmgr cannot,
+ * since its outcome records are in the file. */
+#define QMGR_RMSYNC_MS 50
+
+static void on_rmsync(struct loop *lp, struct loop_timer *t, void *arg)
+{
+	(void)lp;
+	(void)t;
+	(void)arg;
+	int rc = spool_sync_queue(&Q.sp, SPOOL_ACTIVE);
+	if (rc < 0)
+		msg_warn("cannot sync %s: %s", spool_queue_name(SPOOL_ACTIVE),
+			 strerror(-rc));
 }
 
 static void log_sender(struct buf *b, const struct qfile_msg *m)
@@ -263,7 +326,7 @@ static int notify_class(const char *cls)
 }
 
 /* Queue the DSNs owed for a finished (or deferred, for delay) message. */
-static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
+static int send_dsn(struct qmsg *qm, enum bounce_kind kind)
 {
 	const struct qfile_msg *m = &qm->m;
 	unsigned char *which = mem_zalloc(m->nrcpt ? m->nrcpt : 1);
@@ -289,7 +352,13 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 	}
 	if (n == 0) {
 		mem_free(which);
-		return;
+		return 0;
+	}
+	/* The notice acts on the outcome records: they come first, so that
+	 * a crash never makes a second notice for the same recipients. */
+	if (msg_sync(qm) < 0) {
+		mem_free(which);
+		return -1;
 	}
 	char to[QFILE_VALUE_MAX + 1];
 	char dbl[300];
@@ -312,13 +381,13 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 					 "notification discarded",
 					 qm->qid);
 			mem_free(which);
-			return;
+			return 0;
 		}
 		/* The postmaster hears of it only with "2bounce" in
 		 * notify_classes (not by default, as Postfix). */
 		if (!notify_class("2bounce")) {
 			mem_free(which);
-			return;
+			return 0;
 		}
 		const char *pm = conf_get("2bounce_notice_recipient");
 		from = dbl;
@@ -351,6 +420,7 @@ static void send_dsn(struct qmsg *qm, enum bounce_kind kind)
 	if (bounce_send(&Q.sp, &bi, m, qm->map) == 0)
 		Q.want_rescan = 1; /* deliver the notice soon */
 	mem_free(which);
+	return 0;
 }
 
 static void msg_finish(struct qmsg *qm);
@@ -421,8 +491,13 @@ static void msg_finish(struct qmsg *qm)
 		int bounced = 0;
 		for (size_t i = 0; i < m->nrcpt; i++)
 			bounced |= m->rcpt[i].state == QFILE_RCPT_BOUNCED;
+		if (bounced && send_dsn(qm, BOUNCE_FAILED) < 0) {
+			/* Left in active/ for the next start, as above. */
+			buf_free(&rec);
+			msg_free(qm);
+			return;
+		}
 		if (bounced) {
-			send_dsn(qm, BOUNCE_FAILED);
 			for (size_t i = 0; i < m->nrcpt; i++) {
 				const struct qfile_rcpt *r = &m->rcpt[i];
 				char d[16];
@@ -439,7 +514,7 @@ static void msg_finish(struct qmsg *qm)
 		}
 		if (dwt > 0 && !m->warned && now - m->arrival_sec >= dwt &&
 		    m->sender.len > 0) {
-			send_dsn(qm, BOUNCE_DELAYED);
+			(void)send_dsn(qm, BOUNCE_DELAYED);
 			qfile_format_warned(&rec, now);
 		}
 		unsigned att = m->attempts + 1;
@@ -458,13 +533,18 @@ static void msg_finish(struct qmsg *qm)
 		return;
 	}
 	buf_free(&rec);
-	send_dsn(qm, BOUNCE_FAILED);
-	send_dsn(qm, BOUNCE_DELIVERED);
+	if (send_dsn(qm, BOUNCE_FAILED) < 0 ||
+	    send_dsn(qm, BOUNCE_DELIVERED) < 0) {
+		msg_free(qm); /* left in active/ for the next start */
+		return;
+	}
 	rc = spool_remove(&Q.sp, SPOOL_ACTIVE, qm->qid);
 	if (rc < 0)
 		msg_warn("%s: cannot remove: %s", qm->qid, strerror(-rc));
 	else
 		msg_info("%s: removed", qm->qid);
+	if (rc == 0 && !loop_timer_pending(&Q.rmsync_timer))
+		loop_timer_set(Q.lp, &Q.rmsync_timer, QMGR_RMSYNC_MS);
 	msg_free(qm);
 	Q.want_rescan = 1;
 }
@@ -491,7 +571,7 @@ static void job_rcpt_done(struct deliver_job *job, size_t i,
 				  strlen(t));
 	else
 		qfile_format_defer(&rec, idx, d, t, strlen(t));
-	append_rec(j->msg, &rec);
+	append_outcome(j->msg, &rec);
 	buf_free(&rec);
 }
 
@@ -508,7 +588,7 @@ static void job_done(struct deliver_job *job)
 	struct qjob *j = job->arg;
 	struct qmsg *qm = j->msg;
 	if (j->started) {
-		struct dest_count *d = dest_get(j->dest);
+		struct dest_count *d = &Q.dests[j->dest_slot];
 		if (d->n)
 			d->n--;
 		unsigned *tc = tp_count(job->route.tp);
@@ -536,7 +616,7 @@ static void job_builtin(struct qjob *j)
 			qfile_format_done(&rec, job->rcpt[i],
 					  QFILE_RCPT_DISCARDED, "2.0.0", t,
 					  strlen(t));
-			append_rec(j->msg, &rec);
+			append_outcome(j->msg, &rec);
 			buf_free(&rec);
 			deliver_log(job, i, "none", start, 0, DELIVER_SENT,
 				    "2.0.0", t);
@@ -579,10 +659,10 @@ static void pump(void)
 	struct qjob **pp = &Q.wait_head, *prev = NULL;
 	while (*pp) {
 		struct qjob *j = *pp;
-		struct dest_count *d = dest_get(j->dest);
+		struct dest_count *d = &Q.dests[j->dest_slot];
 		unsigned *tc = tp_count(j->job.route.tp);
 		unsigned maxproc = j->job.route.tp->maxproc;
-		if ((long)d->n >= dest_limit(j->job.route.tp) ||
+		if ((long)d->n >= j->dest_limit ||
 		    (maxproc && *tc >= maxproc)) {
 			prev = j;
 			pp = &j->wait_next;
@@ -628,6 +708,8 @@ static struct qjob *job_new(struct qmsg *qm, const struct route *r)
 	j->job.arg = j;
 	snprintf(j->dest, sizeof j->dest, "%s/%s:%u", r->tp->name, r->host,
 		 r->port);
+	j->dest_slot = dest_slot(j->dest);
+	j->dest_limit = dest_limit(r->tp);
 	j->next = qm->jobs;
 	qm->jobs = j;
 	return j;
@@ -766,7 +848,9 @@ static int scan_one(const char *qid, void *arg)
 		Q.want_rescan = 1;
 		return 1;
 	}
-	if (msg_known(qid))
+	/* Messages in memory live in active/; only that scan can meet them
+	 * (and a linear search per file of a large incoming/ was costly). */
+	if (s->q == SPOOL_ACTIVE && msg_known(qid))
 		return 0;
 	if (s->q == SPOOL_DEFERRED) {
 		int fd = spool_open_message(&Q.sp, SPOOL_DEFERRED, qid, 0);
@@ -826,7 +910,8 @@ static void on_trigger(enum trigger_req req, const char *arg, void *ctx)
 	(void)ctx;
 	switch (req) {
 	case TRIGGER_INCOMING:
-		scan_queue(SPOOL_INCOMING, 0, NULL);
+		/* One scan for every request read together (before_sleep). */
+		Q.want_rescan = 1;
 		break;
 	case TRIGGER_MAILDROP:
 		do_pickup();
@@ -996,6 +1081,7 @@ int qmgr_service(const struct service_ctx *ctx)
 	buf_init(&Q.fifo_in, 16 * TRIGGER_MAX);
 	loop_timer_init(&Q.scan_timer, on_scan_timer, NULL);
 	loop_timer_init(&Q.drain_timer, on_drain, NULL);
+	loop_timer_init(&Q.rmsync_timer, on_rmsync, NULL);
 	Q.drain_ms = ctx && ctx->drain_ms ? ctx->drain_ms : 10000;
 	loop_signal_add(Q.lp, SIGTERM, on_term, NULL);
 	loop_set_before_sleep(Q.lp, before_sleep, NULL);
@@ -1041,6 +1127,10 @@ int qmgr_service(const struct service_ctx *ctx)
 	Q.smtp = NULL;
 	while (Q.msgs)
 		msg_free(Q.msgs);
+	if (loop_timer_pending(&Q.rmsync_timer)) {
+		loop_timer_cancel(Q.lp, &Q.rmsync_timer);
+		on_rmsync(Q.lp, &Q.rmsync_timer, NULL);
+	}
 	if (Q.fifo >= 0) {
 		loop_fd_del(Q.lp, Q.fifo, LOOP_ALL);
 		close(Q.fifo);

@@ -11,7 +11,9 @@
  * (route_rcpt()) and grouped by route into jobs that run through the
  * delivery agents under per-destination and per-transport concurrency
  * limits. Every outcome is appended to the queue file before anything
- * acts on it. When no recipient is left the DSNs owed are queued
+ * acts on it, and synced before a notice, deferral or hold acts on it;
+ * removals of finished messages are synced in groups (docs/ARCHITECTURE.md,
+ * "The queue: what is synced when"). When no recipient is left the DSNs owed are queued
  * (bounce.h) and the file removed; otherwise a retry time is appended and
  * the file moves to deferred/ (or expires and bounces).
  *

@@ -142,3 +142,65 @@ def test_restart_after_kill_all_idle_delivers_queued(gateway, smtp_sink):
                "the 50 queued messages at the sink", interval=0.3)
     gw.wait_queue_empty()
     assert sum(_msgids(sink).values()) == 50, _msgids(sink).most_common(3)
+
+
+def _kill_at_syscall(pid, syscall):
+    """strace attached to pid: the first call of syscall does not run and
+    the process gets SIGKILL instead (kill -9 at an exact step). Returns
+    the strace Popen once it is attached."""
+    import shutil
+    import subprocess
+    strace = shutil.which("strace")
+    assert strace, "strace is needed (tools/bootstrap installs it)"
+    st = subprocess.Popen(
+        [strace, "-qq", "-o", "/dev/null", "-p", str(pid), "-e",
+         f"trace={syscall}", "-e",
+         f"inject={syscall}:error=EIO:signal=SIGKILL:when=1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def traced():
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1]) == st.pid
+        return False
+    wait_until(traced, 20, f"strace attached to {pid}")
+    return st
+
+
+def test_kill9_qmgr_between_outcome_and_removal_no_redelivery(gateway,
+                                                              smtp_sink):
+    """qmgr writes a recipient's outcome without syncing it and syncs
+    removals in groups (docs/ARCHITECTURE.md, "The queue: what is synced
+    when"). kill -9 at the exact step between the two, the unlink of the
+    delivered message: the record is in the file, so the next qmgr removes
+    the message without delivering it again."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port)
+    gw.start()
+    master = gw.master_pid()
+    qmgr = gw.role_pids("qmgr")
+    assert qmgr, "no live qmgr child found"
+    st = _kill_at_syscall(qmgr[0], "unlinkat")
+    try:
+        load = AckingLoad(gw.port, threads=1, total=1, prefix="once").start()
+        load.join()
+        assert len(load.acked) == 1, (load.refused, load.errors[:3])
+        msgid = next(iter(load.acked))
+        gw.wait_log(rf"mailgw/master\[{master}\]: warning: .*\b{qmgr[0]}\b.*"
+                    r"(signal 9|SIGKILL|killed)", timeout=60)
+    finally:
+        try:
+            st.wait(timeout=20)
+        except Exception:
+            st.kill()
+            st.wait()
+    assert _msgids(sink)[msgid] == 1, _msgids(sink)
+    # The killed qmgr never removed the file; its successor does, without
+    # a second delivery.
+    gw.wait_queue_empty(timeout=60)
+    gw.wait_log(r"qmgr\[\d+\]: \w+: removed", timeout=30)
+    assert _msgids(sink)[msgid] == 1, \
+        f"delivered again after the restart: {_msgids(sink)}\n" \
+        f"{gw.log_text()[-3000:]}"
+    assert len(gw.log_lines(r"status=sent")) == 1, gw.log_text()[-3000:]
