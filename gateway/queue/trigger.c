@@ -9,32 +9,47 @@
 
 #include "queue/layout.h"
 
-int trigger_send(const char *queue_dir, const char *req)
+int trigger_open(const char *queue_dir)
 {
 	char path[4096];
-	char line[TRIGGER_MAX + 1];
-	size_t len = strlen(req);
-	ssize_t w;
-	int fd, err = 0;
+	int fd;
 
-	if (len == 0 || len >= TRIGGER_MAX || memchr(req, '\n', len))
-		return -EINVAL;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", queue_dir,
 			     LAYOUT_TRIGGER) >= sizeof(path))
 		return -ENAMETOOLONG;
 	/* O_NONBLOCK: open fails with ENXIO at once when nobody reads. */
 	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
+	return fd < 0 ? -errno : fd;
+}
+
+int trigger_write(int fd, const char *req)
+{
+	char line[TRIGGER_MAX + 1];
+	size_t len = strlen(req);
+	ssize_t w;
+
+	if (len == 0 || len >= TRIGGER_MAX || memchr(req, '\n', len))
+		return -EINVAL;
 	memcpy(line, req, len);
 	line[len++] = '\n';
 	do
 		w = write(fd, line, len);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
-		err = -errno;
-	else if ((size_t)w != len)
-		err = -EIO; /* cannot happen below PIPE_BUF */
+		return -errno;
+	return (size_t)w != len ? -EIO : 0; /* short: not below PIPE_BUF */
+}
+
+int trigger_send(const char *queue_dir, const char *req)
+{
+	size_t len = strlen(req);
+	int fd, err;
+
+	if (len == 0 || len >= TRIGGER_MAX || memchr(req, '\n', len))
+		return -EINVAL;
+	if ((fd = trigger_open(queue_dir)) < 0)
+		return fd;
+	err = trigger_write(fd, req);
 	close(fd);
 	return err;
 }

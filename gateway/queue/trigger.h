@@ -37,6 +37,12 @@ enum trigger_req {
  * FIFO is full (qmgr has requests pending, which is as good); other
  * -errno. */
 int trigger_send(const char *queue_dir, const char *req);
+/* The same in two steps, for a sender that keeps the FIFO open (smtpd's
+ * queue writer, one request per commit batch): trigger_open() returns a
+ * descriptor or -errno as above; trigger_write() returns 0 or -errno;
+ * -EPIPE means the reading qmgr went away: close and open again. */
+int trigger_open(const char *queue_dir);
+int trigger_write(int fd, const char *req);
 
 /* Parse the requests in p[0..n) (whole lines only). For each one call fn;
  * arg for TRIGGER_SITE is the domain, NUL-terminated in a caller-invisible

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -37,6 +38,7 @@ struct qwriter {
 	struct qw_msg *done, **done_tail; /* committed or failed */
 	size_t pending;                   /* submitted, not yet reported */
 	size_t batches;                   /* batches the thread finished */
+	int trig_fd;                      /* qmgr FIFO, kept open; -1 */
 };
 
 static void *commit_thread(void *arg)
@@ -94,6 +96,32 @@ static void msg_free(struct qw_msg *m)
 	mem_free(m);
 }
 
+/* Tell qmgr about new mail. The FIFO stays open between batches (three
+ * system calls fewer per batch); when qmgr went away (EPIPE) it is opened
+ * again once, for the qmgr that replaced it. */
+static void notify_qmgr(struct qwriter *w)
+{
+	int r = -EPIPE;
+
+	for (int tries = 0; tries < 2 && r == -EPIPE; tries++) {
+		if (w->trig_fd < 0) {
+			r = trigger_open(w->queue_dir);
+			if (r < 0)
+				break;
+			w->trig_fd = r;
+		}
+		r = trigger_write(w->trig_fd, "I");
+		if (r < 0 && r != -EAGAIN) {
+			close(w->trig_fd);
+			w->trig_fd = -1;
+		}
+	}
+	/* No qmgr (ENXIO, ENOENT) or a full FIFO (EAGAIN): it scans
+	 * incoming/ when it starts and on its timer anyway. */
+	if (r < 0 && r != -ENXIO && r != -EAGAIN && r != -ENOENT)
+		msg_warn("trigger qmgr: %s", strerror(-r));
+}
+
 /* Loop context: report what the thread finished. */
 static void collect(struct loop *lp, void *arg)
 {
@@ -118,11 +146,8 @@ static void collect(struct loop *lp, void *arg)
 			m->done(m->arg, res, m->f.qid);
 		msg_free(m);
 	}
-	if (committed) {
-		int r = trigger_send(w->queue_dir, "I");
-		if (r < 0 && r != -ENXIO && r != -EAGAIN && r != -ENOENT)
-			msg_warn("trigger qmgr: %s", strerror(-r));
-	}
+	if (committed)
+		notify_qmgr(w);
 }
 
 int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out)
@@ -135,6 +160,7 @@ int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out)
 		return r;
 	}
 	w->lp = lp;
+	w->trig_fd = -1;
 	w->queue_dir = mem_strdup(queue_dir);
 	w->todo_tail = &w->todo;
 	w->done_tail = &w->done;
@@ -166,6 +192,8 @@ void qwriter_free(struct qwriter *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	spool_close(&w->sp);
+	if (w->trig_fd >= 0)
+		close(w->trig_fd);
 	mem_free(w->queue_dir);
 	mem_free(w);
 }

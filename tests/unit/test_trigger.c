@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -104,12 +105,61 @@ static void test_send(void **state)
 	close(fd);
 }
 
+/* A sender that keeps the FIFO open (smtpd's queue writer): requests
+ * arrive whole; when the reader goes away the write says EPIPE, and a new
+ * open reaches the reader that replaced it. */
+static void test_open_write(void **state)
+{
+	char dir[256], path[300], rd[64];
+	struct got g = {0};
+	ssize_t n;
+	int rfd, wfd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/q2", test_tmpdir());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/public", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, LAYOUT_TRIGGER);
+	assert_int_equal(mkfifo(path, 0622), 0);
+	assert_int_equal(trigger_open(dir), -ENXIO);
+
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	wfd = trigger_open(dir);
+	assert_true(wfd >= 0);
+	assert_int_equal(trigger_write(wfd, "I"), 0);
+	assert_int_equal(trigger_write(wfd, "I"), 0);
+	assert_int_equal(trigger_write(wfd, "a\nb"), -EINVAL);
+	n = read(rfd, rd, sizeof(rd));
+	assert_int_equal(n, 4);
+	assert_int_equal(trigger_parse(rd, (size_t)n, collect, &g), 4);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.req[1], TRIGGER_INCOMING);
+
+	/* qmgr exits and another one opens the FIFO. */
+	close(rfd);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(trigger_write(wfd, "I"), -EPIPE);
+	close(wfd);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	wfd = trigger_open(dir);
+	assert_true(wfd >= 0);
+	assert_int_equal(trigger_write(wfd, "R"), 0);
+	n = read(rfd, rd, sizeof(rd));
+	assert_int_equal(n, 2);
+	close(wfd);
+	close(rfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_long_line),
 		cmocka_unit_test(test_send),
+		cmocka_unit_test(test_open_write),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
