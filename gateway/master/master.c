@@ -50,6 +50,7 @@
 #include "core/mem.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "master/control.h"
 #include "master/endpoint.h"
 #include "master/service.h"
 #include "tls/keys.h"
@@ -109,6 +110,7 @@ static struct {
 	pid_t pid;
 	int pid_fd;
 	int ctl_fd;
+	uid_t webui_uid; /* webui_owner's uid, or (uid_t)-1 */
 	int notify_fd; /* `start` waits on this for 'R' or 'E' */
 	struct listener *lst;
 	size_t nlst;
@@ -861,6 +863,36 @@ static void on_signal(struct loop *lp, int signo, void *arg)
 
 /* ------------------------------------------------------------ control */
 
+/* A control job (control.h) or a request webui_owner may not make:
+ * answered here, 1; 0 for master's own requests. */
+static int ctl_job(int c, const char *req, uid_t uid)
+{
+	struct control_job job;
+	struct buf why;
+	int rc;
+
+	buf_init(&why, 256);
+	rc = control_job_parse(req, strlen(req), conf_get("webui_directory"),
+			       &job, &why);
+	if (rc == 0 && uid != 0 && uid != geteuid() &&
+	    strcmp(req, "status") != 0) {
+		buf_puts(&why, "not allowed");
+		rc = -1;
+	}
+	if (rc < 0) {
+		dprintf(c, "error %s\n", buf_str(&why));
+		msg_warn("control request refused: %s", buf_str(&why));
+	} else if (rc > 0) {
+		msg_info("control: %s (uid %ld)", req, (long)uid);
+		if (control_job_start(c, M.dir, M.maillog, &job) < 0)
+			dprintf(c, "error cannot fork: %s\n", strerror(errno));
+	}
+	buf_free(&why);
+	if (rc != 0)
+		close(c);
+	return rc != 0;
+}
+
 static void on_ctl(struct loop *lp, int fd, int ready, void *arg)
 {
 	char req[MASTER_REQUEST_MAX + 1], reply[MASTER_REPLY_MAX];
@@ -877,7 +909,8 @@ static void on_ctl(struct loop *lp, int fd, int ready, void *arg)
 	if (c < 0)
 		return;
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
+	    (cred.uid != 0 && cred.uid != geteuid() &&
+	     cred.uid != M.webui_uid)) {
 		close(c);
 		return;
 	}
@@ -894,6 +927,8 @@ static void on_ctl(struct loop *lp, int fd, int ready, void *arg)
 	}
 	req[got] = 0;
 	req[strcspn(req, "\r\n")] = 0;
+	if (ctl_job(c, req, cred.uid))
+		return;
 	if (strcmp(req, "status") == 0) {
 		snprintf(reply, sizeof(reply), "ok %ld\n", (long)M.pid);
 	} else if (strcmp(req, "reload") == 0) {
@@ -916,6 +951,18 @@ static void on_ctl(struct loop *lp, int fd, int ready, void *arg)
 		begin_stop(0);
 }
 
+/* webui_owner's uid (it may make control jobs), or (uid_t)-1. Read at
+ * start: a change takes a restart. */
+static uid_t webui_uid(void)
+{
+	const char *w = conf_get("webui_owner");
+	struct passwd *pw = w && *w ? getpwnam(w) : NULL;
+
+	if (w && *w && pw == NULL)
+		msg_warn("webui_owner %s: unknown user", w);
+	return pw ? pw->pw_uid : (uid_t)-1;
+}
+
 static int ctl_open(void)
 {
 	struct sockaddr_un sun;
@@ -935,7 +982,10 @@ static int ctl_open(void)
 		return -1;
 	unlink(sun.sun_path); /* stale: we hold the pid lock */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(sun.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
+	    chmod(sun.sun_path, 0600) < 0 ||
+	    (M.webui_uid != (uid_t)-1 && M.privileged &&
+	     chown(sun.sun_path, M.webui_uid, (gid_t)-1) < 0) ||
+	    listen(fd, 16) < 0) {
 		msg_error("control socket %s: %s", sun.sun_path,
 			  strerror(errno));
 		close(fd);
@@ -1279,6 +1329,7 @@ static int run_master(int foreground)
 	loop_signal_add(M.lp, SIGINT, on_signal, NULL);
 	loop_signal_add(M.lp, SIGHUP, on_signal, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	M.webui_uid = webui_uid();
 	if ((M.ctl_fd = ctl_open()) < 0)
 		msg_fatal("the mail system was not started");
 	loop_fd_add(M.lp, M.ctl_fd, LOOP_READABLE, on_ctl, NULL);
@@ -1308,12 +1359,10 @@ static int run_master(int foreground)
 
 /* ------------------------------------------------------------ commands */
 
-int master_request(const char *queue_dir, const char *req, char *reply,
-		   size_t size)
+int master_connect(const char *queue_dir, const char *req)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = {120, 0};
-	size_t got = 0;
 	int fd, e;
 
 	memset(&sun, 0, sizeof(sun));
@@ -1332,6 +1381,17 @@ int master_request(const char *queue_dir, const char *req, char *reply,
 		close(fd);
 		return -e;
 	}
+	return fd;
+}
+
+int master_request(const char *queue_dir, const char *req, char *reply,
+		   size_t size)
+{
+	size_t got = 0;
+	int fd = master_connect(queue_dir, req);
+
+	if (fd < 0)
+		return fd;
 	while (got + 1 < size) {
 		ssize_t n = read(fd, reply + got, size - 1 - got);
 

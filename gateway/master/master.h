@@ -32,6 +32,10 @@
  * none runs, or -errno when the lock file cannot be examined. */
 pid_t master_running(const char *queue_dir);
 
+/* master_connect - connect to queue_dir's control socket and send req and
+ * a newline; the descriptor (reads time out after 120 s), or -errno. */
+int master_connect(const char *queue_dir, const char *req);
+
 /* master_request - send req on queue_dir's control socket and put the
  * one-line answer (no newline) in reply. 0, or -errno. */
 int master_request(const char *queue_dir, const char *req, char *reply,
