@@ -14,12 +14,16 @@ GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 SRCS     := $(sort $(wildcard gateway/*/*.c))
 MAIN_SRC := gateway/main.c
+# The web UI (webui-cgi/): main.c is the CGI; the rest is library code the
+# unit tests and fuzzers link too.
+WEBUI_SRCS := $(sort $(wildcard webui-cgi/*.c))
+WEBUI_LIB  := $(filter-out webui-cgi/main.c,$(WEBUI_SRCS))
 COMMANDS := postconf postmap postalias newaliases sendmail mailq postqueue \
 	    postsuper postcat
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
           -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual -Wundef
-COMMON := -std=c11 -D_GNU_SOURCE -Igateway $(WARN) \
+COMMON := -std=c11 -D_GNU_SOURCE -Igateway -Iwebui-cgi $(WARN) \
           -DMAILGW_VERSION='"$(VERSION)"' -DMAILGW_GITREV='"$(GITREV)"'
 
 # Firmware: musl, static, stripped; only what is used survives gc-sections.
@@ -55,7 +59,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 .PHONY: all bootstrap test unit fuzz integration lint run stop clean distclean \
         bench image image-oci test-image test-image-container
 
-all: $(BUILD)/mailgw
+all: $(BUILD)/mailgw $(BUILD)/webui.cgi
 
 $(STAMP):
 	tools/bootstrap
@@ -77,8 +81,15 @@ $(BUILD)/mailgw: $(FW_OBJS)
 	@printf 'mailgw: %s bytes, %s\n' "$$(stat -c %s $@)" \
 	  "$$(file -b $@ | cut -d, -f1-4)"
 
+# The web UI's CGI: the gateway's conf/core code and webui-cgi/.
+WEBUI_OBJS := $(patsubst %.c,$(FW_OBJ)/%.o,$(WEBUI_SRCS))
+
+$(BUILD)/webui.cgi: $(WEBUI_OBJS) $(filter-out $(FW_OBJ)/$(MAIN_SRC:.c=.o),$(FW_OBJS))
+	$(FW_CC) $(FW_LDFLAGS) -o $@ $^ $(FW_LIBS)
+	@printf 'webui.cgi: %s bytes\n' "$$(stat -c %s $@)"
+
 # ---- host (ASan/UBSan) library for unit tests ----
-HOST_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,$(SRCS))
+HOST_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,$(SRCS) $(WEBUI_LIB))
 
 $(HOST_OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -99,7 +110,7 @@ unit: $(UNIT_BINS)
 	exit $$fail
 
 # ---- libFuzzer ----
-FUZZ_OBJS := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(SRCS))
+FUZZ_OBJS := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(SRCS) $(WEBUI_LIB))
 
 $(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -136,7 +147,7 @@ integration: $(BUILD)/mailgw
 # ---- source checks ----
 lint:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok)[[:space:]]*\(' \
-	  $(SRCS) $(MAIN_SRC) || { echo "lint: banned function (STYLE.md rule 6)"; exit 1; }
+	  $(SRCS) $(MAIN_SRC) $(WEBUI_SRCS) || { echo "lint: banned function (STYLE.md rule 6)"; exit 1; }
 	@echo "lint: no banned functions"
 
 test:

@@ -28,9 +28,9 @@
 #include "core/mem.h"
 #include "master/master.h"
 
-#define RENDERED      ".rendered"
-#define CURRENT       ".rendered/current"
-#define PASSWD_FILE   "smarthost_passwd"
+#define RENDERED         ".rendered"
+#define CURRENT          ".rendered/current"
+#define PASSWD_FILE      "smarthost_passwd"
 #define GENERATIONS_KEPT 2
 
 static const char *const linked[] = {"main.cf", "master.cf", SETTINGS_FILE,
@@ -171,8 +171,8 @@ static int render_into(const char *dir, const char *gen,
 		buf_printf(&text, "%s\n",
 			   settings_value(s, "smarthost_login", 15, &login));
 	}
-	if (write_file(gen, PASSWD_FILE, buf_str(&text), buf_len(&text),
-		       0600) < 0)
+	if (write_file(gen, PASSWD_FILE, buf_str(&text), buf_len(&text), 0600) <
+	    0)
 		goto out;
 	/* The checks of postconf and of master, on the new files: main.cf as
 	 * DIR/main.cf would be read (config_directory stays DIR). */
@@ -345,9 +345,9 @@ static int apply(const char *dir, const struct settings *s)
 static void schema(void)
 {
 	static const char *const types[] = {
-		"host name", "domain list", "host", "number",  "choice",
-		"network list", "e-mail address", "word", "secret", "path",
-		"listener", "address list"};
+		"host name", "domain list",  "host",           "number",
+		"choice",    "network list", "e-mail address", "word",
+		"secret",    "path",         "listener",       "address list"};
 
 	printf("| key | type | default | feeds | help |\n"
 	       "| --- | --- | --- | --- | --- |\n");
@@ -358,15 +358,47 @@ static void schema(void)
 		       f->flags & SETTINGS_F_SYSTEM ? " (system)" : "",
 		       f->type == SETTINGS_ENUM ? "one of " : "",
 		       f->type == SETTINGS_ENUM ? f->choices : types[f->type],
-		       f->def,
-		       f->feeds, f->help);
+		       f->def, f->feeds, f->help);
 	}
+}
+
+/* -u: the settings come from the web UI (its staged file): a system key
+ * (paths, users, listeners) must keep the value of DIR/settings.cf. */
+static int keep_system(const char *dir, const struct settings *s)
+{
+	char path[4096];
+	struct settings cur;
+	struct buf text, why;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SETTINGS_FILE);
+	buf_init(&text, SETTINGS_FILE_MAX + 1);
+	buf_init(&why, 4096);
+	settings_init(&cur);
+	if (conf_read_file(path, &text) < 0 ||
+	    settings_parse(&cur, buf_str(&text), buf_len(&text), &why) < 0) {
+		msg_error("%s: cannot read the current settings", path);
+		rc = -1;
+	}
+	settings_normalize(&cur);
+	for (size_t i = 0; rc == 0 && i < settings_count; i++)
+		if ((settings_fields[i].flags & SETTINGS_F_SYSTEM) &&
+		    strcmp(cur.value[i], s->value[i]) != 0) {
+			msg_error("%s may not be changed from the web UI",
+				  settings_fields[i].key);
+			rc = -1;
+		}
+	settings_free(&cur);
+	buf_free(&text);
+	buf_free(&why);
+	return rc;
 }
 
 static int usage(void)
 {
-	msg_error("usage: mailgw [-c config_dir] config check|render|apply "
-		  "[-s settings_file] [render: output_dir] | config schema");
+	msg_error(
+		"usage: mailgw [-c config_dir] config check|render|apply "
+		"[-u] [-s settings_file] [render: output_dir] | config schema");
 	return 2;
 }
 
@@ -375,13 +407,15 @@ int config_main(int argc, char **argv)
 	const char *dir = config_dir(), *verb, *file = NULL, *out = NULL;
 	char path[4096];
 	struct settings s;
-	int rc = 0;
+	int rc = 0, untrusted = 0;
 
 	if (argc < 2)
 		return usage();
 	verb = argv[1];
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "-u") == 0)
+			untrusted = 1;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
 			file = argv[++i];
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			dir = argv[++i];
@@ -398,7 +432,7 @@ int config_main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s", dir, SETTINGS_FILE);
 		file = path;
 	}
-	if (load(file, &s) < 0) {
+	if (load(file, &s) < 0 || (untrusted && keep_system(dir, &s) < 0)) {
 		settings_free(&s);
 		if (strcmp(verb, "apply") == 0)
 			msg_error("nothing changed in %s", dir);

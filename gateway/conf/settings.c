@@ -14,7 +14,7 @@
 #include "conf/settings.h"
 #include "core/mem.h"
 
-#define R SETTINGS_F_REQUIRED
+#define R   SETTINGS_F_REQUIRED
 #define SYS SETTINGS_F_SYSTEM
 
 /* The schema. Keep labels short and help texts plain: they are the form. */
@@ -83,9 +83,8 @@ const struct settings_field settings_fields[] = {
 	{"mail_owner", SETTINGS_WORD, "", 0, 0, NULL, SYS, "Mail owner",
 	 "User the daemons run as (empty: the built-in default).",
 	 "mail_owner"},
-	{"webui_directory", SETTINGS_PATH, "", 0, 0, NULL, SYS,
-	 "Web UI state", "Directory of the web UI (empty: the default).",
-	 "webui_directory"},
+	{"webui_directory", SETTINGS_PATH, "", 0, 0, NULL, SYS, "Web UI state",
+	 "Directory of the web UI (empty: the default).", "webui_directory"},
 	{"webui_owner", SETTINGS_WORD, "", 0, 0, NULL, SYS, "Web UI user",
 	 "User the web UI runs as (empty: none may use the control socket "
 	 "but root).",
@@ -95,7 +94,8 @@ const struct settings_field settings_fields[] = {
 #undef R
 #undef SYS
 
-const size_t settings_count = sizeof(settings_fields) / sizeof(settings_fields[0]);
+const size_t settings_count =
+	sizeof(settings_fields) / sizeof(settings_fields[0]);
 
 /* ------------------------------------------------------------ table */
 
@@ -442,7 +442,8 @@ int settings_field_check(const struct settings_field *f, const char *v,
 		n--;
 	buf_init(&tmp, SETTINGS_VALUE_MAX * 2);
 	if (n > SETTINGS_VALUE_MAX) {
-		buf_printf(why, "longer than %d characters", SETTINGS_VALUE_MAX);
+		buf_printf(why, "longer than %d characters",
+			   SETTINGS_VALUE_MAX);
 		rc = -1;
 		goto out;
 	}
@@ -461,9 +462,10 @@ int settings_field_check(const struct settings_field *f, const char *v,
 	switch (f->type) {
 	case SETTINGS_HOSTNAME:
 		if (!name_ok(v, n, 1)) {
-			buf_puts(why, "not a fully qualified host name (letters, "
-				      "digits and hyphens, with dots, such as "
-				      "mx.example.com)");
+			buf_puts(why,
+				 "not a fully qualified host name (letters, "
+				 "digits and hyphens, with dots, such as "
+				 "mx.example.com)");
 			rc = -1;
 		}
 		lower_into(&tmp, v, n);
@@ -530,7 +532,8 @@ int settings_field_check(const struct settings_field *f, const char *v,
 	}
 	case SETTINGS_EMAIL:
 		if (!email_ok(v, n)) {
-			buf_puts(why, "not an e-mail address (name@example.com)");
+			buf_puts(why,
+				 "not an e-mail address (name@example.com)");
 			rc = -1;
 		}
 		buf_append(&tmp, v, n);
@@ -551,7 +554,8 @@ int settings_field_check(const struct settings_field *f, const char *v,
 	case SETTINGS_SECRET:
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)v[i] > 0x7e) {
-				buf_puts(why, "printable ASCII characters only");
+				buf_puts(why,
+					 "printable ASCII characters only");
 				rc = -1;
 				break;
 			}
@@ -561,7 +565,8 @@ int settings_field_check(const struct settings_field *f, const char *v,
 		if (v[0] != '/')
 			rc = -1;
 		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)v[i]) && !strchr("._/-", v[i]))
+			if (!isalnum((unsigned char)v[i]) &&
+			    !strchr("._/-", v[i]))
 				rc = -1;
 		if (rc < 0)
 			buf_puts(why, "an absolute path of letters, digits, "
@@ -689,7 +694,8 @@ static int directive(const char *line, size_t n, const char **word,
 
 	while (i < n && (line[i] == ' ' || line[i] == '\t'))
 		i++;
-	if (i + 1 >= n || line[i] != '@' || !isalpha((unsigned char)line[i + 1]))
+	if (i + 1 >= n || line[i] != '@' ||
+	    !isalpha((unsigned char)line[i + 1]))
 		return 0;
 	*word = line + i + 1;
 	for (i++; i < n && isalpha((unsigned char)line[i]); i++)
@@ -718,7 +724,8 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 	buf_init(&scratch, SETTINGS_VALUE_MAX * 2);
 	keep[0] = 1;
 	while (off < len && rc == 0) {
-		const char *line = tpl + off, *nl = memchr(line, '\n', len - off);
+		const char *line = tpl + off,
+			   *nl = memchr(line, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - line) : len - off;
 		const char *word, *arg;
 		size_t wlen, alen;
@@ -730,15 +737,19 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 				const char *v;
 
 				if (depth == SETTINGS_IF_DEPTH) {
-					buf_printf(why, "line %u: @if nested "
-						   "too deep", lineno);
+					buf_printf(why,
+						   "line %u: @if nested "
+						   "too deep",
+						   lineno);
 					rc = -1;
 					break;
 				}
 				v = settings_value(s, arg, alen, &scratch);
 				if (v == NULL) {
-					buf_printf(why, "line %u: unknown name "
-						   "\"%.*s\"", lineno,
+					buf_printf(why,
+						   "line %u: unknown name "
+						   "\"%.*s\"",
+						   lineno,
 						   (int)(alen > 64 ? 64 : alen),
 						   arg);
 					rc = -1;
@@ -753,9 +764,11 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 				   depth > 0) {
 				depth--;
 			} else {
-				buf_printf(why, "line %u: unknown or misplaced "
-					   "directive \"@%.*s\"", lineno,
-					   (int)(wlen > 64 ? 64 : wlen), word);
+				buf_printf(why,
+					   "line %u: unknown or misplaced "
+					   "directive \"@%.*s\"",
+					   lineno, (int)(wlen > 64 ? 64 : wlen),
+					   word);
 				rc = -1;
 			}
 			continue;
@@ -771,7 +784,8 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 			}
 			end = memchr(line + i + 1, '@', n - i - 1);
 			if (end == NULL) {
-				buf_printf(why, "line %u: '@' without its "
+				buf_printf(why,
+					   "line %u: '@' without its "
 					   "closing '@' (write @@ for '@')",
 					   lineno);
 				rc = -1;
@@ -786,8 +800,10 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 					   (size_t)(end - line - i - 1),
 					   &scratch);
 			if (v == NULL) {
-				buf_printf(why, "line %u: unknown name "
-					   "\"%.*s\"", lineno,
+				buf_printf(why,
+					   "line %u: unknown name "
+					   "\"%.*s\"",
+					   lineno,
 					   (int)(end - line - i - 1 > 64
 							 ? 64
 							 : end - line - i - 1),
@@ -796,7 +812,8 @@ int settings_render(const struct settings *s, const char *tpl, size_t len,
 				break;
 			}
 			if (has_ctl(v, strlen(v))) {
-				buf_printf(why, "line %u: the value of %.*s "
+				buf_printf(why,
+					   "line %u: the value of %.*s "
 					   "holds a control character",
 					   lineno, (int)(end - line - i - 1),
 					   line + i + 1);

@@ -33,10 +33,10 @@
 #include "core/buf.h"
 
 #define SETTINGS_FILE       "settings.cf"
-#define SETTINGS_FILE_MAX   (64 * 1024) /* bytes of a settings file */
-#define SETTINGS_VALUE_MAX  1024        /* bytes of one value */
-#define SETTINGS_LIST_MAX   100         /* elements of a domain/net list */
-#define SETTINGS_IF_DEPTH   8           /* nested @if in a template */
+#define SETTINGS_FILE_MAX   (64 * 1024)  /* bytes of a settings file */
+#define SETTINGS_VALUE_MAX  1024         /* bytes of one value */
+#define SETTINGS_LIST_MAX   100          /* elements of a domain/net list */
+#define SETTINGS_IF_DEPTH   8            /* nested @if in a template */
 #define SETTINGS_OUTPUT_MAX (256 * 1024) /* bytes of one rendered file */
 
 enum settings_type {
@@ -55,9 +55,10 @@ enum settings_type {
 };
 
 #define SETTINGS_F_REQUIRED 0x01 /* the empty value is an error */
-#define SETTINGS_F_SYSTEM   0x02 /* deployment (paths, ports): not a form
-				    field of the web UI */
-#define SETTINGS_F_SECRET   0x04 /* never shown back; rendered 0600 only */
+#define SETTINGS_F_SYSTEM                                                      \
+	0x02                   /* deployment (paths, ports): not a form        \
+				  field of the web UI */
+#define SETTINGS_F_SECRET 0x04 /* never shown back; rendered 0600 only */
 
 struct settings_field {
 	const char *key;

@@ -30,74 +30,87 @@ static void test_validators(void **state)
 
 	(void)state;
 	assert_int_equal(check("hostname", "MX.Example.com", why, sizeof(why),
-			       norm, sizeof(norm)), 0);
+			       norm, sizeof(norm)),
+			 0);
 	assert_string_equal(norm, "mx.example.com");
-	assert_int_equal(check("hostname", "localhost", why, sizeof(why), NULL,
-			       0), -1);
+	assert_int_equal(
+		check("hostname", "localhost", why, sizeof(why), NULL, 0), -1);
 	assert_non_null(strstr(why, "not a fully qualified host name"));
-	assert_int_equal(check("hostname", "-a.example", why, sizeof(why),
-			       NULL, 0), -1);
+	assert_int_equal(
+		check("hostname", "-a.example", why, sizeof(why), NULL, 0), -1);
 	assert_int_equal(check("hostname", "a.123", why, sizeof(why), NULL, 0),
 			 -1);
 	assert_int_equal(check("hostname", "a..b", why, sizeof(why), NULL, 0),
 			 -1);
-	assert_int_equal(check("hostname", "a.b\nc = d", why, sizeof(why),
-			       NULL, 0), -1);
+	assert_int_equal(
+		check("hostname", "a.b\nc = d", why, sizeof(why), NULL, 0), -1);
 	assert_string_equal(why, "contains a control character");
 	assert_int_equal(check("hostname", "", why, sizeof(why), NULL, 0), -1);
 	assert_string_equal(why, "required");
 	assert_int_equal(check("domains", "a.test,B.test  c", why, sizeof(why),
-			       norm, sizeof(norm)), 0);
+			       norm, sizeof(norm)),
+			 0);
 	assert_string_equal(norm, "a.test, b.test, c");
-	assert_int_equal(check("domains", "a.test, $x", why, sizeof(why), NULL,
-			       0), -1);
+	assert_int_equal(
+		check("domains", "a.test, $x", why, sizeof(why), NULL, 0), -1);
 	assert_string_equal(why, "\"$x\" is not a domain name");
 	assert_int_equal(check("trusted_networks", "10.0.0.0/8 ::1 [fe80::]/10",
-			       why, sizeof(why), norm, sizeof(norm)), 0);
+			       why, sizeof(why), norm, sizeof(norm)),
+			 0);
 	assert_string_equal(norm, "10.0.0.0/8, [::1]/128, [fe80::]/10");
 	assert_int_equal(check("trusted_networks", "10.0.0.1/8", why,
-			       sizeof(why), NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 -1);
 	assert_int_equal(check("trusted_networks", "10.0.0.0/33", why,
-			       sizeof(why), NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 -1);
 	assert_int_equal(check("trusted_networks", "10.0.0.0/", why,
-			       sizeof(why), NULL, 0), -1);
-	assert_int_equal(check("smarthost_port", "65535", why, sizeof(why),
-			       NULL, 0), 0);
-	assert_int_equal(check("smarthost_port", "65536", why, sizeof(why),
-			       NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 -1);
+	assert_int_equal(
+		check("smarthost_port", "65535", why, sizeof(why), NULL, 0), 0);
+	assert_int_equal(
+		check("smarthost_port", "65536", why, sizeof(why), NULL, 0),
+		-1);
 	assert_string_equal(why, "a whole number from 1 to 65535");
 	assert_int_equal(check("smarthost_port", "99999999999999999999999", why,
-			       sizeof(why), NULL, 0), -1);
-	assert_int_equal(check("smarthost_tls", "verify", why, sizeof(why),
-			       NULL, 0), 0);
-	assert_int_equal(check("smarthost_tls", "ver", why, sizeof(why), NULL,
-			       0), -1);
-	assert_int_equal(check("smarthost_host", "10.1.2.3", why, sizeof(why),
-			       NULL, 0), 0);
-	assert_int_equal(check("smarthost_host", "[10.1.2.3]", why,
-			       sizeof(why), NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 -1);
+	assert_int_equal(
+		check("smarthost_tls", "verify", why, sizeof(why), NULL, 0), 0);
+	assert_int_equal(
+		check("smarthost_tls", "ver", why, sizeof(why), NULL, 0), -1);
+	assert_int_equal(
+		check("smarthost_host", "10.1.2.3", why, sizeof(why), NULL, 0),
+		0);
+	assert_int_equal(check("smarthost_host", "[10.1.2.3]", why, sizeof(why),
+			       NULL, 0),
+			 -1);
 	assert_int_equal(check("admin_email", "ops+gw@example.com", why,
-			       sizeof(why), NULL, 0), 0);
+			       sizeof(why), NULL, 0),
+			 0);
 	assert_int_equal(check("admin_email", "a$b@example.com", why,
-			       sizeof(why), NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 -1);
 	assert_int_equal(check("admin_email", "", why, sizeof(why), NULL, 0),
 			 0);
-	assert_int_equal(check("smarthost_user", "a:b", why, sizeof(why), NULL,
-			       0), -1);
+	assert_int_equal(
+		check("smarthost_user", "a:b", why, sizeof(why), NULL, 0), -1);
 	assert_int_equal(check("smtp_listen", "127.0.0.1:2525", why,
-			       sizeof(why), NULL, 0), 0);
-	assert_int_equal(check("smtp_listen", "2525x", why, sizeof(why), NULL,
-			       0), -1);
-	assert_int_equal(check("queue_directory", "relative", why, sizeof(why),
-			       NULL, 0), -1);
+			       sizeof(why), NULL, 0),
+			 0);
+	assert_int_equal(
+		check("smtp_listen", "2525x", why, sizeof(why), NULL, 0), -1);
+	assert_int_equal(
+		check("queue_directory", "relative", why, sizeof(why), NULL, 0),
+		-1);
 }
 
 static void test_parse_and_check(void **state)
 {
-	static const char text[] =
-		"# comment\nhostname = gw.example.test\n"
-		"domains = example.test,\n  example.org\n"
-		"smarthost_host = relay.example.test\n";
+	static const char text[] = "# comment\nhostname = gw.example.test\n"
+				   "domains = example.test,\n  example.org\n"
+				   "smarthost_host = relay.example.test\n";
 	struct settings s;
 	struct buf why;
 
@@ -112,14 +125,13 @@ static void test_parse_and_check(void **state)
 	settings_normalize(&s);
 	assert_string_equal(settings_get(&s, "domains"),
 			    "example.test, example.org");
-	assert_int_equal(settings_parse(&s, "nope = 1\nhostname = x.y\n", 23,
-					&why),
-			 -1);
+	assert_int_equal(
+		settings_parse(&s, "nope = 1\nhostname = x.y\n", 23, &why), -1);
 	assert_string_equal(buf_str(&why), "line 1: unknown setting \"nope\"");
 	buf_reset(&why);
-	assert_int_equal(settings_parse(&s, "hostname=a.b\nhostname=c.d\n", 26,
-					&why),
-			 -1);
+	assert_int_equal(
+		settings_parse(&s, "hostname=a.b\nhostname=c.d\n", 26, &why),
+		-1);
 	assert_string_equal(buf_str(&why), "line 2: hostname is set twice");
 	settings_set(&s, settings_field_find("smarthost_user", 14), "u", 1);
 	assert_int_equal(settings_check(&s, NULL, NULL), 1);
@@ -134,9 +146,9 @@ static void test_parse_and_check(void **state)
 		buf_init(&out, 65536);
 		assert_int_equal(settings_format(&s, &out), 0);
 		settings_init(&t);
-		assert_int_equal(settings_parse(&t, buf_str(&out),
-						buf_len(&out), &why),
-				 0);
+		assert_int_equal(
+			settings_parse(&t, buf_str(&out), buf_len(&out), &why),
+			0);
 		for (size_t i = 0; i < settings_count; i++)
 			assert_string_equal(s.value[i], t.value[i]);
 		settings_free(&t);
@@ -170,13 +182,12 @@ static void test_render(void **state)
 	settings_init(&s);
 	settings_set(&s, settings_field_find("smarthost_host", 14), "10.0.0.5",
 		     8);
-	assert_int_equal(render(&s, "a = @smarthost_nexthop@ @@x\n", out,
-				sizeof(out)),
-			 0);
+	assert_int_equal(
+		render(&s, "a = @smarthost_nexthop@ @@x\n", out, sizeof(out)),
+		0);
 	assert_string_equal(out, "a = [10.0.0.5]:25 @x\n");
-	assert_int_equal(render(&s, "m = @message_size_bytes@", out,
-				sizeof(out)),
-			 0);
+	assert_int_equal(
+		render(&s, "m = @message_size_bytes@", out, sizeof(out)), 0);
 	assert_string_equal(out, "m = 26214400");
 	assert_int_equal(render(&s,
 				"@if smarthost_user\nyes\n@else\nno\n@endif\n"
@@ -215,10 +226,11 @@ static void test_builtin_templates(void **state)
 					 strlen(settings_template("main.cf")),
 					 &o, &why),
 			 0);
-	assert_non_null(strstr(buf_str(&o),
-			       "\nsmtpd_relay_restrictions = permit_mynetworks, "
-			       "reject_unauth_destination\n"));
-	assert_non_null(strstr(buf_str(&o), "\nrelay_domains = example.test\n"));
+	assert_non_null(strstr(
+		buf_str(&o), "\nsmtpd_relay_restrictions = permit_mynetworks, "
+			     "reject_unauth_destination\n"));
+	assert_non_null(
+		strstr(buf_str(&o), "\nrelay_domains = example.test\n"));
 	assert_null(strstr(buf_str(&o), "smtp_sasl_auth_enable"));
 	assert_null(strstr(buf_str(&o), "@"));
 	buf_reset(&o);

@@ -1,0 +1,204 @@
+"""The web UI end to end: busybox httpd serving build/webui.cgi as
+webui_owner, master's control socket behind it, and Chromium driven by
+playwright-core (tests/webui/webui_test.js): first run, login/logout,
+dashboard, settings (field errors, XSS probe), CSRF refusals, queue
+actions, staged change -> diff -> apply; then a message sent over SMTP
+arrives at the smarthost the browser configured. Screenshots of every page
+go to build/test-artifacts/."""
+import os
+import pathlib
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import pytest
+
+from peers import free_port, kill_pid, listening, swaks, wait_until
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("MAILGW_BUILD", TOP / "build"))
+NODE_DIR = TOP / "tests" / "webui"
+ARTIFACTS = BUILD / "test-artifacts"
+
+
+def webui_user():
+    for u in ("mailgw-web", "nobody"):
+        try:
+            return pwd.getpwnam(u)
+        except KeyError:
+            pass
+    raise AssertionError("no user for webui_owner")
+
+
+def settings_text(gw, smarthost_port, webui_dir, owner):
+    return "".join(f"{k} = {v}\n" for k, v in {
+        "hostname": "gw.example.test",
+        "domains": "example.test",
+        "smarthost_host": "127.0.0.1",
+        "smarthost_port": smarthost_port,
+        "smarthost_tls": "none",
+        "trusted_networks": "127.0.0.1/32",
+        "smtp_listen": f"127.0.0.1:{gw.port}",
+        "inet_interfaces": "127.0.0.1",
+        "inet_protocols": "ipv4",
+        "queue_directory": gw.queue,
+        "data_directory": gw.dir / "data",
+        "maillog_file": gw.maillog,
+        "mail_owner": "mailgw",
+        "webui_directory": webui_dir,
+        "webui_owner": owner,
+    }.items())
+
+
+class Httpd:
+    """busybox httpd on 127.0.0.1:port serving webui.cgi as user."""
+
+    def __init__(self, confdir, user, env_extra=None):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="mailgw-www-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)
+        (self.dir / "www" / "cgi-bin").mkdir(parents=True)
+        shutil.copy(BUILD / "webui.cgi", self.dir / "www" / "cgi-bin" / "webui.cgi")
+        os.chmod(self.dir / "www" / "cgi-bin" / "webui.cgi", 0o755)
+        (self.dir / "httpd.conf").write_text("A:127.0.0.1\nD:*\n")
+        self.port = free_port()
+        env = dict(os.environ, MAIL_CONFIG=str(confdir), **(env_extra or {}))
+        self.out = open(self.dir / "httpd.log", "wb")
+        self.proc = subprocess.Popen(
+            ["busybox", "httpd", "-f", "-p", f"127.0.0.1:{self.port}",
+             "-h", str(self.dir / "www"), "-c", str(self.dir / "httpd.conf"),
+             "-u", user],
+            env=env, stdout=self.out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        wait_until(lambda: listening(self.port), 20, "busybox httpd")
+        self.url = f"http://127.0.0.1:{self.port}/cgi-bin/webui.cgi"
+
+    def stop(self):
+        kill_pid(self.proc.pid, timeout=5)
+        self.proc.wait()
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def httpd():
+    made = []
+
+    def make(*a, **kw):
+        h = Httpd(*a, **kw)
+        made.append(h)
+        return h
+    yield make
+    for h in made:
+        h.stop()
+
+
+def test_webui_in_chromium(gateway, smtp_sink, httpd):
+    if not (NODE_DIR / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("playwright-core is missing: run tools/bootstrap")
+    sink = smtp_sink()
+    gw = gateway()
+    pw = webui_user()
+    webui_dir = gw.dir / "webui"
+    webui_dir.mkdir(mode=0o700)
+    os.chown(webui_dir, pw.pw_uid, pw.pw_gid)
+    # The smarthost starts on a closed port: mail waits in the queue.
+    closed = free_port()
+    (gw.dir / "settings.cf").write_text(
+        settings_text(gw, closed, webui_dir, pw.pw_name))
+    r = gw.cmd("config", "apply")
+    assert r.rc == 0, r
+    gw.start()
+    for who in ("keep", "delete"):
+        r = gw.cmd("sendmail", "-f", f"{who}@example.test", "user@example.test",
+                   input=f"Subject: {who} me\n\nbody\n")
+        assert r.rc == 0, r
+    gw.wait_log(r"status=deferred", count=2)
+    h = httpd(gw.dir, pw.pw_name)
+    env = dict(os.environ, WEBUI_URL=h.url, SINK_PORT=str(sink.port),
+               MAIN_CF=str(gw.dir / "main.cf"), ARTIFACTS=str(ARTIFACTS))
+    p = subprocess.run(["node", str(NODE_DIR / "webui_test.js")], env=env,
+                       capture_output=True, text=True, timeout=240,
+                       cwd=NODE_DIR)
+    print(p.stdout)
+    assert p.returncode == 0, (
+        f"{p.stdout}\n{p.stderr}\n--- webui.log:\n"
+        f"{(webui_dir / 'webui.log').read_text() if (webui_dir / 'webui.log').exists() else ''}"
+        f"\n--- maillog tail:\n{gw.log_text()[-3000:]}")
+    # Flushed from the browser: the kept message reached the new smarthost;
+    # the deleted one did not.
+    wait_until(lambda: len(sink.messages()) >= 1, 30, "the kept message")
+    # A message over SMTP from an untrusted client goes there too.
+    r = swaks(gw.port, "--local-interface", "127.0.0.2", "--from",
+              "someone@elsewhere.test", "--to", "user@example.test",
+              "--header", "Subject: through the browser's smarthost")
+    assert r.returncode == 0, r.stdout
+    wait_until(lambda: len(sink.messages()) >= 2, 30, "the SMTP message")
+    texts = [m.raw.decode(errors="replace") for m in sink.messages()]
+    assert not any("delete me" in t for t in texts)
+    # Every login event is in the web UI's log.
+    log = (webui_dir / "webui.log").read_text()
+    assert "login failed from 127.0.0.1" in log
+    assert "admin password set from 127.0.0.1" in log
+    # The CGI wrote only its own directory (master gives it the control
+    # socket).
+    owned = [p for p in gw.dir.rglob("*") if not p.is_symlink()
+             and not p.is_socket() and p.stat().st_uid == pw.pw_uid]
+    assert all(webui_dir in p.parents or p == webui_dir for p in owned), owned
+
+
+def test_control_socket_refuses_bad_jobs(gateway):
+    """Master checks every job again: unknown actions, bad queue IDs and
+    master's own commands from webui_owner are refused."""
+    gw = gateway()
+    pw = webui_user()
+    webui_dir = gw.dir / "webui"
+    webui_dir.mkdir(mode=0o700)
+    (gw.dir / "settings.cf").write_text(
+        settings_text(gw, free_port(), webui_dir, pw.pw_name))
+    assert gw.cmd("config", "apply").rc == 0
+    gw.start()
+    sock = str(gw.queue / "pid" / "master.sock")
+
+    def ask(req, uid=None):
+        pid = os.fork()
+        if pid == 0:  # a client as webui_owner (or root)
+            try:
+                if uid is not None:
+                    os.setuid(uid)
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(20)
+                s.connect(sock)
+                s.sendall(req.encode() + b"\n")
+                data = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    data += d
+                os.write(w, data[:4000])
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        return os.read(r, 65536).decode()
+
+    r, w = os.pipe()
+    assert ask("queue delete ../../etc/passwd", pw.pw_uid).startswith(
+        "error not a queue ID")
+    assert ask("queue frobnicate", pw.pw_uid).startswith("error unknown")
+    assert ask("queue list; rm -rf /", pw.pw_uid).startswith("error")
+    assert ask("stop", pw.pw_uid).startswith("error not allowed")
+    assert ask("reload", pw.pw_uid).startswith("error not allowed")
+    assert ask("status", pw.pw_uid).startswith("ok ")
+    assert ask("queue list", pw.pw_uid).endswith("status 0\n")
+    assert gw.status() == 0
+    # A staged file that changes a system key is refused by apply -u.
+    staged = webui_dir / "settings.staged"
+    staged.write_text(settings_text(gw, free_port(), webui_dir, pw.pw_name)
+                      .replace("mail_owner = mailgw", "mail_owner = root"))
+    out = ask("apply", pw.pw_uid)
+    assert "mail_owner may not be changed from the web UI" in out, out
+    assert out.endswith("status 1\n"), out
+    os.close(r)
+    os.close(w)

@@ -1,0 +1,184 @@
+// webui_test.js - the web UI in a real browser: playwright-core drives
+// Debian's Chromium (headless) through every page of webui.cgi.
+//
+// Run by tests/integration/test_webui.py, which starts the gateway, the
+// smarthost sink and busybox httpd, queues two deferred messages (senders
+// keep@ and delete@), and checks delivery afterwards. Environment:
+//   WEBUI_URL    http://127.0.0.1:PORT/cgi-bin/webui.cgi
+//   SINK_PORT    the smtp-sink the smarthost is to be switched to
+//   MAIN_CF      the gateway's main.cf (to check that nothing changed)
+//   ARTIFACTS    where the screenshots go (one per page)
+//   CHROMIUM     the browser (default /usr/bin/chromium)
+// Exits 0 when every check passed; prints what failed otherwise.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const URL = process.env.WEBUI_URL;
+const SINK_PORT = process.env.SINK_PORT;
+const MAIN_CF = process.env.MAIN_CF;
+const ARTIFACTS = process.env.ARTIFACTS;
+const PASSWORD = 'correct horse battery';
+
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+  console.log('ok - ' + what);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `webui-${name}.png`), fullPage: true });
+}
+
+async function submit(page) {
+  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+}
+
+async function queueRow(page, sender) {
+  return page.locator('#queue tbody tr', { hasText: sender });
+}
+
+(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.rmSync(path.join(ARTIFACTS, 'webui-failure.png'), { force: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+    headless: true,
+  });
+  const context = await browser.newContext({ javaScriptEnabled: true, viewport: { width: 420, height: 900 } });
+  const page = await context.newPage();
+  let dialogs = 0;
+  page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
+  try {
+    // First run: any page leads to the setup form.
+    await page.goto(URL + '/dashboard');
+    check(page.url().endsWith('/setup'), 'first run redirects to /setup');
+    await shot(page, 'setup');
+    await page.fill('#password', PASSWORD);
+    await page.fill('#confirm', PASSWORD + 'x');
+    await submit(page);
+    check((await page.textContent('#password-error')).includes('differ'), 'setup: mismatched passwords refused');
+    await page.fill('#password', PASSWORD);
+    await page.fill('#confirm', PASSWORD);
+    await submit(page);
+    check(page.url().endsWith('/dashboard'), 'setup logs in and shows the dashboard');
+
+    // Session cookie attributes.
+    const cookies = await context.cookies();
+    const sc = cookies.find((c) => c.name === 'mgw_session');
+    check(sc && /^[0-9a-f]{32}$/.test(sc.value), 'session id is 128 bits (32 hex digits)');
+    check(sc.httpOnly && sc.sameSite === 'Strict', 'session cookie is HttpOnly and SameSite=Strict');
+    check(sc.secure, 'session cookie is Secure');
+
+    // Dashboard.
+    check((await page.textContent('#state')).includes('running'), 'dashboard: gateway running');
+    check((await page.textContent('#version')).includes('mailgw'), 'dashboard: version');
+    check(/\d+d \d+h/.test(await page.textContent('#uptime')), 'dashboard: uptime');
+    check((await page.textContent('#queue-sizes')).includes('deferred'), 'dashboard: queue sizes');
+    check((await page.textContent('#today')).includes('accepted'), 'dashboard: today\'s counts');
+    await shot(page, 'dashboard');
+
+    // Logout, a wrong password, login.
+    await Promise.all([page.waitForNavigation(), page.click('header button')]);
+    check(page.url().endsWith('/login'), 'logout leads to /login');
+    await page.fill('#password', 'wrong password');
+    await submit(page);
+    check((await page.textContent('#password-error')).includes('Wrong password'), 'login: wrong password refused');
+    await shot(page, 'login');
+    await page.fill('#password', PASSWORD);
+    await submit(page);
+    check(page.url().endsWith('/dashboard'), 'login works');
+
+    // Settings: an invalid hostname shows its error and changes nothing.
+    const before = fs.readFileSync(MAIN_CF, 'utf8');
+    await page.goto(URL + '/settings');
+    await shot(page, 'settings');
+    await page.fill('#hostname', 'bad host!');
+    await submit(page);
+    check((await page.textContent('#hostname-error')).includes('not a fully qualified host name'),
+      'invalid hostname: error next to the field');
+    check((await page.getAttribute('#hostname', 'aria-invalid')) === 'true', 'invalid hostname: field marked');
+    await shot(page, 'settings-error');
+    check(fs.readFileSync(MAIN_CF, 'utf8') === before, 'invalid hostname: main.cf unchanged');
+    await page.goto(URL + '/apply');
+    check((await page.textContent('main')).includes('No staged changes'), 'invalid hostname: nothing staged');
+
+    // XSS probe: comes back escaped, never as markup.
+    const probe = '"><script>alert(1)</script><img src=x onerror=alert(2)>';
+    await page.goto(URL + '/settings');
+    await page.fill('#hostname', probe);
+    await submit(page);
+    check((await page.inputValue('#hostname')) === probe, 'XSS probe: shown back as the text typed');
+    check((await page.locator('main script, main img').count()) === 0, 'XSS probe: no element injected');
+    const raw = await (await page.request.get(URL + '/settings')).text();
+    check(!raw.includes('<script>alert(1)'), 'XSS probe: no raw markup in a fresh page');
+    check(dialogs === 0, 'XSS probe: no script ran');
+
+    // CSRF: a POST without the token, or with a wrong one, is refused.
+    let r = await page.request.post(URL + '/settings', { form: { hostname: 'evil.example' }, maxRedirects: 0 });
+    check(r.status() === 403, `POST without CSRF token: ${r.status()}`);
+    r = await page.request.post(URL + '/apply', { form: { action: 'apply', csrf: '0'.repeat(32) }, maxRedirects: 0 });
+    check(r.status() === 403, `POST with a wrong CSRF token: ${r.status()}`);
+    r = await page.request.post(URL + '/queue', { form: { action: 'flush' }, maxRedirects: 0 });
+    check(r.status() === 403, `queue action without CSRF token: ${r.status()}`);
+
+    // Queue: list, view headers, delete, hold, release.
+    await page.goto(URL + '/queue');
+    check(await (await queueRow(page, 'keep@example.test')).count() === 1, 'queue: keep@ listed');
+    check(await (await queueRow(page, 'delete@example.test')).count() === 1, 'queue: delete@ listed');
+    await shot(page, 'queue');
+    await Promise.all([page.waitForNavigation(),
+      (await queueRow(page, 'delete@example.test')).locator('button[value=delete]').click()]);
+    check((await page.textContent('#note')).includes('done'), 'queue: delete done');
+    check(await (await queueRow(page, 'delete@example.test')).count() === 0, 'queue: delete@ gone');
+    await Promise.all([page.waitForNavigation(),
+      (await queueRow(page, 'keep@example.test')).locator('button[value=hold]').click()]);
+    check((await (await queueRow(page, 'keep@example.test')).textContent()).includes('hold'), 'queue: held');
+    await Promise.all([page.waitForNavigation(),
+      (await queueRow(page, 'keep@example.test')).locator('button[value=release]').click()]);
+    check(!(await (await queueRow(page, 'keep@example.test')).textContent()).includes('hold'), 'queue: released');
+    await Promise.all([page.waitForNavigation(),
+      (await queueRow(page, 'keep@example.test')).locator('a').click()]);
+    check((await page.textContent('#headers')).includes('Subject: keep me'), 'queue: headers shown');
+    await shot(page, 'queue-view');
+
+    // The smarthost to the test sink: staged, diffed, applied.
+    await page.goto(URL + '/settings');
+    await page.fill('#hostname', 'gw.example.test');
+    await page.fill('#smarthost_port', SINK_PORT);
+    await submit(page);
+    check(page.url().endsWith('/apply'), 'valid settings are staged (apply page)');
+    const diff = await page.textContent('main');
+    check(diff.includes(`+ relay_transport = relay:[127.0.0.1]:${SINK_PORT}`), 'apply: the diff shows the new relay_transport');
+    check(fs.readFileSync(MAIN_CF, 'utf8') === before, 'staged: main.cf not yet changed');
+    await shot(page, 'apply');
+    await page.goto(URL + '/dashboard');
+    await page.goto(URL + '/apply');
+    check((await page.textContent('main')).includes(`:${SINK_PORT}`), 'staged changes survive navigation');
+    await Promise.all([page.waitForNavigation(), page.click('button[value=apply]')]);
+    check((await page.textContent('main')).includes('gateway has reloaded'), 'apply: applied and reloaded');
+    await shot(page, 'applied');
+    check(fs.readFileSync(MAIN_CF, 'utf8').includes(`relay:[127.0.0.1]:${SINK_PORT}`), 'apply: main.cf changed');
+
+    // Flush: the deferred message goes to the new smarthost.
+    await page.goto(URL + '/queue');
+    await Promise.all([page.waitForNavigation(), page.click('button[value=flush]')]);
+    check((await page.textContent('#note')).includes('done'), 'queue: flush done');
+
+    // Logout ends the session: the old cookie no longer works.
+    await Promise.all([page.waitForNavigation(), page.click('header button')]);
+    check(page.url().endsWith('/login'), 'logout');
+    const old = sc.value;
+    r = await page.request.get(URL + '/dashboard', { headers: { Cookie: `mgw_session=${old}` }, maxRedirects: 0 });
+    check(r.status() === 303 && r.headers()['location'].endsWith('/login'), 'logout: the old session is gone');
+    console.log('all checks passed');
+    await browser.close();
+    process.exit(0);
+  } catch (e) {
+    console.log(e.stack || String(e));
+    try { await shot(page, 'failure'); } catch (e2) { /* nothing */ }
+    await browser.close();
+    process.exit(1);
+  }
+})();
