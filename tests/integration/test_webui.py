@@ -1,4 +1,5 @@
-"""The web UI end to end: busybox httpd serving build/webui.cgi as
+"""The web UI end to end: `mailgw webui-tls` (HTTPS) in front of busybox
+httpd serving build/webui.cgi as
 webui_owner, master's control socket behind it, and Chromium driven by
 playwright-core (tests/webui/webui_test.js): first run, login/logout,
 dashboard, settings (field errors, XSS probe), CSRF refusals, queue
@@ -116,16 +117,20 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
         assert r.rc == 0, r
     gw.wait_log(r"status=deferred", count=2)
     h = httpd(gw.dir, pw.pw_name)
-    env = dict(os.environ, WEBUI_URL=h.url, SINK_PORT=str(sink.port),
-               MAIN_CF=str(gw.dir / "main.cf"), ARTIFACTS=str(ARTIFACTS))
-    p = subprocess.run(["node", str(NODE_DIR / "webui_test.js")], env=env,
-                       capture_output=True, text=True, timeout=240,
-                       cwd=NODE_DIR)
-    print(p.stdout)
-    assert p.returncode == 0, (
-        f"{p.stdout}\n{p.stderr}\n--- webui.log:\n"
-        f"{(webui_dir / 'webui.log').read_text() if (webui_dir / 'webui.log').exists() else ''}"
-        f"\n--- maillog tail:\n{gw.log_text()[-3000:]}")
+    # The browser talks HTTPS to `mailgw webui-tls`, which relays to httpd.
+    tls_port = free_port()
+    tls = subprocess.Popen(
+        [str(BUILD / "mailgw"), "-c", str(gw.dir), "webui-tls", "-u",
+         pw.pw_name, f"127.0.0.1:{tls_port}", f"127.0.0.1:{h.port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: listening(tls_port), 20, "mailgw webui-tls")
+        run_browser(gw, sink, webui_dir,
+                    f"https://127.0.0.1:{tls_port}/cgi-bin/webui.cgi")
+    finally:
+        kill_pid(tls.pid, timeout=5)
+        tls.wait()
     # Flushed from the browser: the kept message reached the new smarthost;
     # the deleted one did not.
     wait_until(lambda: len(sink.messages()) >= 1, 30, "the kept message")
@@ -146,6 +151,19 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     owned = [p for p in gw.dir.rglob("*") if not p.is_symlink()
              and not p.is_socket() and p.stat().st_uid == pw.pw_uid]
     assert all(webui_dir in p.parents or p == webui_dir for p in owned), owned
+
+
+def run_browser(gw, sink, webui_dir, url):
+    env = dict(os.environ, WEBUI_URL=url, SINK_PORT=str(sink.port),
+               MAIN_CF=str(gw.dir / "main.cf"), ARTIFACTS=str(ARTIFACTS))
+    p = subprocess.run(["node", str(NODE_DIR / "webui_test.js")], env=env,
+                       capture_output=True, text=True, timeout=240,
+                       cwd=NODE_DIR)
+    print(p.stdout)
+    assert p.returncode == 0, (
+        f"{p.stdout}\n{p.stderr}\n--- webui.log:\n"
+        f"{(webui_dir / 'webui.log').read_text() if (webui_dir / 'webui.log').exists() else ''}"
+        f"\n--- maillog tail:\n{gw.log_text()[-3000:]}")
 
 
 def test_control_socket_refuses_bad_jobs(gateway):

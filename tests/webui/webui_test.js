@@ -2,9 +2,10 @@
 // Debian's Chromium (headless) through every page of webui.cgi.
 //
 // Run by tests/integration/test_webui.py, which starts the gateway, the
-// smarthost sink and busybox httpd, queues two deferred messages (senders
+// smarthost sink, busybox httpd and `mailgw webui-tls` in front of it
+// (HTTPS), queues two deferred messages (senders
 // keep@ and delete@), and checks delivery afterwards. Environment:
-//   WEBUI_URL    http://127.0.0.1:PORT/cgi-bin/webui.cgi
+//   WEBUI_URL    https://127.0.0.1:PORT/cgi-bin/webui.cgi
 //   SINK_PORT    the smtp-sink the smarthost is to be switched to
 //   MAIN_CF      the gateway's main.cf (to check that nothing changed)
 //   ARTIFACTS    where the screenshots go (one per page)
@@ -46,7 +47,10 @@ async function queueRow(page, sender) {
     args: ['--no-sandbox'],
     headless: true,
   });
-  const context = await browser.newContext({ javaScriptEnabled: true, viewport: { width: 420, height: 900 } });
+  const context = await browser.newContext({
+    viewport: { width: 420, height: 900 },
+    ignoreHTTPSErrors: true, // mailgw webui-tls' self-signed certificate
+  });
   const page = await context.newPage();
   let dialogs = 0;
   page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
