@@ -27,7 +27,10 @@
  * that recipient's outcome. Parameters are the lmtp_* ones of Postfix
  * where params.c has them (lmtp_lhlo_timeout for smtp_helo_timeout...),
  * else the smtp_* ones. A UNIX-domain peer is logged as Postfix's lmtp
- * logs it: "myhostname[/path]", without a port. */
+ * logs it: "myhostname[/path]", without a port.
+ *
+ * SMTP AUTH (RFC 4954) after EHLO when smtp_sasl_auth_enable and the
+ * password maps hold credentials for the next hop: smtp_sasl.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +54,7 @@
 #include "deliver/mx.h"
 #include "dns/resolv.h"
 #include "deliver/smtp_reply.h"
+#include "deliver/smtp_sasl.h"
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
 #define SMTP_BODY_FILL (64 * 1024)       /* content queued per fill */
@@ -64,6 +68,9 @@ enum sess_state {
 	S_GREETING,   /* waiting for 220 */
 	S_EHLO,       /* EHLO sent */
 	S_HELO,       /* HELO sent after EHLO was refused */
+	S_AUTH,       /* AUTH PLAIN, or LOGIN's password, sent (smtp_sasl.h) */
+	S_AUTH_USER,  /* AUTH LOGIN sent: waiting for "334 Username:" */
+	S_AUTH_PASS,  /* LOGIN's user name sent: waiting for "Password:" */
 	S_RSET_REUSE, /* RSET on a cached connection before MAIL */
 	S_XACT,       /* MAIL, RCPT..., DATA replies */
 	S_BODY,       /* sending content */
@@ -125,6 +132,7 @@ struct smtp_sess {
 	uint64_t born_ms; /* when connected */
 	int reused;       /* the job started on a cached connection */
 	int connect_err;  /* errno of a connect that failed at once */
+	struct smtp_sasl_cred *cred; /* during AUTH LOGIN only */
 
 	/* The job. */
 	struct deliver_job *job;
@@ -196,6 +204,9 @@ static void sess_free(struct smtp_sess *s)
 		s->next->prev = s->prev;
 	buf_free(&s->out);
 	mem_free(s->rs);
+	if (s->cred != NULL)
+		smtp_sasl_wipe(s->cred);
+	mem_free(s->cred);
 	mem_free(s);
 }
 
@@ -528,6 +539,10 @@ static const char *phase(const struct smtp_sess *s)
 			       : "performing the EHLO handshake";
 	case S_HELO:
 		return "performing the HELO handshake";
+	case S_AUTH:
+	case S_AUTH_USER:
+	case S_AUTH_PASS:
+		return "sending AUTH command";
 	case S_XACT:
 		if (s->seq_acked == 0)
 			return "sending MAIL FROM";
@@ -915,6 +930,118 @@ static int send_ehlo(struct smtp_sess *s, const char *verb)
 	return sess_flush(s);
 }
 
+/* TLS on this connection: the client TLS work of issue 6 sets it; until
+ * then never, so smtp_sasl_security_options applies. */
+static int sess_tls_active(const struct smtp_sess *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* auth_fail - defer the job with Postfix's SASL text and say QUIT. */
+static void auth_fail(struct smtp_sess *s, const char *dsn, const char *why)
+{
+	struct buf t;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	if (why != NULL) {
+		buf_printf(&t,
+			   "SASL authentication failed; cannot authenticate "
+			   "to server %s[%s]: %s",
+			   mail_host(s), s->addr, why);
+	} else {
+		buf_printf(&t, "SASL authentication failed; server %s[%s] said: ",
+			   mail_host(s), s->addr);
+		smtp_reply_oneline(&s->reply, &t);
+	}
+	/* smtp_sasl_auth_soft_bounce (default yes): defer, never bounce */
+	set_pending(s, DELIVER_DEFER, dsn, buf_str(&t));
+	buf_free(&t);
+	if (s->cred != NULL) {
+		smtp_sasl_wipe(s->cred);
+		mem_free(s->cred);
+		s->cred = NULL;
+	}
+	sess_quit(s);
+	job_report(s);
+}
+
+/* auth_start - after EHLO: AUTH when smtp_sasl_auth_enable and the maps
+ * hold credentials for this next hop and the server offers AUTH. 1 when
+ * AUTH was sent, 0 to go on without, -1 when the job was deferred. */
+static int auth_start(struct smtp_sess *s)
+{
+	struct smtp_sasl_cred cred;
+	const struct route *r = &s->job->route;
+	unsigned mech;
+
+	const char *on = tp_str(s, "smtp_sasl_auth_enable");
+
+	if (s->lmtp || on == NULL || str_casecmp(on, "yes") != 0 ||
+	    s->ehlo.auth == 0)
+		return 0;
+	int found = smtp_sasl_lookup(tp_str(s, "smtp_sasl_password_maps"),
+				     r->host, r->literal, r->port, mail_host(s),
+				     &cred);
+	if (found < 0) {
+		auth_fail(s, "4.3.0", "password table lookup failure");
+		return -1;
+	}
+	if (found == 0)
+		return 0;
+	mech = smtp_sasl_choose(
+		s->ehlo.auth,
+		tp_str(s, sess_tls_active(s) ? "smtp_sasl_tls_security_options"
+					     : "smtp_sasl_security_options"),
+		tp_str(s, "smtp_sasl_mechanism_filter"));
+	if (mech == 0) {
+		smtp_sasl_wipe(&cred);
+		auth_fail(s, "4.7.0", "no mechanism available");
+		return -1;
+	}
+	if (mech == SMTP_AUTH_PLAIN) {
+		smtp_sasl_plain(&s->out, &cred);
+		buf_puts(&s->out, "\r\n");
+		s->state = S_AUTH;
+	} else {
+		s->cred = mem_zalloc(sizeof(*s->cred));
+		*s->cred = cred;
+		buf_puts(&s->out, "AUTH LOGIN\r\n");
+		s->state = S_AUTH_USER;
+	}
+	smtp_sasl_wipe(&cred);
+	arm(s, tp_time(s, "smtp_helo_timeout"));
+	sess_flush(s);
+	return 1;
+}
+
+/* on_auth_reply - a reply during AUTH. -1: s is gone or detached. */
+static int on_auth_reply(struct smtp_sess *s)
+{
+	int code = s->reply.code;
+
+	if (s->state == S_AUTH && code >= 200 && code < 300) {
+		xact_start(s);
+		return -1;
+	}
+	if (s->state != S_AUTH && code == 334 && s->cred != NULL) {
+		const char *answer =
+			s->state == S_AUTH_USER ? s->cred->user : s->cred->pass;
+		smtp_sasl_login_step(&s->out, answer);
+		buf_puts(&s->out, "\r\n");
+		if (s->state == S_AUTH_PASS) {
+			smtp_sasl_wipe(s->cred);
+			mem_free(s->cred);
+			s->cred = NULL;
+		}
+		s->state = s->state == S_AUTH_USER ? S_AUTH_PASS : S_AUTH;
+		arm(s, tp_time(s, "smtp_helo_timeout"));
+		return sess_flush(s);
+	}
+	auth_fail(s, code >= 400 && code < 600 ? s->reply.dsn : "4.7.0", NULL);
+	return -1;
+}
+
 /* server_421 - the server is going away: defer what is left, close. */
 static void server_421(struct smtp_sess *s)
 {
@@ -922,6 +1049,9 @@ static void server_421(struct smtp_sess *s)
 		[S_GREETING] = "initial server greeting",
 		[S_EHLO] = "EHLO command",
 		[S_HELO] = "HELO command",
+		[S_AUTH] = "AUTH command",
+		[S_AUTH_USER] = "AUTH command",
+		[S_AUTH_PASS] = "AUTH command",
 		[S_XACT] = "MAIL FROM command",
 		[S_BODY] = "end of DATA command",
 		[S_DOT] = "end of DATA command",
@@ -987,7 +1117,8 @@ static int on_reply(struct smtp_sess *s)
 			return send_ehlo(s, "HELO");
 		}
 		smtp_reply_ehlo(&s->reply, &s->ehlo);
-		xact_start(s);
+		if (auth_start(s) == 0)
+			xact_start(s);
 		return -1;
 	case S_HELO:
 		if (!ok) {
@@ -1006,6 +1137,10 @@ static int on_reply(struct smtp_sess *s)
 		}
 		xact_start(s);
 		return -1;
+	case S_AUTH:
+	case S_AUTH_USER:
+	case S_AUTH_PASS:
+		return on_auth_reply(s);
 	case S_XACT:
 		return on_xact_reply(s);
 	case S_BODY:

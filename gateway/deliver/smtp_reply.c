@@ -7,6 +7,7 @@
 
 #include "core/str.h"
 #include "deliver/smtp_reply.h"
+#include "deliver/smtp_sasl.h"
 
 void smtp_reply_init(struct smtp_reply *r)
 {
@@ -134,6 +135,26 @@ void smtp_reply_oneline(const struct smtp_reply *r, struct buf *out)
 			out->data[i] = ' ';
 }
 
+/* The SASL mechanisms named in p[0..end) (words after "AUTH" or
+ * "AUTH="). */
+static unsigned ehlo_auth(const char *p, const char *end)
+{
+	unsigned bits = 0;
+
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p - w == 5 && str_ncasecmp(w, "PLAIN", 5) == 0)
+			bits |= SMTP_AUTH_PLAIN;
+		if (p - w == 5 && str_ncasecmp(w, "LOGIN", 5) == 0)
+			bits |= SMTP_AUTH_LOGIN;
+	}
+	return bits;
+}
+
 void smtp_reply_ehlo(const struct smtp_reply *r, struct smtp_ehlo *out)
 {
 	static const struct {
@@ -154,6 +175,7 @@ void smtp_reply_ehlo(const struct smtp_reply *r, struct smtp_ehlo *out)
 
 	out->ext = 0;
 	out->size = 0;
+	out->auth = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *kw = p + 4, *ke;
@@ -169,6 +191,10 @@ void smtp_reply_ehlo(const struct smtp_reply *r, struct smtp_ehlo *out)
 				    str_ncasecmp(kw, kws[i].kw, kl) == 0)
 					out->ext |= kws[i].bit;
 			}
+			if ((size_t)(ke - kw) >= 4 &&
+			    str_ncasecmp(kw, "AUTH", 4) == 0 &&
+			    (ke - kw == 4 || kw[4] == '='))
+				out->auth |= ehlo_auth(kw + 5, le);
 			if ((size_t)(ke - kw) == 4 &&
 			    str_ncasecmp(kw, "SIZE", 4) == 0) {
 				unsigned long v = 0;

@@ -63,12 +63,14 @@ void smtp_reply_oneline(const struct smtp_reply *r, struct buf *out);
 
 struct smtp_ehlo {
 	unsigned ext;       /* SMTP_EXT_* */
+	unsigned auth;      /* SMTP_AUTH_* (smtp_sasl.h) of "AUTH"/"AUTH=" */
 	unsigned long size; /* SIZE limit; 0: none announced */
 };
 
 /* smtp_reply_ehlo - the keywords of a 250 EHLO reply (all lines but the
  * first, case-insensitive; a SIZE value that is not a number means no
- * limit). */
+ * limit; the mechanisms PLAIN and LOGIN of "AUTH m..." and of the old
+ * "AUTH=m..." line). */
 void smtp_reply_ehlo(const struct smtp_reply *r, struct smtp_ehlo *out);
 
 #endif

@@ -905,13 +905,20 @@ static void auth_reset(struct session *s)
  * "warning: name[addr]: SASL PLAIN authentication failed: REASON". */
 static void auth_failed(struct session *s, const char *why)
 {
-	struct buf b;
+	struct buf b, c;
 
 	buf_init(&b, 512);
-	client_str(s, &b);
-	msg_warn("%s: SASL %s authentication failed: %s", buf_str(&b),
-		 sasl_server_mech(&s->sasl), why);
+	buf_init(&c, 512);
+	client_str(s, &c);
+	/* Postfix 3.7 adds the login when it is known */
+	if (s->sasl.user_len > 0) {
+		buf_puts(&b, ", sasl_username=");
+		log_escape(&b, s->sasl.user, s->sasl.user_len);
+	}
+	msg_warn("%s: SASL %s authentication failed: %s%s", buf_str(&c),
+		 sasl_server_mech(&s->sasl), why, buf_str(&b));
 	buf_free(&b);
+	buf_free(&c);
 }
 
 /* Act on a result of the SASL machine: 0 done or going on, -1 error. */

@@ -126,9 +126,10 @@ def test_auth_failures(gateway, smtp_sink):
                 "failure") in r.stdout, r.stdout
     r = auth(gw, "PLAIN", "nosuchuser", PASSWORD)
     assert "535 5.7.8" in r.stdout
+    # as Postfix 3.7: the login, when known, after the reason
     lines = gw.wait_log(r"warning: unknown\[127\.0\.0\.1\]: SASL (PLAIN|LOGIN) "
-                        r"authentication failed: authentication failure$",
-                        count=3)
+                        r"authentication failed: authentication failure, "
+                        r"sasl_username=(alice|nosuchuser)$", count=3)
     gw.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] ehlo=1 "
                 r"auth=0/1 quit=1 commands=2/3")
     assert PASSWORD not in gw.log_text() and "wrong" not in gw.log_text()
@@ -214,3 +215,131 @@ def test_auth_rate_limit(gateway, smtp_sink):
     c.quit()
     gw.wait_log(r"warning: AUTH command rate limit exceeded: 4 from "
                 r"unknown\[127\.0\.0\.1\] for service ")
+
+
+# ---------------------------------------------------------------- client
+#
+# The SMTP client authenticating to a smarthost: mailgw relays through a
+# second mailgw that requires AUTH (its submission service), and through a
+# real Postfix with Cyrus SASL (sasldb) below.
+
+def client_gateway(gateway, server_port, entry, **extra):
+    params = dict(smtp_sasl_auth_enable="yes",
+                  smtp_sasl_security_options="noanonymous")
+    params.update(extra)
+    gw = gateway(relay_to=server_port, **params)
+    (gw.dir / "sasl_passwd").write_text(entry)
+    gw.set(smtp_sasl_password_maps=f"texthash:{gw.dir}/sasl_passwd")
+    return gw
+
+
+def send_through(gw):
+    r = swaks(gw.port, "-f", "sender@test.example",
+              "-t", "someone@far.example")
+    assert r.returncode == 0, r.stdout
+
+
+def test_client_auth_to_mailgw(gateway, smtp_sink):
+    sink = smtp_sink()
+    server = submission(gateway, sink)
+    server.start()
+    client = client_gateway(
+        gateway, server.sub_port,
+        f"[127.0.0.1]:{server.sub_port} alice:{PASSWORD}\n")
+    client.start()
+    send_through(client)
+    sink.wait_count(1)
+    text = sink.messages()[0].content.decode()
+    assert "(Authenticated sender: alice)" in text, text
+    server.wait_log(r"sasl_method=PLAIN, sasl_username=alice$")
+    client.wait_log(rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{server.sub_port},"
+                    r".* status=sent")
+    # LOGIN when the filter asks for it; the server's name is a key too
+    login = client_gateway(gateway, server.sub_port,
+                           f"127.0.0.1 alice:{PASSWORD}\n",
+                           smtp_sasl_mechanism_filter="login")
+    login.start()
+    send_through(login)
+    sink.wait_count(2)
+    server.wait_log(r"sasl_method=LOGIN, sasl_username=alice$")
+
+
+def test_client_auth_failures(gateway, smtp_sink):
+    sink = smtp_sink()
+    server = submission(gateway, sink)
+    server.start()
+    # a wrong password: deferred with the server's reply (soft bounce)
+    bad = client_gateway(gateway, server.sub_port,
+                         f"[127.0.0.1] alice:wrong\n")
+    bad.start()
+    send_through(bad)
+    bad.wait_log(r"status=deferred \(SASL authentication failed; server "
+                 r"127\.0\.0\.1\[127\.0\.0\.1\] said: 535 5\.7\.8 Error: "
+                 r"authentication failed: authentication failure\)")
+    server.wait_log(r"SASL PLAIN authentication failed")
+    # Postfix's default smtp_sasl_security_options (noplaintext) and no
+    # TLS: no mechanism is allowed, nothing is sent in the clear
+    strict = client_gateway(gateway, server.sub_port,
+                            f"127.0.0.1 alice:{PASSWORD}\n",
+                            smtp_sasl_security_options="noplaintext, "
+                            "noanonymous")
+    strict.start()
+    send_through(strict)
+    strict.wait_log(r"status=deferred \(SASL authentication failed; cannot "
+                    r"authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]: "
+                    r"no mechanism available\)")
+    assert not sink.messages()
+
+
+def test_client_auth_to_postfix(gateway, smtp_sink, postfix_peer):
+    """A real Postfix 3.7 smarthost that relays only for SASL-authenticated
+    clients (Cyrus SASL, auxprop sasldb made with Debian's saslpasswd2;
+    Debian's Postfix reads $config_directory/sasl/smtpd.conf, which keeps
+    the setup inside the test's directory)."""
+    saslpasswd2 = shutil.which("saslpasswd2")
+    assert saslpasswd2, "sasl2-bin is not installed (tools/bootstrap)"
+    sink = smtp_sink()
+    peer = postfix_peer(
+        relayhost=f"[127.0.0.1]:{sink.port}", mynetworks="",
+        smtpd_sasl_auth_enable="yes", smtpd_sasl_type="cyrus",
+        smtpd_sasl_path="smtpd", smtpd_sasl_local_domain="test.example",
+        smtpd_sasl_security_options="noanonymous",
+        smtpd_sasl_authenticated_header="yes",
+        smtpd_relay_restrictions="permit_sasl_authenticated, reject")
+    sasldir = peer.etc / "sasl"
+    sasldir.mkdir()
+    db = peer.dir / "sasldb2"
+    (sasldir / "smtpd.conf").write_text(
+        "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+        f"sasldb_path: {db}\nmech_list: PLAIN LOGIN\n")
+    r = subprocess.run([saslpasswd2, "-c", "-p", "-f", str(db),
+                        "-u", "test.example", "alice"],
+                       input=PASSWORD, text=True, capture_output=True)
+    assert r.returncode == 0, r
+    pf = __import__("pwd").getpwnam("postfix")
+    __import__("os").chown(db, pf.pw_uid, pf.pw_gid)
+    peer.start()
+
+    # without credentials Postfix refuses to relay: the setup is real
+    plain = gateway(relay_to=peer.port)
+    plain.start()
+    send_through(plain)
+    plain.wait_log(r"status=bounced .*Recipient address rejected: Access "
+                   r"denied")
+
+    for mech in ("plain", "login"):
+        client = client_gateway(gateway, peer.port,
+                                f"[127.0.0.1]:{peer.port} alice:{PASSWORD}\n",
+                                smtp_sasl_mechanism_filter=mech)
+        client.start()
+        send_through(client)
+        client.wait_log(r"status=sent")
+    sink.wait_count(2)
+    # Cyrus appends smtpd_sasl_local_domain to the login
+    for m in sink.messages():
+        assert "(Authenticated sender: alice@test.example)" in \
+            m.content.decode()
+    log = peer.log_text()
+    for mech in ("PLAIN", "LOGIN"):
+        assert re.search(rf"sasl_method={mech}, "
+                         r"sasl_username=alice@test\.example", log), log

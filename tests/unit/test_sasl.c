@@ -7,6 +7,8 @@
 #include "core/base64.h"
 #include "core/loop.h"
 #include "core/str.h"
+#include "deliver/smtp_reply.h"
+#include "deliver/smtp_sasl.h"
 #include "dict/dict.h"
 #include "smtpd/passwd.h"
 #include "smtpd/sasl.h"
@@ -357,6 +359,82 @@ static void test_worker(void **state)
 	loop_free(lp);
 }
 
+/* ---- the client side ---- */
+
+static void test_client_pieces(void **state)
+{
+	(void)state;
+	struct smtp_reply r;
+	struct smtp_ehlo e;
+	static const char ehlo[] = "250-mx.example\r\n250-PIPELINING\r\n"
+				   "250-AUTH CRAM-MD5 login\r\n"
+				   "250-AUTH=PLAIN\r\n250 SIZE 100\r\n";
+	smtp_reply_init(&r);
+	assert_int_equal(smtp_reply_push(&r, ehlo, sizeof(ehlo) - 1),
+			 sizeof(ehlo) - 1);
+	smtp_reply_ehlo(&r, &e);
+	assert_int_equal(e.auth, SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN);
+	assert_true(e.ext & SMTP_EXT_PIPELINING);
+	static const char noauth[] =
+		"250-mx\r\n250-AUTHX PLAIN\r\n250 AUTH\r\n";
+	smtp_reply_init(&r);
+	smtp_reply_push(&r, noauth, sizeof(noauth) - 1);
+	smtp_reply_ehlo(&r, &e);
+	assert_int_equal(e.auth, 0);
+
+	/* the choice: noplaintext leaves nothing; the filter narrows */
+	unsigned both = SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN;
+	assert_int_equal(smtp_sasl_choose(both, "noplaintext, noanonymous", ""),
+			 0);
+	assert_int_equal(smtp_sasl_choose(both, "noanonymous", ""),
+			 SMTP_AUTH_PLAIN);
+	assert_int_equal(smtp_sasl_choose(both, "", "login"), SMTP_AUTH_LOGIN);
+	assert_int_equal(smtp_sasl_choose(SMTP_AUTH_LOGIN, "", "plain"), 0);
+
+	/* PLAIN's initial response (RFC 4616 example) */
+	struct smtp_sasl_cred c = {.user = "tim", .pass = "tanstaaftanstaaf"};
+	struct buf b;
+	buf_init(&b, 1024);
+	smtp_sasl_plain(&b, &c);
+	assert_string_equal(buf_str(&b),
+			    "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+	buf_free(&b);
+
+	/* lookup order: [host]:port, [host], server name, domain */
+	const char *f = test_write_file(
+		"sasl_passwd", "[relay.example]:587 a:1\n[relay.example] b:2\n"
+			       "mx1.relay.example c:3\nrelay.example d:4:x\n");
+	char maps[300];
+	snprintf(maps, sizeof(maps), "texthash:%s", f);
+	assert_int_equal(smtp_sasl_lookup(maps, "relay.example", 1, 587,
+					  "mx1.relay.example", &c),
+			 1);
+	assert_string_equal(c.user, "a");
+	assert_int_equal(smtp_sasl_lookup(maps, "relay.example", 1, 25,
+					  "mx1.relay.example", &c),
+			 1);
+	assert_string_equal(c.user, "b");
+	assert_int_equal(smtp_sasl_lookup(maps, "relay.example", 0, 0,
+					  "mx1.relay.example", &c),
+			 1);
+	assert_string_equal(c.user, "c");
+	assert_int_equal(
+		smtp_sasl_lookup(maps, "relay.example", 0, 0, "mx2.other", &c),
+		1);
+	assert_string_equal(c.user, "d");
+	assert_string_equal(c.pass, "4:x"); /* split at the first ':' */
+	assert_int_equal(
+		smtp_sasl_lookup(maps, "other.example", 0, 0, "mx.other", &c),
+		0);
+	assert_int_equal(smtp_sasl_lookup("", "relay.example", 0, 0, "x", &c),
+			 0);
+	assert_int_equal(smtp_sasl_lookup("texthash:/nonexistent/x",
+					  "relay.example", 0, 0, "x", &c),
+			 -1);
+	smtp_sasl_wipe(&c);
+	assert_int_equal(c.pass[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_sasl_plain),
 		cmocka_unit_test(test_sasl_login),
 		cmocka_unit_test(test_worker),
+		cmocka_unit_test(test_client_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
