@@ -1,24 +1,54 @@
 /* restrict - the smtpd access restriction engine (Postfix
- * smtpd_*_restrictions).
+ * smtpd_*_restrictions, smtpd_check.c).
  *
- * Each stage is a list of restriction names from main.cf, compiled once.
- * A list is evaluated left to right: the first restriction that decides
- * (permit or reject) ends the list; "dunno" goes on to the next; the end
- * of the list permits. A stage that permits passes on to the next stage;
- * a reject ends the evaluation with its reply (as Postfix: permit in
- * smtpd_client_restrictions does not skip smtpd_recipient_restrictions).
- * With smtpd_delay_reject = yes the session evaluates client, helo and
- * sender at RCPT, before relay and recipient.
+ * Each stage is a list of restrictions from main.cf, compiled once. A list
+ * is evaluated left to right: the first restriction that decides (permit
+ * or reject) ends the list; "dunno" goes on; the end of the list permits.
+ * A stage that permits passes on to the next stage; a reject ends the
+ * request. When the stages run follows Postfix (restrict_check()):
+ * with smtpd_delay_reject = yes (the default) client, helo and sender
+ * restrictions run at every RCPT (and client, helo at ETRN); with no,
+ * the client restrictions run once at the connection (a reject answers
+ * every later command but QUIT with 503), helo at HELO/EHLO, sender at
+ * MAIL. defer_if_permit raised in an earlier stage carries into the later
+ * ones as in Postfix (client -> helo -> sender -> recipient/ETRN).
  *
- * Restrictions are rows of a name -> function table; a later issue adds
- * rows. An unknown name is a server configuration error: "451 4.3.5 Server
- * configuration error" and a warning, as Postfix. */
+ * Built-in restrictions, access(5) results with Postfix's meaning
+ * (access.h), restriction classes (smtpd_restriction_classes),
+ * warn_if_reject, defer_if_permit, defer_if_reject, sleep, DNS checks
+ * (reject_rbl_client, reject_rhsbl_*, permit_dnswl_client,
+ * reject_unknown_*) through the asynchronous resolver and
+ * check_policy_service through policy.h.
+ *
+ * Asynchronous evaluation: a restriction that needs a DNS answer, a policy
+ * server's reply or a sleep that is not yet at hand starts it and marks
+ * the evaluation pending; the evaluation goes on only to start the other
+ * DNS lookups the lists ask for (so they run in parallel; no policy query
+ * and no sleep start that way), and restrict_check() returns
+ * RESTRICT_PENDING. When everything it started has come back, the
+ * session's resume callback runs (from the loop, never from inside
+ * restrict_check()) and the session calls restrict_check() again with the
+ * same arguments: the evaluation starts over and now finds the results.
+ * Log lines and actions are kept until an evaluation completes, so each
+ * is logged once. Other sessions go on meanwhile.
+ *
+ * Logs: each reject, reject_warning, defer, discard, hold, redirect,
+ * filter and warn is Postfix's line, "QID|NOQUEUE: reject: RCPT from
+ * name[addr]: 554 5.7.1 <...>: ...; from=<...> to=<...> proto=ESMTP
+ * helo=<...>".
+ *
+ * An unknown restriction name is a server configuration error: "451 4.3.5
+ * Server configuration error" and a warning, as Postfix. */
 #ifndef MAILGW_SMTPD_RESTRICT_H
 #define MAILGW_SMTPD_RESTRICT_H
 
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/loop.h"
+
+struct dns_resolver;
+struct policy_pool;
 
 enum restrict_stage {
 	RESTRICT_CLIENT = 0,
@@ -28,13 +58,26 @@ enum restrict_stage {
 	RESTRICT_RECIPIENT,
 	RESTRICT_DATA,
 	RESTRICT_EOD,
+	RESTRICT_ETRN,
 	RESTRICT_NSTAGES
+};
+
+/* What the session asks about (Postfix's smtpd_check_* functions). */
+enum restrict_cmd {
+	RESTRICT_CMD_CONNECT = 0,
+	RESTRICT_CMD_HELO,
+	RESTRICT_CMD_MAIL,
+	RESTRICT_CMD_RCPT,
+	RESTRICT_CMD_ETRN,
+	RESTRICT_CMD_DATA,
+	RESTRICT_CMD_EOD
 };
 
 enum restrict_result {
 	RESTRICT_DUNNO = 0, /* no decision: go on */
 	RESTRICT_PERMIT,
-	RESTRICT_REJECT, /* reply holds the reply (4xx or 5xx) */
+	RESTRICT_REJECT,  /* reply holds the reply (4xx or 5xx) */
+	RESTRICT_PENDING, /* ask again after the resume callback */
 };
 
 /* What the restrictions look at; NULL fields are unknown. */
@@ -44,25 +87,72 @@ struct restrict_ctx {
 	const char *helo;
 	const char *sender;    /* without <>, "" for the null sender */
 	const char *recipient; /* without <> */
-	/* SMTP AUTH (issue 6): the name the client authenticated as with
-	 * AUTH in this session, and the mechanism ("PLAIN", "LOGIN"); NULL
-	 * while not authenticated. permit_sasl_authenticated permits when
-	 * sasl_username is set; reject_sender_login_mismatch compares it
-	 * with smtpd_sender_login_maps. Set from session.c (rctx_fill). */
-	const char *sasl_username;
-	const char *sasl_method;
+	/* for logs and policy requests */
+	const char *cmd;      /* "RCPT", "CONNECT", "END-OF-MESSAGE"... */
+	const char *protocol; /* "ESMTP", "SMTP" */
+	const char *queue_id; /* NULL: NOQUEUE */
+	const char *client_port, *reverse_name;
+	const char *server_addr, *server_port;
+	const char *etrn_domain;
+	const char *instance;
+	const char *sasl_method, *sasl_username, *sasl_sender;
+	const char *tls_protocol, *tls_cipher;
+	int tls_keysize;
+	unsigned long rcpt_count; /* recipients accepted so far */
+	unsigned long size;       /* MAIL SIZE= or the message size */
+	int ill_pipelining;       /* commands sent ahead where not allowed */
+};
+
+/* Per-transaction results of access actions (DISCARD, PREPEND, ...). */
+struct restrict_actions {
+	int discard;
+	int hold;
+	char *redirect;    /* REDIRECT address, or NULL */
+	char *filter;      /* FILTER transport:destination, or NULL */
+	struct buf prepend; /* header lines, each ending in CRLF */
+	char **bcc;
+	size_t nbcc;
 };
 
 struct restrict_cfg;
+struct restrict_sess;
 
 /* Compile the stage lists and tables from the configuration (conf_get).
  * Problems (an unknown name, a table that does not open) are warnings
  * at use time, as Postfix, not errors here. */
 struct restrict_cfg *restrict_new(void);
 void restrict_free(struct restrict_cfg *c);
+/* The loop, resolver and policy pool the DNS and policy restrictions use
+ * (none: those restrictions answer DUNNO with a warning). Not owned. */
+void restrict_set_env(struct restrict_cfg *c, struct loop *lp,
+		      struct dns_resolver *dns, struct policy_pool *pol);
+int restrict_delay_reject(const struct restrict_cfg *c);
 
-/* Evaluate one stage. On RESTRICT_REJECT, reply gets "CODE X.Y.Z text"
- * (no CRLF). */
+/* A session's evaluation state: results waiting, flags kept between
+ * commands (defer_if_permit of earlier stages), actions of the
+ * transaction. resume(arg) runs from the loop when a pending evaluation
+ * can be retried. */
+struct restrict_sess *restrict_sess_new(struct restrict_cfg *c,
+					void (*resume)(void *arg), void *arg);
+/* Cancels what is still running; resume never runs after this. */
+void restrict_sess_free(struct restrict_sess *rs);
+/* A new transaction (MAIL, RSET, HELO): the sender's flags and the
+ * actions are forgotten. */
+void restrict_txn_reset(struct restrict_sess *rs);
+const struct restrict_actions *restrict_actions(const struct restrict_sess *rs);
+/* The client restrictions rejected the connection at CONNECT. */
+int restrict_denied(const struct restrict_sess *rs);
+
+/* Evaluate what Postfix evaluates for cmd. PERMIT/DUNNO: go on; REJECT:
+ * reply has "CODE X.Y.Z text" (no CRLF) and the reject is logged;
+ * PENDING: ask again with the same arguments after resume. */
+enum restrict_result restrict_check(struct restrict_sess *rs,
+				    enum restrict_cmd cmd,
+				    const struct restrict_ctx *x,
+				    struct buf *reply);
+
+/* Evaluate one stage's list alone (tests, tools); DNS and policy
+ * restrictions need restrict_check(). */
 enum restrict_result restrict_eval(struct restrict_cfg *c,
 				   enum restrict_stage stage,
 				   const struct restrict_ctx *x,
@@ -94,5 +184,15 @@ const char *restrict_stage_param(enum restrict_stage stage);
  * family, 16 address bytes and prefix length. 0 or -1. Pure. */
 int restrict_cidr_parse(const char *s, size_t n, int *family,
 			unsigned char addr[16], unsigned *bits);
+
+/* Postfix's ip_match(3) for DNSBL reply filters: pattern
+ * "127.0.0.2", "127.0.0.[2..11]", "127.0.[1;3].[2;4..6]" against the
+ * dotted-quad addr. 1 match, 0 no, -1 malformed pattern. Pure. */
+int restrict_ip_match(const char *pattern, const char *addr);
+
+/* Postfix's log line: "QID|NOQUEUE: what: CMD from name[addr]: text;
+ * from=<s> to=<r> proto=P helo=<h>", appended to out (escaped). */
+void restrict_log_line(struct buf *out, const struct restrict_ctx *x,
+		       const char *what, const char *text, size_t n);
 
 #endif

@@ -13,7 +13,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "dns/resolv.h"
 #include "queue/trigger.h"
+#include "smtpd/policy.h"
 #include "smtpd/sasl.h"
 #include "smtpd/sasl_worker.h"
 #include "smtpd/smtp_data.h"
@@ -70,6 +72,13 @@ struct session {
 	int closing;  /* close once out is sent */
 	int drain;    /* close after this transaction */
 	int dead;
+	int checking; /* restrictions wait for DNS, a policy server, sleep */
+	int greeted;  /* the banner (or the CONNECT reject) went out */
+	int eod;      /* the end-of-data restrictions are being evaluated */
+	int ill_pipelining;
+	unsigned long txn_seq; /* transactions so far, for the instance */
+	char instance[64];
+	struct restrict_sess *rs;
 	struct session_tls_info tls; /* see session.h */
 	char *sasl_username;         /* set by a successful AUTH */
 	const char *sasl_method;     /* "PLAIN", "LOGIN" (static) */
@@ -191,21 +200,38 @@ static void txn_reset(struct session *s)
 	s->in_mail = 0;
 	s->bdat_used = 0;
 	s->qid[0] = 0;
+	s->eod = 0;
+	s->txn_seq++;
+	if (s->rs != NULL)
+		restrict_txn_reset(s->rs);
 	if (s->mode != M_SKIP)
 		s->mode = M_CMD;
 }
 
 static void rctx_fill(struct session *s, struct restrict_ctx *x,
-		      const char *rcpt)
+		      const char *rcpt, const char *cmd)
 {
 	memset(x, 0, sizeof(*x));
 	x->client_addr = s->addr;
 	x->client_name = "unknown";
+	x->reverse_name = "unknown";
+	x->client_port = s->port;
 	x->helo = s->helo;
 	x->sender = s->sender;
 	x->recipient = rcpt;
 	x->sasl_username = s->sasl_username;
 	x->sasl_method = s->sasl_method;
+	x->cmd = cmd;
+	x->protocol = s->esmtp ? "ESMTP" : "SMTP";
+	x->queue_id = s->qid[0] ? s->qid : NULL;
+	snprintf(s->instance, sizeof(s->instance), "%lx.%lx.%lx",
+		 (unsigned long)getpid(), (unsigned long)(uintptr_t)s,
+		 s->txn_seq);
+	x->instance = s->instance;
+	x->rcpt_count = s->nrcpt;
+	x->size = s->mailp.has_size ? (unsigned long)s->mailp.size
+				    : (unsigned long)s->stored;
+	x->ill_pipelining = s->ill_pipelining;
 }
 
 /* Postfix's reject line: "NOQUEUE: reject: CMD from name[addr]: REPLY;
@@ -213,56 +239,46 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 static void log_reject(struct session *s, const char *cmd, const char *text,
 		       size_t n, const char *rcpt)
 {
+	struct restrict_ctx x;
 	struct buf l;
 
+	rctx_fill(s, &x, rcpt, cmd);
 	buf_init(&l, 8192);
-	buf_printf(&l, "NOQUEUE: reject: %s from ", cmd);
-	client_str(s, &l);
-	buf_puts(&l, ": ");
-	log_escape(&l, text, n);
-	buf_puts(&l, ";");
-	if (s->sender != NULL) {
-		buf_puts(&l, " from=<");
-		log_escape(&l, s->sender, strlen(s->sender));
-		buf_puts(&l, ">");
-	}
-	if (rcpt != NULL) {
-		buf_puts(&l, " to=<");
-		log_escape(&l, rcpt, strlen(rcpt));
-		buf_puts(&l, ">");
-	}
-	buf_printf(&l, " proto=%s", proto_name(s));
-	if (s->helo != NULL) {
-		buf_puts(&l, " helo=<");
-		log_escape(&l, s->helo, strlen(s->helo));
-		buf_puts(&l, ">");
-	}
+	restrict_log_line(&l, &x, "reject", text, n);
 	msg_info("%s", buf_str(&l));
 	buf_free(&l);
 }
 
-/* Evaluate stages; on reject reply, log the NOQUEUE line, return 1. */
-static int check(struct session *s, enum restrict_stage from,
-		 enum restrict_stage to, const char *rcpt, const char *cmd)
+#define CHECK_OK      0
+#define CHECK_REJECT  1
+#define CHECK_PENDING 2
+
+/* Postfix's smtpd_check_* for cmd; on reject the reply goes out (the
+ * engine logged it). CHECK_PENDING: nothing was said; the session waits
+ * (s->checking) and the command runs again on resume. */
+static int check(struct session *s, enum restrict_cmd which, const char *rcpt,
+		 const char *cmd)
 {
 	struct restrict_ctx x;
 	struct buf r;
-	int rejected = 0;
+	int ret = CHECK_OK;
 
-	rctx_fill(s, &x, rcpt);
+	rctx_fill(s, &x, rcpt, cmd);
 	buf_init(&r, 4096);
-	for (int st = from; st <= (int)to && !rejected; st++)
-		if (restrict_eval(s->srv->rc, st, &x, &r) == RESTRICT_REJECT)
-			rejected = 1;
-	if (!rejected && to == RESTRICT_RECIPIENT &&
-	    restrict_unlisted(s->srv->rc, &x, &r) == RESTRICT_REJECT)
-		rejected = 1;
-	if (rejected) {
+	enum restrict_result res = restrict_check(s->rs, which, &x, &r);
+	if (res == RESTRICT_PENDING) {
+		s->checking = 1;
+		ret = CHECK_PENDING;
+	} else if (res == RESTRICT_REJECT) {
 		reply(s, "%s", buf_str(&r));
-		log_reject(s, cmd, r.data, r.len, rcpt);
+		ret = CHECK_REJECT;
+		/* 421 and 521 end the session, as Postfix */
+		if (strncmp(r.data, "421", 3) == 0 ||
+		    strncmp(r.data, "521", 3) == 0)
+			s->closing = 1;
 	}
 	buf_free(&r);
-	return rejected;
+	return ret;
 }
 
 /* ---- content ---- */
@@ -426,7 +442,27 @@ static int msg_start(struct session *s)
 	m.ret = (enum qfile_ret)s->mailp.ret;
 	m.rcpt = s->rcpt;
 	m.nrcpt = s->nrcpt;
+	/* access actions: REDIRECT replaces the recipients, BCC adds */
+	const struct restrict_actions *act = restrict_actions(s->rs);
+	struct qfile_rcpt *all = NULL;
+	if (act->redirect != NULL || act->nbcc > 0) {
+		size_t n = act->redirect != NULL ? 1 : s->nrcpt;
+		all = mem_zalloc((n + act->nbcc) * sizeof(*all));
+		if (act->redirect != NULL) {
+			all[0].addr.p = act->redirect;
+			all[0].addr.len = strlen(act->redirect);
+		} else {
+			memcpy(all, s->rcpt, n * sizeof(*all));
+		}
+		for (size_t i = 0; i < act->nbcc; i++) {
+			all[n + i].addr.p = act->bcc[i];
+			all[n + i].addr.len = strlen(act->bcc[i]);
+		}
+		m.rcpt = all;
+		m.nrcpt = n + act->nbcc;
+	}
 	r = qw_begin(s->srv->qw, &m, &s->msg);
+	mem_free(all);
 	if (r < 0) {
 		msg_warn("queue file create: %s", strerror(-r));
 		reply(s, "452 4.3.1 Insufficient system storage");
@@ -448,6 +484,9 @@ static int msg_start(struct session *s)
 	}
 	msg_info("%s: client=%s", s->qid, buf_str(&b));
 	buf_reset(&b);
+	/* PREPEND headers go before our Received:, as Postfix's smtpd
+	 * writes them */
+	buf_append(&b, act->prepend.data, act->prepend.len);
 	received(s, &b);
 	qw_write(s->msg, b.data, b.len);
 	buf_free(&b);
@@ -470,6 +509,8 @@ static int msg_start(struct session *s)
 	return 0;
 }
 
+static void eod_continue(struct session *s);
+
 static void end_of_data(struct session *s)
 {
 	int err = smtp_data_error(&s->d);
@@ -480,9 +521,9 @@ static void end_of_data(struct session *s)
 		end_line(s);
 	if (err == 0 && s->msg != NULL && qw_error(s->msg) != 0)
 		err = SMTP_DATA_ERR_SINK;
-	if (err == 0 &&
-	    check(s, RESTRICT_EOD, RESTRICT_EOD, NULL, "END-OF-MESSAGE")) {
-		txn_reset(s);
+	if (err == 0) {
+		s->eod = 1;
+		eod_continue(s);
 		return;
 	}
 	if (err == SMTP_DATA_ERR_SIZE) {
@@ -498,11 +539,29 @@ static void end_of_data(struct session *s)
 				 strerror(-qw_error(s->msg)));
 		reply(s, "452 4.3.1 Insufficient system storage");
 	}
-	if (err != 0) {
+	(void)verb;
+	txn_reset(s);
+}
+
+/* The end-of-data restrictions, then the commit (again after a wait). */
+static void eod_continue(struct session *s)
+{
+	int c = check(s, RESTRICT_CMD_EOD, NULL, "END-OF-MESSAGE");
+
+	if (c == CHECK_PENDING)
+		return;
+	s->eod = 0;
+	if (c == CHECK_REJECT) {
 		txn_reset(s);
 		return;
 	}
-	(void)verb;
+	if (restrict_actions(s->rs)->discard) {
+		/* DISCARD: claim success, keep nothing (as Postfix) */
+		reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+		s->cnt_ok[s->bdat_used ? C_BDAT : C_DATA]++;
+		txn_reset(s);
+		return;
+	}
 	struct qw_msg *m = s->msg;
 	s->waiting = 1;
 	qw_finish(m, committed, s);
@@ -517,19 +576,27 @@ static int auth_offered(const struct session *s)
 	return s->srv->sasl_enable && (!s->srv->tls_auth_only || s->tls.active);
 }
 
-static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
+static int do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 {
-	txn_reset(s);
-	mem_free(s->helo);
+	char *old = s->helo;
+	int old_esmtp = s->esmtp;
+
 	s->helo = mem_strndup(c->arg.p, c->arg.n);
 	s->esmtp = esmtp;
-	if (check(s, RESTRICT_CLIENT,
-		  s->srv->delay_reject ? RESTRICT_CLIENT - 1 : RESTRICT_HELO,
-		  NULL, esmtp ? "EHLO" : "HELO"))
-		return;
+	/* smtpd_delay_reject = no: the helo restrictions decide here; a
+	 * reject keeps the name given before, as Postfix */
+	int r = check(s, RESTRICT_CMD_HELO, NULL, esmtp ? "EHLO" : "HELO");
+	if (r != CHECK_OK) {
+		mem_free(s->helo);
+		s->helo = old;
+		s->esmtp = old_esmtp;
+		return r;
+	}
+	mem_free(old);
+	txn_reset(s);
 	if (!esmtp) {
 		reply(s, "250 %s", s->srv->myhostname);
-		return;
+		return CHECK_OK;
 	}
 	reply(s, "250-%s", s->srv->myhostname);
 	reply(s, "250-PIPELINING");
@@ -554,6 +621,7 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	reply(s, "250-DSN");
 	reply(s, "250-SMTPUTF8");
 	reply(s, "250 CHUNKING");
+	return CHECK_OK;
 }
 
 static struct smtp_cmd_opts cmd_opts(struct session *s)
@@ -601,10 +669,13 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	s->sender = mem_strndup(m.path.addr.p, m.path.addr.n);
-	if (!s->srv->delay_reject &&
-	    check(s, RESTRICT_CLIENT, RESTRICT_SENDER, NULL, "MAIL")) {
-		txn_reset(s);
-		return -1;
+	s->mailp = m; /* SIZE for the restrictions */
+	int cr = check(s, RESTRICT_CMD_MAIL, NULL, "MAIL");
+	if (cr != CHECK_OK) {
+		mem_free(s->sender);
+		s->sender = NULL;
+		memset(&s->mailp, 0, sizeof(s->mailp));
+		return cr == CHECK_PENDING ? CHECK_PENDING : -1;
 	}
 	s->mailp = m;
 	s->mailp.path.addr.p = NULL;
@@ -640,10 +711,10 @@ static int do_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	char *addr = r.postmaster ? mem_strdup("postmaster")
 				  : mem_strndup(r.path.addr.p, r.path.addr.n);
-	if (check(s, s->srv->delay_reject ? RESTRICT_CLIENT : RESTRICT_RELAY,
-		  RESTRICT_RECIPIENT, addr, "RCPT")) {
+	int cr = check(s, RESTRICT_CMD_RCPT, addr, "RCPT");
+	if (cr != CHECK_OK) {
 		mem_free(addr);
-		return -1;
+		return cr == CHECK_PENDING ? CHECK_PENDING : -1;
 	}
 	s->rcpt = mem_realloc(s->rcpt, (s->nrcpt + 1) * sizeof(*s->rcpt));
 	s->owned =
@@ -681,8 +752,9 @@ static int data_ok(struct session *s, const char *cmd)
 		reply(s, "554 5.5.1 Error: no valid recipients");
 		return -1;
 	}
-	if (check(s, RESTRICT_DATA, RESTRICT_DATA, NULL, cmd))
-		return -1;
+	int cr = check(s, RESTRICT_CMD_DATA, NULL, cmd);
+	if (cr != CHECK_OK)
+		return cr == CHECK_PENDING ? CHECK_PENDING : -1;
 	return 0;
 }
 
@@ -692,8 +764,9 @@ static int do_data(struct session *s)
 		reply(s, "503 5.5.1 Error: DATA after BDAT");
 		return -1;
 	}
-	if (data_ok(s, "DATA") < 0)
-		return -1;
+	int r = data_ok(s, "DATA");
+	if (r != 0)
+		return r;
 	s->mode = M_DATA;
 	if (msg_start(s) < 0) {
 		s->mode = M_CMD;
@@ -716,7 +789,10 @@ static int do_bdat(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	if (!s->bdat_used) {
-		if (data_ok(s, "BDAT") < 0) {
+		int d = data_ok(s, "BDAT");
+		if (d == CHECK_PENDING)
+			return CHECK_PENDING;
+		if (d < 0) {
 			s->skip_left = count;
 			s->mode = M_SKIP;
 			return -1;
@@ -765,6 +841,24 @@ static int do_etrn(struct session *s, const struct smtp_cmd *c)
 	memcpy(dom, p, n);
 	dom[n] = 0;
 	str_lower(dom);
+	struct restrict_ctx x;
+	struct buf rb;
+	rctx_fill(s, &x, NULL, "ETRN");
+	x.etrn_domain = dom;
+	buf_init(&rb, 4096);
+	enum restrict_result rr = restrict_check(s->rs, RESTRICT_CMD_ETRN, &x,
+						 &rb);
+	if (rr == RESTRICT_PENDING) {
+		buf_free(&rb);
+		s->checking = 1;
+		return CHECK_PENDING;
+	}
+	if (rr == RESTRICT_REJECT) {
+		reply(s, "%s", buf_str(&rb));
+		buf_free(&rb);
+		return -1;
+	}
+	buf_free(&rb);
 	if (!restrict_flush_domain(s->srv->rc, dom)) {
 		reply(s, "458 4.1.0 Unable to queue messages");
 		return -1;
@@ -782,10 +876,8 @@ static int do_etrn(struct session *s, const struct smtp_cmd *c)
 
 static int act_ehlo(struct session *s, const struct smtp_cmd *c)
 {
-	long before = s->errors;
-
-	do_ehlo(s, c, c->verb == SMTP_VERB_EHLO);
-	return s->errors == before ? 0 : -1;
+	int r = do_ehlo(s, c, c->verb == SMTP_VERB_EHLO);
+	return r == CHECK_OK ? 0 : r == CHECK_PENDING ? CHECK_PENDING : -1;
 }
 
 static int act_mail(struct session *s, const struct smtp_cmd *c)
@@ -801,12 +893,16 @@ static int act_rcpt(struct session *s, const struct smtp_cmd *c)
 static int act_data(struct session *s, const struct smtp_cmd *c)
 {
 	(void)c;
-	return do_data(s) == 0 ? 1 : -1; /* counted when the 250 comes */
+	int r = do_data(s);
+	/* counted when the 250 comes */
+	return r == 0 ? 1 : r == CHECK_PENDING ? CHECK_PENDING : -1;
 }
 
 static int act_bdat(struct session *s, const struct smtp_cmd *c)
 {
-	return do_bdat(s, c) == 0 ? 1 : -1; /* counted per chunk reply */
+	int r = do_bdat(s, c);
+	/* counted per chunk reply */
+	return r == 0 ? 1 : r == CHECK_PENDING ? CHECK_PENDING : -1;
 }
 
 static int act_rset(struct session *s, const struct smtp_cmd *c)
@@ -1148,7 +1244,19 @@ static const struct cmd_row {
 	{SMTP_VERB_ETRN, C_ETRN, act_etrn, CMD_JUNK},
 };
 
-static void command(struct session *s, const char *line, size_t n)
+/* Commands that may be sent ahead of their reply after EHLO (RFC 2920:
+ * not EHLO, HELO, DATA, VRFY, ETRN, QUIT, NOOP). */
+static int may_pipeline(const struct session *s, enum smtp_verb v)
+{
+	return s->esmtp && (v == SMTP_VERB_MAIL || v == SMTP_VERB_RCPT ||
+			    v == SMTP_VERB_RSET || v == SMTP_VERB_BDAT);
+}
+
+/* One command line; more is what the client sent after it, unread.
+ * Returns CHECK_PENDING when the command must run again on resume (it
+ * said nothing and counted nothing). */
+static int command(struct session *s, const char *line, size_t n,
+		   const char *more, size_t nmore)
 {
 	struct smtp_cmd c;
 	int r = smtp_cmd_parse(&c, line, n, s->srv->line_max);
@@ -1158,31 +1266,67 @@ static void command(struct session *s, const char *line, size_t n)
 		s->last = "UNKNOWN";
 		s->cnt_all[C_UNKNOWN]++;
 		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
-		return;
+		return 0;
+	}
+	/* reject_unauth_pipelining: commands sent ahead where that is not
+	 * allowed (logged once, as Postfix) */
+	if (nmore > 0 && !s->ill_pipelining && !may_pipeline(s, c.verb) &&
+	    !s->checking) {
+		struct buf b;
+		buf_init(&b, 1024);
+		client_str(s, &b);
+		buf_puts(&b, ": ");
+		log_escape(&b, more, nmore > 100 ? 100 : nmore);
+		msg_info("improper command pipelining after %s from %s",
+			 smtp_verb_name(c.verb), buf_str(&b));
+		buf_free(&b);
+		s->ill_pipelining = 1;
 	}
 	s->last = smtp_verb_name(c.verb);
 	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(*cmd_table); i++)
 		if (cmd_table[i].verb == c.verb)
 			row = &cmd_table[i];
 	int k = row != NULL ? row->k : C_UNKNOWN;
+	long junk = s->junk, errors = s->errors;
 	s->cnt_all[k]++;
 	/* as Postfix: past smtpd_junk_command_limit, each of these counts
 	 * as an error (slows down and ends sessions that only probe) */
 	if (row != NULL && (row->flags & CMD_JUNK) &&
 	    ++s->junk > s->srv->junk_limit)
 		s->errors++;
+	/* the client restrictions refused the connection (smtpd_delay_reject
+	 * = no): only QUIT is served */
+	if (s->rs != NULL && restrict_denied(s->rs) &&
+	    c.verb != SMTP_VERB_QUIT) {
+		struct buf b;
+		buf_init(&b, 256);
+		client_str(s, &b);
+		reply(s, "503 5.7.0 Error: access denied for %s", buf_str(&b));
+		buf_free(&b);
+		if (c.verb == SMTP_VERB_BDAT)
+			s->closing = 1;
+		return 0;
+	}
 	if (r == SMTP_CMD_ERR_SYNTAX) {
 		reply_smtp(s, smtp_cmd_reply(r, c.verb), NULL, 0);
 		if (c.verb == SMTP_VERB_BDAT)
 			s->closing = 1; /* its chunk cannot be skipped */
-		return;
+		return 0;
 	}
 	if (row == NULL) {
 		reply(s, "502 5.5.1 Error: command not implemented");
-		return;
+		return 0;
 	}
-	if (row->act(s, &c) == 0)
+	int a = row->act(s, &c);
+	if (a == CHECK_PENDING) {
+		s->cnt_all[k]--;
+		s->junk = junk;
+		s->errors = errors;
+		return CHECK_PENDING;
+	}
+	if (a == 0)
 		s->cnt_ok[k]++;
+	return 0;
 }
 
 /* ---- I/O ---- */
@@ -1235,6 +1379,7 @@ static void session_free(struct session *s)
 	srv->nsessions--;
 	if (srv->on_end != NULL)
 		srv->on_end(srv, s);
+	restrict_sess_free(s->rs);
 	mem_free(s->helo);
 	tls_conn_free(s->tc);
 	buf_free(&s->in);
@@ -1340,7 +1485,8 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg);
 static int reading(const struct session *s)
 {
 	return !s->waiting && !s->sleeping && !s->closing && !s->authing &&
-	       !s->tls_start && s->out.len < OUT_PAUSE;
+	       !s->tls_start && !s->checking && s->greeted &&
+	       s->out.len < OUT_PAUSE;
 }
 
 static void set_interest(struct session *s)
@@ -1365,7 +1511,10 @@ static void set_interest(struct session *s)
 		loop_fd_del(s->srv->lp, s->fd, have & ~want);
 	if (want & ~have)
 		loop_fd_add(s->srv->lp, s->fd, want & ~have, on_io, s);
-	if (s->waiting || s->sleeping || s->authing)
+	if (s->checking || !s->greeted)
+		loop_timer_cancel(s->srv->lp, &s->timer);
+	if (s->waiting || s->sleeping || s->authing || s->checking ||
+	    !s->greeted)
 		return;
 	loop_timer_set(s->srv->lp, &s->timer,
 		       s->tc != NULL && !tls_conn_ready(s->tc)
@@ -1398,7 +1547,7 @@ again:;
 	/* replies wait while the client does not read them: no more
 	 * commands until they drain (the writable event resumes here) */
 	while (!s->closing && !s->waiting && !s->sleeping && !s->dead &&
-	       !s->authing && !s->tls_start) {
+	       !s->authing && !s->tls_start && !s->checking && s->greeted) {
 		if (s->out.len >= OUT_PAUSE) {
 			paused = 1;
 			break;
@@ -1445,11 +1594,13 @@ again:;
 			break;
 		}
 		long before = s->errors;
-		if (r == SMTP_LINE_OK && s->mode == M_AUTH)
+		if (r == SMTP_LINE_OK && s->mode == M_AUTH) {
 			auth_line(s, s->in.data, len);
-		else if (r == SMTP_LINE_OK)
-			command(s, s->in.data, len);
-		else if (r == SMTP_CMD_ERR_BARE_LF) {
+		} else if (r == SMTP_LINE_OK) {
+			if (command(s, s->in.data, len, s->in.data + used,
+				    s->in.len - used) == CHECK_PENDING)
+				break; /* the line stays: it runs again */
+		} else if (r == SMTP_CMD_ERR_BARE_LF) {
 			s->cnt_all[C_UNKNOWN]++;
 			reply(s, "%d 5.5.2 Error: bare <LF> received",
 			      s->srv->bare_code);
@@ -1532,6 +1683,33 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 	session_run(s);
 }
 
+/* The banner, once the client restrictions (smtpd_delay_reject = no)
+ * have decided; a reject takes the banner's place and later commands
+ * but QUIT get 503, as Postfix. */
+static void greet(struct session *s)
+{
+	int r = check(s, RESTRICT_CMD_CONNECT, NULL, "CONNECT");
+
+	if (r == CHECK_PENDING)
+		return;
+	s->greeted = 1;
+	if (r == CHECK_OK)
+		reply(s, "220 %s", s->srv->banner);
+}
+
+/* The restrictions have what they waited for: run again what waits. */
+static void resumed(void *arg)
+{
+	struct session *s = arg;
+
+	s->checking = 0;
+	if (!s->greeted)
+		greet(s);
+	else if (s->eod)
+		eod_continue(s);
+	session_run(s);
+}
+
 struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			    const char *port)
 {
@@ -1555,10 +1733,11 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 		srv->head->prev = s;
 	srv->head = s;
 	srv->nsessions++;
+	s->rs = restrict_sess_new(srv->rc, resumed, s);
 	log_client(s, "%sconnect from %s", "");
 	if (srv->tls != NULL && srv->tls_wrapper)
 		tls_begin(s); /* the banner goes out once it is done */
-	reply(s, "220 %s", srv->banner);
+	greet(s);
 	session_run(s);
 	return s;
 }
@@ -1673,6 +1852,13 @@ void smtpd_server_config(struct smtpd_server *srv)
 		srv->sasl = sasl_worker_new(srv->lp, buf_str(&spec));
 		buf_free(&spec);
 	}
+	struct dns_conf dc;
+	int r = dns_conf_load(conf_get("dns_resolv_conf"), &dc);
+	if (r < 0)
+		msg_warn("%s: %s", conf_get("dns_resolv_conf"), strerror(-r));
+	srv->dns = dns_resolver_new(srv->lp, &dc, NULL);
+	srv->pol = policy_pool_new(srv->lp);
+	restrict_set_env(srv->rc, srv->lp, srv->dns, srv->pol);
 }
 
 void smtpd_server_free(struct smtpd_server *srv)
@@ -1694,6 +1880,8 @@ void smtpd_server_free(struct smtpd_server *srv)
 	sasl_worker_free(srv->sasl);
 	mem_free(srv->auth_rates);
 	mem_free(srv->service);
+	policy_pool_free(srv->pol);
+	dns_resolver_free(srv->dns);
 	mem_free(srv->myhostname);
 	mem_free(srv->banner);
 	mem_free(srv->queue_dir);

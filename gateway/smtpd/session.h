@@ -28,6 +28,9 @@
 #include "smtpd/restrict.h"
 #include "smtpd/smtp_cmd.h"
 
+struct dns_resolver;
+struct policy_pool;
+
 struct session;
 struct tls_server;
 
@@ -53,6 +56,8 @@ struct smtpd_server {
 	struct loop *lp;
 	struct qwriter *qw;
 	struct restrict_cfg *rc;
+	struct dns_resolver *dns; /* dns_resolv_conf, for the restrictions */
+	struct policy_pool *pol;  /* check_policy_service connections */
 	char *myhostname;
 	char *banner;
 	char *queue_dir;

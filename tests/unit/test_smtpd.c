@@ -44,6 +44,7 @@ static void write_conf(const char *extra)
 		 "queue_directory = %s\nmyhostname = mx.test.example\n"
 		 "mydestination = test.example\nmynetworks = 10.0.0.0/8\n"
 		 "relay_domains = relay.example\nsmtpd_error_sleep_time = 0\n"
+		 "local_recipient_maps =\n"
 		 "%s",
 		 qdir, extra);
 	test_write_file("main.cf", text);

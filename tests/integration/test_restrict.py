@@ -1,0 +1,276 @@
+"""smtpd restrictions with Postfix's semantics: the flow between stages,
+access-table results, warn_if_reject, defer_if_permit, restriction
+classes, reject_multi_recipient_bounce, smtpd_delay_reject = no, and the
+log lines pflogsumm and fail2ban's postfix filter read.
+
+The client is 127.0.0.1 and mynetworks is 127.0.0.2/32, so the client is
+untrusted. MAILGW_REFERENCE=postfix runs the same tests against a real
+Postfix 3.7 to check that they encode Postfix's behaviour.
+"""
+import re
+import subprocess
+
+import pytest
+
+from peers import PFLOGSUMM, SmtpConn, wait_until
+
+
+def conn(gw, helo="client.test"):
+    return SmtpConn(gw.port, helo=helo)
+
+
+def cmd(c, line, code, text=None):
+    got, lines = c.cmd(line)
+    joined = " ".join(lines)
+    assert got == code, f"{line}: {got} {joined}"
+    if text is not None:
+        assert text in joined, f"{line}: {got} {joined}"
+    return joined
+
+
+def write(gw, name, text):
+    p = gw.dir / name
+    p.write_text(text)
+    return f"texthash:{p}"
+
+
+@pytest.fixture
+def restricted(gateway, smtp_sink):
+    def make(**main_cf):
+        sink = smtp_sink()
+        params = dict(mynetworks="127.0.0.2/32",
+                      relay_domains="example.net, relay.test",
+                      smtpd_relay_restrictions="permit_mynetworks, "
+                                               "reject_unauth_destination")
+        params.update(main_cf)
+        gw = gateway(relay_to=sink.port, **params)
+        return gw, sink
+    return make
+
+
+def test_helo_access_own_name_and_warn_if_reject(restricted):
+    """A client claiming our own name is refused by check_helo_access (as
+    SMTPD_ACCESS_README suggests); warn_if_reject in front of a restriction
+    turns its reject into a reject_warning log line."""
+    gw, _ = restricted()
+    helo = write(gw, "helo_access",
+                 "mx.test.example REJECT You are not me\n"
+                 "localhost 550 5.7.1 Don't use my own hostname\n")
+    gw.set(smtpd_helo_restrictions=f"check_helo_access {helo}",
+           smtpd_sender_restrictions="warn_if_reject reject_non_fqdn_sender, "
+                                     "warn_if_reject reject_unlisted_sender")
+    gw.start()
+    c = conn(gw, helo="mx.test.example")
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<u@example.net>", 554,
+        "5.7.1 <mx.test.example>: Helo command rejected: You are not me")
+    c.quit()
+    c = conn(gw, helo="localhost")
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<u@example.net>", 550,
+        "5.7.1 <localhost>: Helo command rejected: Don't use my own hostname")
+    c.quit()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@nodot>", 250)
+    cmd(c, "RCPT TO:<u@example.net>", 250)
+    c.quit()
+    gw.wait_log(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                r"<mx\.test\.example>: Helo command rejected: You are not me; "
+                r"from=<a@sender\.test> to=<u@example\.net> proto=ESMTP "
+                r"helo=<mx\.test\.example>")
+    gw.wait_log(r"NOQUEUE: reject_warning: RCPT from \S+\[127\.0\.0\.1\]: 504 "
+                r"5\.5\.2 <a@nodot>: Sender address rejected: need "
+                r"fully-qualified address; from=<a@nodot> to=<u@example\.net> "
+                r"proto=ESMTP helo=<client\.test>")
+
+
+def test_access_results(restricted):
+    """Each access(5) result with Postfix's meaning and lookup order."""
+    gw, sink = restricted()
+    rcpt = write(gw, "rcpt_access",
+                 "ok@example.net OK\n"
+                 "no@example.net REJECT Go away\n"
+                 "later@example.net DEFER Try later\n"
+                 "code@example.net 551 5.7.1 Custom code\n"
+                 "dunno@example.net DUNNO\n"
+                 "sub.example.net REJECT parent domain\n"
+                 "class@example.net only_ok_senders\n"
+                 "list@example.net reject_non_fqdn_sender, permit\n"
+                 "warn@example.net WARN watch this\n"
+                 "hold@example.net HOLD\n"
+                 "user@ REJECT local part\n"
+                 "prepend@example.net PREPEND X-Access: prepended\n"
+                 "discard@example.net DISCARD\n")
+    senders = write(gw, "senders", "good@sender.test OK\n")
+    gw.set(smtpd_restriction_classes="only_ok_senders",
+           only_ok_senders=f"check_sender_access {senders}, reject",
+           smtpd_recipient_restrictions=f"check_recipient_access {rcpt}")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<bad@sender.test>", 250)
+    cmd(c, "RCPT TO:<ok@example.net>", 250)
+    cmd(c, "RCPT TO:<no@example.net>", 554,
+        "5.7.1 <no@example.net>: Recipient address rejected: Go away")
+    cmd(c, "RCPT TO:<later@example.net>", 450,
+        "4.7.1 <later@example.net>: Recipient address rejected: Try later")
+    cmd(c, "RCPT TO:<code@example.net>", 551,
+        "5.7.1 <code@example.net>: Recipient address rejected: Custom code")
+    cmd(c, "RCPT TO:<dunno@example.net>", 250)
+    cmd(c, "RCPT TO:<x@a.sub.example.net>", 554,
+        "<x@a.sub.example.net>: Recipient address rejected: parent domain")
+    cmd(c, "RCPT TO:<class@example.net>", 554,
+        "5.7.1 <class@example.net>: Recipient address rejected: Access denied")
+    cmd(c, "RCPT TO:<user@example.net>", 554, "local part")
+    cmd(c, "RCPT TO:<warn@example.net>", 250)
+    cmd(c, "RSET", 250)
+    cmd(c, "MAIL FROM:<good@sender.test>", 250)
+    cmd(c, "RCPT TO:<class@example.net>", 250)
+    cmd(c, "RSET", 250)
+    cmd(c, "MAIL FROM:<x@nodot>", 250)
+    cmd(c, "RCPT TO:<list@example.net>", 504,
+        "<x@nodot>: Sender address rejected: need fully-qualified address")
+    cmd(c, "RSET", 250)
+    code, text = c.send("p@sender.test", ["prepend@example.net"],
+                        b"Subject: prepend\r\nMessage-ID: <pre@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    code, text = c.send("d@sender.test", ["discard@example.net"],
+                        b"Subject: discard\r\nMessage-ID: <dis@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    wait_until(lambda: sink.count() >= 1, 30, "the PREPEND message")
+    msgs = sink.messages()
+    assert len(msgs) == 1, [m.content[:200] for m in msgs]
+    assert b"\nX-Access: prepended\n" in msgs[0].raw, msgs[0].raw[:600]
+    gw.wait_log(r"\w+: warn: RCPT from \S+\[127\.0\.0\.1\]: "
+                r"watch this; from=<bad@sender\.test> to=<warn@example\.net>")
+    gw.wait_log(r"\w+: discard: RCPT from \S+\[127\.0\.0\.1\]: "
+                r"<discard@example\.net>: Recipient address triggers DISCARD "
+                r"action; from=<d@sender\.test> to=<discard@example\.net>")
+
+
+def test_multi_recipient_bounce(restricted):
+    """reject_multi_recipient_bounce at RCPT and at DATA (MAIL FROM:<>)."""
+    gw, _ = restricted(smtpd_recipient_restrictions="reject_multi_recipient_bounce",
+                       smtpd_data_restrictions="reject_multi_recipient_bounce")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<>", 250)
+    cmd(c, "RCPT TO:<a@example.net>", 250)
+    cmd(c, "RCPT TO:<b@example.net>", 550,
+        "5.5.3 <b@example.net>: Recipient address rejected: Multi-recipient "
+        "bounce")
+    cmd(c, "QUIT", 221)
+    c.close()
+    gw.stop()
+    gw.set(smtpd_recipient_restrictions="")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<>", 250)
+    cmd(c, "RCPT TO:<a@example.net>", 250)
+    cmd(c, "RCPT TO:<b@example.net>", 250)
+    cmd(c, "DATA", 550,
+        "5.5.3 <DATA>: Data command rejected: Multi-recipient bounce")
+    c.quit()
+    # (Postfix logs its queue ID here: its queue file opens at the first
+    # RCPT; mailgw's at DATA, so NOQUEUE)
+    gw.wait_log(r"\w+: reject: DATA from \S+\[127\.0\.0\.1\]: 550 5\.5\.3 "
+                r"<DATA>: Data command rejected: Multi-recipient bounce; "
+                r"from=<> proto=ESMTP helo=<client\.test>")
+
+
+def test_defer_if_permit_and_classes(restricted):
+    """defer_if_permit in an early stage defers what a later stage permits;
+    a later reject wins over it."""
+    gw, _ = restricted(smtpd_client_restrictions="defer_if_permit",
+                       smtpd_recipient_restrictions="check_recipient_access "
+                                                    "inline:{ {no@example.net = REJECT} }")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<u@example.net>", 450,
+        "[127.0.0.1]>: Client host rejected: defer_if_permit requested")
+    cmd(c, "RCPT TO:<no@example.net>", 554,
+        "<no@example.net>: Recipient address rejected: Access denied")
+    c.quit()
+
+
+def test_delay_reject_no(restricted):
+    """smtpd_delay_reject = no: the client restrictions decide at the
+    connection (the reject replaces the banner, later commands but QUIT get
+    503), the sender's at MAIL."""
+    gw, _ = restricted(smtpd_delay_reject="no",
+                       smtpd_client_restrictions="check_client_access "
+                                                 "inline:{ {127.0.0.1 = REJECT} }")
+    gw.start()
+    import socket
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    f = s.makefile("rb")
+    first = f.readline().decode()
+    assert re.match(r"554 5\.7\.1 <\S+\[127\.0\.0\.1\]>: Client host "
+                    r"rejected: Access denied", first), first
+    s.sendall(b"EHLO client.test\r\n")
+    line = f.readline().decode()
+    assert re.match(r"503 5\.7\.0 Error: access denied for "
+                    r"\S+\[127\.0\.0\.1\]", line), line
+    s.sendall(b"QUIT\r\n")
+    assert f.readline().decode().startswith("221 ")
+    s.close()
+    gw.wait_log(r"NOQUEUE: reject: CONNECT from \S+\[127\.0\.0\.1\]: 554 "
+                r"5\.7\.1 <\S+\[127\.0\.0\.1\]>: Client host rejected: "
+                r"Access denied; proto=SMTP")
+    gw.stop()
+    gw.set(smtpd_client_restrictions="",
+           smtpd_sender_restrictions="reject_non_fqdn_sender")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<x@nodot>", 504,
+        "<x@nodot>: Sender address rejected: need fully-qualified address")
+    c.quit()
+
+
+def test_log_readers(restricted):
+    """pflogsumm's reject report and fail2ban's postfix filter read the
+    reject lines (fail2ban matches the ones its filter names: relay access
+    denied, unknown users, non-FQDN HELO; not a plain "Access denied")."""
+    gw, _ = restricted(smtpd_helo_restrictions="reject_non_fqdn_helo_hostname",
+                       relay_recipient_maps="inline:{ {known@example.net = x} }",
+                       smtpd_recipient_restrictions="check_recipient_access "
+                                                    "inline:{ {no@example.net = REJECT} }")
+    gw.start()
+    c = conn(gw, helo="nodot")
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<known@example.net>", 504,
+        "<nodot>: Helo command rejected: need fully-qualified hostname")
+    c.quit()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<x@elsewhere.org>", 554, "Relay access denied")
+    cmd(c, "RCPT TO:<y@elsewhere.org>", 554, "Relay access denied")
+    cmd(c, "RCPT TO:<unknown@example.net>", 550,
+        "5.1.1 <unknown@example.net>: Recipient address rejected: User "
+        "unknown in relay recipient table")
+    cmd(c, "RCPT TO:<no@example.net>", 554, "Access denied")
+    cmd(c, "RCPT TO:<known@example.net>", 250)
+    c.quit()
+    gw.wait_log(r"NOQUEUE: reject: RCPT", count=5)
+    r = subprocess.run(["perl", PFLOGSUMM, "--syslog-name=mailgw",
+                        str(gw.maillog)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"^\s*(\d+)\s+rejected\b", r.stdout, re.M)
+    assert m and int(m.group(1)) == 5, r.stdout[:3000]
+    detail = r.stdout[r.stdout.index("message reject detail"):]
+    for want in ("Relay access denied", "need fully-qualified hostname",
+                 "User unknown in relay recipient table"):
+        assert want in detail, detail[:3000]
+    # fail2ban-regex LOG FILTER, with Postfix's syslog name
+    log = gw.log_text().replace(" mailgw/", " postfix/")
+    lp = gw.dir / "f2b.log"
+    lp.write_text(log)
+    r = subprocess.run(["fail2ban-regex", "--print-all-matched", str(lp),
+                        "/etc/fail2ban/filter.d/postfix.conf"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.search(r"Failregex: (\d+) total", r.stdout)
+    assert m and int(m.group(1)) == 4, r.stdout[-3000:]
+    assert "127.0.0.1" in r.stdout, r.stdout[-3000:]
