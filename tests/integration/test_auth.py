@@ -343,3 +343,27 @@ def test_client_auth_to_postfix(gateway, smtp_sink, postfix_peer):
     for mech in ("PLAIN", "LOGIN"):
         assert re.search(rf"sasl_method={mech}, "
                          r"sasl_username=alice@test\.example", log), log
+
+
+def test_auth_only_after_starttls(gateway, smtp_sink):
+    """smtpd_tls_auth_only=yes: after STARTTLS (mailgw's self-signed
+    certificate) AUTH is offered and works; ESMTPSA and both Received
+    clauses, TLS first as Postfix writes them."""
+    sink = smtp_sink()
+    gw = submission(gateway, sink, smtpd_tls_auth_only="yes",
+                    smtpd_tls_security_level="may",
+                    smtpd_tls_received_header="yes")
+    gw.start()
+    r = auth(gw, "PLAIN", "alice", PASSWORD, "--tls")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "235 2.7.0 Authentication successful" in r.stdout
+    r = auth(gw, "LOGIN", "alice", "wrong", "--tls")
+    assert "535 5.7.8" in r.stdout
+    (m,) = sink.wait_count(1)
+    text = m.content.decode()
+    assert re.search(r"\(using TLSv1\.2 with cipher [^\n]*\)\n\t"
+                     r"\(No client certificate requested\)\n\t"
+                     r"\(Authenticated sender: alice\)\n\tby "
+                     r"mx\.test\.example \(mailgw\) with ESMTPSA id", text), text
+    gw.wait_log(r"SASL LOGIN authentication failed: authentication failure, "
+                r"sasl_username=alice$")
