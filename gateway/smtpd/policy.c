@@ -142,7 +142,8 @@ static uint64_t ms_param(const char *name, uint64_t def)
 
 static int set_endpoint(struct server *sv, const char *ep)
 {
-	sv->endpoint = mem_strdup(ep);
+	/* logged as Postfix's attr_clnt names it: "127.0.0.1:10023" */
+	sv->endpoint = mem_strdup(strncmp(ep, "inet:", 5) == 0 ? ep + 5 : ep);
 	if (strncmp(ep, "unix:", 5) == 0) {
 		const char *path = ep + 5;
 		if (*path == 0 || strlen(path) >= sizeof(sv->sun.sun_path))
