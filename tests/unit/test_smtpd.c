@@ -23,6 +23,8 @@
 #include "queue/qfile.h"
 #include "queue/spool.h"
 #include "queue/writer.h"
+#include "dict/dict.h"
+#include "smtpd/passwd.h"
 #include "smtpd/restrict.h"
 #include "smtpd/session.h"
 
@@ -1011,6 +1013,70 @@ static int reap(void **state)
 	return 0;
 }
 
+/* The AUTH dialogue (golden): LOGIN with a wrong password, then PLAIN
+ * pipelined with MAIL and RCPT in one write: the commands after AUTH wait
+ * for the password check on the worker thread and are answered in order;
+ * authenticated, relaying is permitted (permit_sasl_authenticated). */
+static void test_auth_dialogue(void **state)
+{
+	(void)state;
+	char db[256], spec[300], extra[600];
+	struct dict *d;
+	struct buf h;
+
+	snprintf(db, sizeof(db), "%s/users", test_tmpdir());
+	snprintf(spec, sizeof(spec), "lmdb:%s", db);
+	assert_int_equal(dict_open(spec,
+				   DICT_FLAG_FOLD | DICT_FLAG_WRITE |
+					   DICT_FLAG_DUP_REPLACE,
+				   &d, NULL),
+			 DICT_OK);
+	buf_init(&h, PASSWD_HASH_MAX);
+	assert_int_equal(passwd_hash_new(&h, "tanstaaftanstaaf", 16, 100000),
+			 0);
+	assert_int_equal(dict_set(d, "tim", buf_str(&h)), DICT_OK);
+	assert_int_equal(dict_close(d, NULL), DICT_OK);
+	buf_free(&h);
+	snprintf(extra, sizeof(extra),
+		 "smtpd_sasl_auth_enable = yes\nsasl_user_database = %s\n"
+		 "smtpd_sasl_authenticated_header = yes\n",
+		 db);
+	start(extra);
+	int fd = dial();
+	expect(fd, NULL, "220 ");
+	sendall(fd, "EHLO h\r\n", 8);
+	const char *r = get_reply(fd);
+	assert_non_null(strstr(r, "250-AUTH PLAIN LOGIN\r\n"));
+	assert_null(strstr(r, "AUTH="));
+	expect(fd, "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
+	expect(fd, "dGlt\r\n", "334 UGFzc3dvcmQ6\r\n");
+	expect(fd, "d3Jvbmc=\r\n",
+	       "535 5.7.8 Error: authentication failed: authentication "
+	       "failure\r\n");
+	static const char burst[] =
+		"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"
+		"MAIL FROM:<tim@test.example> AUTH=<>\r\n"
+		"RCPT TO:<a@far.example>\r\nDATA\r\n";
+	sendall(fd, burst, sizeof(burst) - 1);
+	expect(fd, NULL, "235 2.7.0 Authentication successful\r\n");
+	expect(fd, NULL, "250 2.1.0 Ok");
+	expect(fd, NULL, "250 2.1.5 Ok");
+	expect(fd, NULL, "354 ");
+	expect(fd, "Subject: a\r\n\r\nb\r\n.\r\n", "250 2.0.0 Ok: queued");
+	expect(fd, "QUIT\r\n", "221 ");
+	close(fd);
+	stop();
+	const char *log = read_log();
+	assert_non_null(strstr(log, "warning: unknown[127.0.0.1]: SASL LOGIN "
+				    "authentication failed: authentication "
+				    "failure, sasl_username=tim\n"));
+	assert_non_null(strstr(log, ": client=unknown[127.0.0.1], "
+				    "sasl_method=PLAIN, sasl_username=tim\n"));
+	assert_non_null(strstr(log, "disconnect from unknown[127.0.0.1] ehlo=1 "
+				    "auth=1/2 mail=1 rcpt=1 data=1 quit=1 "
+				    "commands=6/7\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1031,6 +1097,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bare_newline_reject, reap),
 		cmocka_unit_test_teardown(test_folded_message_id, reap),
 		cmocka_unit_test_teardown(test_etrn_trigger, reap),
+		cmocka_unit_test_teardown(test_auth_dialogue, reap),
 		cmocka_unit_test(test_writer_group_commit),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
