@@ -221,6 +221,7 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 	x->recipient = rcpt;
 	x->sasl_username = s->sasl_username;
 	x->sasl_method = s->sasl_method;
+	x->sasl_sender = s->sasl_sender;
 	x->cmd = cmd;
 	x->protocol = s->esmtp ? "ESMTP" : "SMTP";
 	x->queue_id = s->qid[0] ? s->qid : NULL;
@@ -669,21 +670,25 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	s->sender = mem_strndup(m.path.addr.p, m.path.addr.n);
+	/* AUTH= (RFC 4954 section 5): kept as sent for the log and the
+	 * restrictions, as Postfix's smtpd_sasl_mail_opt(); "<>" means none */
+	mem_free(s->sasl_sender);
+	s->sasl_sender = NULL;
+	if (m.auth.n > 0 && !(m.auth.n == 2 && memcmp(m.auth.p, "<>", 2) == 0))
+		s->sasl_sender = mem_strndup(m.auth.p, m.auth.n);
 	s->mailp = m; /* SIZE for the restrictions */
 	int cr = check(s, RESTRICT_CMD_MAIL, NULL, "MAIL");
 	if (cr != CHECK_OK) {
 		mem_free(s->sender);
 		s->sender = NULL;
+		mem_free(s->sasl_sender);
+		s->sasl_sender = NULL;
 		memset(&s->mailp, 0, sizeof(s->mailp));
 		return cr == CHECK_PENDING ? CHECK_PENDING : -1;
 	}
 	s->mailp = m;
 	s->mailp.path.addr.p = NULL;
 	s->envid = m.envid.n ? mem_strndup(m.envid.p, m.envid.n) : NULL;
-	/* AUTH= (RFC 4954 section 5): kept as sent for the log, as
-	 * Postfix's smtpd_sasl_mail_opt(); "<>" means none */
-	if (m.auth.n > 0 && !(m.auth.n == 2 && memcmp(m.auth.p, "<>", 2) == 0))
-		s->sasl_sender = mem_strndup(m.auth.p, m.auth.n);
 	s->in_mail = 1;
 	reply(s, "250 2.1.0 Ok");
 	return 0;
