@@ -32,6 +32,7 @@
  * SMTP AUTH (RFC 4954) after EHLO when smtp_sasl_auth_enable and the
  * password maps hold credentials for the next hop: smtp_sasl.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -52,9 +53,12 @@
 #include "deliver/deliver.h"
 #include "deliver/hosts.h"
 #include "deliver/mx.h"
+#include "dict/dict.h"
 #include "dns/resolv.h"
 #include "deliver/smtp_reply.h"
 #include "deliver/smtp_sasl.h"
+#include "tls/client.h"
+#include "tls/tls.h"
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
 #define SMTP_BODY_FILL (64 * 1024)       /* content queued per fill */
@@ -68,6 +72,8 @@ enum sess_state {
 	S_GREETING,   /* waiting for 220 */
 	S_EHLO,       /* EHLO sent */
 	S_HELO,       /* HELO sent after EHLO was refused */
+	S_STARTTLS,   /* STARTTLS sent */
+	S_TLS,        /* TLS handshake in progress */
 	S_AUTH,       /* AUTH PLAIN, or LOGIN's password, sent (smtp_sasl.h) */
 	S_AUTH_USER,  /* AUTH LOGIN sent: waiting for "334 Username:" */
 	S_AUTH_PASS,  /* LOGIN's user name sent: waiting for "Password:" */
@@ -98,6 +104,7 @@ struct smtp_client {
 	struct dns_resolver *dns;
 	struct net_addr self[MX_SELF_MAX];
 	size_t nself;
+	struct tls_client *tls; /* trust anchors, made at first TLS use */
 };
 
 struct smtp_sess {
@@ -122,6 +129,17 @@ struct smtp_sess {
 	char addr[ROUTE_HOST_MAX]; /* the address, or the socket path */
 	int lmtp;                  /* an LMTP session */
 	int connected;             /* the TCP connection came up */
+	int literal;               /* [host]: no MX lookup */
+
+	/* TLS (issue 6): the level and names for this next hop, from
+	 * smtp_tls_policy_maps or smtp_tls_security_level. */
+	struct tls_conn *tc;
+	struct buf tin;    /* decrypted server replies */
+	int tls_level;     /* TLS_LEV_* */
+	int tls_plain;     /* may: the handshake failed, plaintext now */
+	int tls_up;        /* the handshake completed (tls_established) */
+	char tls_match[512];
+	char tls_sni[256];
 
 	/* The connection. */
 	struct smtp_reply reply;
@@ -169,7 +187,9 @@ static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
 	memcpy(s->host, r->host, sizeof(s->host));
 	s->host[sizeof(s->host) - 1] = 0;
 	memcpy(s->key, s->host, sizeof(s->key));
+	s->literal = r->literal;
 	buf_init(&s->out, SMTP_OUT_MAX);
+	buf_init(&s->tin, SMTP_OUT_MAX);
 	loop_timer_init(&s->timer, on_timer, s);
 	smtp_reply_init(&s->reply);
 	s->next = c->sessions;
@@ -181,6 +201,9 @@ static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
 
 static void sess_close_fd(struct smtp_sess *s)
 {
+	tls_conn_free(s->tc);
+	s->tc = NULL;
+	buf_reset(&s->tin);
 	if (s->fd >= 0) {
 		loop_fd_del(s->c->lp, s->fd, LOOP_ALL);
 		close(s->fd);
@@ -203,6 +226,7 @@ static void sess_free(struct smtp_sess *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	buf_free(&s->out);
+	buf_free(&s->tin);
 	mem_free(s->rs);
 	if (s->cred != NULL)
 		smtp_sasl_wipe(s->cred);
@@ -447,8 +471,12 @@ static void body_fill(struct smtp_sess *s)
 
 /* sess_flush - write what the socket takes. 0, or -1 when the
  * connection is lost (s is handled and may be gone). */
+static int tls_flush(struct smtp_sess *s);
+
 static int sess_flush(struct smtp_sess *s)
 {
+	if (s->tc != NULL)
+		return tls_flush(s);
 	for (;;) {
 		ssize_t w;
 
@@ -543,6 +571,9 @@ static const char *phase(const struct smtp_sess *s)
 	case S_AUTH_USER:
 	case S_AUTH_PASS:
 		return "sending AUTH command";
+	case S_STARTTLS:
+	case S_TLS:
+		return "performing the STARTTLS handshake";
 	case S_XACT:
 		if (s->seq_acked == 0)
 			return "sending MAIL FROM";
@@ -930,12 +961,10 @@ static int send_ehlo(struct smtp_sess *s, const char *verb)
 	return sess_flush(s);
 }
 
-/* TLS on this connection: the client TLS work of issue 6 sets it; until
- * then never, so smtp_sasl_security_options applies. */
+/* TLS on this connection: smtp_sasl_tls_security_options applies. */
 static int sess_tls_active(const struct smtp_sess *s)
 {
-	(void)s;
-	return 0;
+	return s->tc != NULL && s->tls_up;
 }
 
 /* auth_fail - defer the job with Postfix's SASL text and say QUIT. */
@@ -1081,6 +1110,444 @@ static void server_421(struct smtp_sess *s)
 	sess_free(s);
 }
 
+/* ---- TLS (RFC 3207; Postfix's smtp_tls_* behaviour) ---- */
+
+static int on_reply(struct smtp_sess *s);
+
+/* A TLS log line under the transport's name (mailgw/smtp[pid]), as
+ * the delivery lines. */
+static void tls_log(const struct smtp_sess *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void tls_log(const struct smtp_sess *s, const char *fmt, ...)
+{
+	char prev[64];
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b, 4096);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	snprintf(prev, sizeof(prev), "%s", log_program());
+	log_set_program(s->tpname);
+	msg_info("%s", buf_str(&b));
+	log_set_program(prev);
+	buf_free(&b);
+}
+
+
+/* The client's trust anchors and policies, made at first use:
+ * smtp_tls_CAfile and smtp_tls_CApath, Debian's bundle when both are
+ * empty. */
+static struct tls_client *tls_client_of(struct smtp_sess *s)
+{
+	struct smtp_client *c = s->c;
+	const char *f = tp_str(s, "smtp_tls_CAfile");
+	const char *d = tp_str(s, "smtp_tls_CApath");
+	int r;
+
+	if (c->tls != NULL)
+		return c->tls;
+	c->tls = tls_client_new();
+	if ((f == NULL || !*f) && (d == NULL || !*d))
+		f = "/etc/ssl/certs/ca-certificates.crt";
+	if (f != NULL && *f && (r = tls_client_add_cafile(c->tls, f)) < 0)
+		msg_warn("cannot load CA certificates from %s: %s", f,
+			 strerror(-r));
+	if (d != NULL && *d && (r = tls_client_add_capath(c->tls, d)) < 0)
+		msg_warn("cannot load CA certificates from %s: %s", d,
+			 strerror(-r));
+	return c->tls;
+}
+
+static struct dict *tls_map(const char *spec, size_t len)
+{
+	static struct {
+		char spec[256];
+		struct dict *d;
+	} cache[8];
+	char name[256];
+
+	if (len >= sizeof(name))
+		return NULL;
+	snprintf(name, sizeof(name), "%.*s", (int)len, spec);
+	for (size_t i = 0; i < 8; i++)
+		if (cache[i].d != NULL && strcmp(cache[i].spec, name) == 0)
+			return cache[i].d;
+	for (size_t i = 0; i < 8; i++)
+		if (cache[i].d == NULL) {
+			struct buf err;
+			buf_init(&err, 1024);
+			if (dict_open(name, 0, &cache[i].d, &err) < 0) {
+				msg_warn("smtp_tls_policy_maps: %s",
+					 buf_str(&err));
+				cache[i].d = NULL;
+			} else {
+				snprintf(cache[i].spec, sizeof(cache[i].spec),
+					 "%s", name);
+			}
+			buf_free(&err);
+			return cache[i].d;
+		}
+	return NULL;
+}
+
+/* smtp_tls_policy_maps: the next hop as Postfix looks it up ("[host]",
+ * "[host]:port", "domain", then ".parent" domains). 1 found. */
+static int tls_policy_lookup(struct smtp_sess *s, struct tls_policy_entry *e)
+{
+	const char *cur = tp_str(s, "smtp_tls_policy_maps"), *tok;
+	size_t len;
+	char key[ROUTE_HOST_MAX + 16];
+
+	while (cur != NULL && conf_list_next(&cur, &tok, &len) > 0) {
+		struct dict *d = tls_map(tok, len);
+		const char *v, *k = key;
+		if (d == NULL)
+			continue;
+		if (s->literal && s->port != 25)
+			snprintf(key, sizeof(key), "[%s]:%u", s->key, s->port);
+		else if (s->literal)
+			snprintf(key, sizeof(key), "[%s]", s->key);
+		else
+			snprintf(key, sizeof(key), "%s", s->key);
+		str_lower(key);
+		for (;;) {
+			if (dict_get(d, k, &v) == DICT_OK) {
+				if (tls_policy_entry_parse(v, strlen(v), e) ==
+				    0)
+					return 1;
+				msg_warn("smtp_tls_policy_maps: %s: bad "
+					 "policy \"%s\"",
+					 k, v);
+				return 0;
+			}
+			if (s->literal)
+				break;
+			/* the parent domains: ".example.com" */
+			const char *dot = strchr(k + (*k == '.'), '.');
+			if (dot == NULL)
+				break;
+			k = dot;
+		}
+	}
+	return 0;
+}
+
+static void tls_policy_init(struct smtp_sess *s)
+{
+	const char *lev = tp_str(s, "smtp_tls_security_level");
+	struct tls_policy_entry e;
+
+	s->tls_level = TLS_LEV_NONE;
+	if (lev != NULL && *lev)
+		s->tls_level = tls_level_parse(lev, strlen(lev));
+	else if (conf_get_bool("smtp_enforce_tls") > 0)
+		s->tls_level = TLS_LEV_ENCRYPT;
+	else if (conf_get_bool("smtp_use_tls") > 0)
+		s->tls_level = TLS_LEV_MAY;
+	if (s->tls_level < 0)
+		s->tls_level = TLS_LEV_NONE;
+	s->tls_match[0] = s->tls_sni[0] = 0;
+	if (tls_policy_lookup(s, &e)) {
+		s->tls_level = e.level;
+		snprintf(s->tls_match, sizeof(s->tls_match), "%s", e.match);
+		snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", e.servername);
+	}
+	if (s->tls_sni[0] == 0) {
+		const char *sn = tp_str(s, "smtp_tls_servername");
+		snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", sn ? sn : "");
+	}
+}
+
+/* A match keyword (hostname, nexthop, dot-nexthop) or a literal name. */
+static void tls_name(const struct smtp_sess *s, const char *t, size_t n,
+		     char *out, size_t max)
+{
+	if (n == 8 && str_ncasecmp(t, "hostname", 8) == 0)
+		snprintf(out, max, "%s", s->host);
+	else if (n == 7 && str_ncasecmp(t, "nexthop", 7) == 0)
+		snprintf(out, max, "%s", s->key);
+	else if (n == 11 && str_ncasecmp(t, "dot-nexthop", 11) == 0)
+		snprintf(out, max, ".%s", s->key);
+	else
+		snprintf(out, max, "%.*s", (int)n, t);
+}
+
+/* Start the handshake on the connection (after 220 to STARTTLS). */
+static void tls_start(struct smtp_sess *s)
+{
+	char names[8][ROUTE_HOST_MAX + 1];
+	const char *match[8];
+	size_t n = 0;
+	const char *list = s->tls_match, *p;
+	struct net_addr lit;
+	const char *sni = NULL;
+	char snibuf[ROUTE_HOST_MAX];
+	int mand = s->tls_level >= TLS_LEV_ENCRYPT;
+	const char *pr = tp_str(s, mand ? "smtp_tls_mandatory_protocols"
+					: "smtp_tls_protocols");
+	const char *su = tp_str(s, "smtp_tls_cipher_suites");
+	const char *ex = tp_str(s, mand ? "smtp_tls_mandatory_exclude_ciphers"
+					: "smtp_tls_exclude_ciphers");
+	struct tls_policy pol;
+	struct tls_client *cl = tls_client_of(s);
+
+	if (tls_protocols_parse(pr, strlen(pr), &pol.vmin, &pol.vmax) < 0)
+		pol.vmin = TLS_V12, pol.vmax = TLS_V12;
+	if (tls_suites_parse(su, strlen(su), ex, strlen(ex), pol.suites,
+			     &pol.nsuites) < 0)
+		tls_suites_parse("aead", 4, NULL, 0, pol.suites, &pol.nsuites);
+	tls_client_set_policy(cl, &pol);
+	if (s->tls_level == TLS_LEV_VERIFY || s->tls_level == TLS_LEV_SECURE) {
+		if (*list == 0)
+			list = tp_str(s, s->tls_level == TLS_LEV_VERIFY
+						 ? "smtp_tls_verify_cert_match"
+						 : "smtp_tls_secure_cert_match");
+		/* match= is ':'-separated, the parameters take lists */
+		while (list != NULL && *list && n < 8) {
+			size_t k;
+			while (*list == ':' || *list == ',' || *list == ' ' ||
+			       *list == '\t')
+				list++;
+			k = strcspn(list, ":, \t");
+			if (k == 0)
+				break;
+			tls_name(s, list, k, names[n], sizeof(names[n]));
+			match[n] = names[n];
+			n++;
+			list += k;
+		}
+	}
+	p = s->tls_sni;
+	if (*p) {
+		tls_name(s, p, strlen(p), snibuf, sizeof(snibuf));
+		/* no address as a server name (RFC 6066 3) */
+		if (hosts_addr_parse(snibuf, strlen(snibuf), &lit) != 0)
+			sni = snibuf;
+	}
+	s->tc = tls_conn_new_client(cl, sni, s->tls_level, match, n);
+	s->tls_up = 0;
+	buf_reset(&s->tin);
+	s->state = S_TLS;
+	arm(s, tp_time(s, "smtp_starttls_timeout"));
+}
+
+/* After EHLO/HELO: 1 when TLS took over (STARTTLS sent, or the job
+ * deferred because TLS is required but not offered). */
+static int tls_after_ehlo(struct smtp_sess *s)
+{
+	struct buf t;
+
+	if (s->tc != NULL || s->tls_plain || s->tls_level == TLS_LEV_NONE ||
+	    s->lmtp)
+		return 0;
+	if (s->ehlo.ext & SMTP_EXT_STARTTLS) {
+		send_line(s, "STARTTLS");
+		s->state = S_STARTTLS;
+		arm(s, tp_time(s, "smtp_starttls_timeout"));
+		sess_flush(s);
+		return 1;
+	}
+	if (s->tls_level == TLS_LEV_MAY)
+		return 0;
+	buf_init(&t, SMTP_TEXT_MAX);
+	buf_printf(&t, "TLS is required, but was not offered by host %s[%s]",
+		   mail_host(s), s->addr);
+	set_pending(s, DELIVER_DEFER, "4.7.4", buf_str(&t));
+	buf_free(&t);
+	sess_quit(s);
+	job_report(s);
+	return 1;
+}
+
+static void tls_on_reply(struct smtp_sess *s, int ok)
+{
+	struct buf t;
+
+	if (ok) {
+		tls_start(s);
+		if (sess_flush(s) == 0)
+			sess_read(s); /* ClientHello out, maybe more in */
+		return;
+	}
+	if (s->tls_level == TLS_LEV_MAY) {
+		if (auth_start(s) == 0)
+			xact_start(s);
+		return;
+	}
+	buf_init(&t, SMTP_TEXT_MAX);
+	buf_printf(&t, "TLS is required, but host %s[%s] refused to start TLS: ",
+		   mail_host(s), s->addr);
+	smtp_reply_oneline(&s->reply, &t);
+	set_pending(s, DELIVER_DEFER, "4.7.5", buf_str(&t));
+	buf_free(&t);
+	sess_quit(s);
+	job_report(s);
+}
+
+static void tls_established(struct smtp_sess *s)
+{
+	static const char *const trust[] = {"Untrusted", "Trusted",
+					    "Verified"};
+	struct tls_info i;
+	struct buf t;
+
+	s->tls_up = 1;
+	tls_conn_info(s->tc, &i);
+	if (tp_int(s, "smtp_tls_loglevel") >= 1) {
+		buf_init(&t, SMTP_TEXT_MAX);
+		relay_of(s, &t);
+		tls_log(s, "%s TLS connection established to %s: %s with cipher "
+			 "%s (%d/%d bits)",
+			 trust[tls_conn_trust(s->tc)], buf_str(&t), i.proto,
+			 i.cipher, i.bits, i.bits);
+		if (tp_int(s, "smtp_tls_loglevel") >= 2)
+			tls_log(s, "%s: server certificate SHA-256 fingerprint "
+				 "%s",
+				 buf_str(&t), tls_conn_peer_fingerprint(s->tc));
+		buf_free(&t);
+	}
+	/* RFC 3207 4.2: forget what the server said; EHLO again */
+	memset(&s->ehlo, 0, sizeof(s->ehlo));
+	smtp_reply_init(&s->reply);
+	s->state = S_EHLO;
+	buf_printf(&s->out, "EHLO %s\r\n", tp_str(s, "smtp_helo_name"));
+	arm(s, tp_time(s, "smtp_helo_timeout"));
+}
+
+/* The handshake failed: may goes on in plaintext on a new connection to
+ * the same server (as Postfix); encrypt and above defer. */
+static void tls_failed(struct smtp_sess *s, int r)
+{
+	struct buf t, why;
+	int e = s->tc != NULL ? tls_conn_error(s->tc) : 0;
+
+	buf_init(&t, SMTP_TEXT_MAX);
+	buf_init(&why, 256);
+	relay_of(s, &t);
+	if (r == TLS_ERR_PROTO)
+		buf_puts(&why, tls_error_text(e));
+	else
+		buf_puts(&why, "lost connection");
+	tls_log(s, "SSL_connect error to %s: %s", buf_str(&t), buf_str(&why));
+	if (s->tls_level == TLS_LEV_MAY && s->job != NULL) {
+		tls_log(s, "%s: TLS handshake with %s failed; retrying in "
+			 "plaintext",
+			 s->job->qid, buf_str(&t));
+		buf_free(&t);
+		buf_free(&why);
+		sess_close_fd(s);
+		s->tls_plain = 1;
+		s->connected = 0;
+		start_connect(s);
+		return;
+	}
+	buf_reset(&t);
+	if (tls_error_cert(e) == TLS_CERT_NAME)
+		buf_puts(&t, "Server certificate not verified");
+	else if (tls_error_cert(e) == TLS_CERT_UNTRUSTED)
+		buf_printf(&t, "Server certificate not trusted (%s)",
+			   buf_str(&why));
+	else
+		buf_printf(&t, "Cannot start TLS: handshake failure (%s)",
+			   buf_str(&why));
+	buf_free(&why);
+	if (s->job == NULL) {
+		buf_free(&t);
+		sess_free(s);
+		return;
+	}
+	set_pending(s, DELIVER_DEFER, "4.7.5", buf_str(&t));
+	buf_free(&t);
+	sess_close_fd(s);
+	job_report(s);
+	sess_free(s);
+}
+
+/* The connection failed (r from tls_conn_io()): s is handled. */
+static void tls_broken(struct smtp_sess *s, int r)
+{
+	if (!s->tls_up)
+		tls_failed(s, r);
+	else if (s->state == S_QUIT)
+		sess_free(s);
+	else
+		conn_lost(s, 0);
+}
+
+/* Write what the engine takes (content too, as in sess_flush). */
+static int tls_flush(struct smtp_sess *s)
+{
+	int r;
+
+	for (;;) {
+		if (s->state == S_BODY && !s->body_end &&
+		    buf_len(&s->out) < SMTP_BODY_FILL)
+			body_fill(s);
+		size_t before = buf_len(&s->out);
+		r = tls_conn_io(s->tc, s->fd, NULL, &s->out);
+		if (!s->tls_up && tls_conn_ready(s->tc)) {
+			/* the server's Finished came in with this call */
+			tls_established(s);
+			continue;
+		}
+		if (r < 0) {
+			tls_broken(s, r);
+			return -1;
+		}
+		if (buf_len(&s->out) == 0 || buf_len(&s->out) == before)
+			break;
+		if (s->state == S_BODY)
+			arm(s, tp_time(s, "smtp_data_xfer_timeout"));
+	}
+	if (s->state == S_BODY && !s->body_end)
+		arm(s, tp_time(s, "smtp_data_xfer_timeout"));
+	want_write(s, buf_len(&s->out) > 0 ||
+			      (tls_conn_want(s->tc) & LOOP_WRITABLE));
+	if (s->state == S_BODY && s->body_end && buf_len(&s->out) == 0) {
+		s->state = S_DOT;
+		arm(s, tp_time(s, "smtp_data_done_timeout"));
+	}
+	return 0;
+}
+
+/* Read records, decrypt, and hand whole replies to on_reply(). */
+static void tls_read(struct smtp_sess *s)
+{
+	int r = tls_conn_io(s->tc, s->fd, &s->tin, &s->out);
+	size_t off = 0;
+
+	if (!s->tls_up && tls_conn_ready(s->tc)) {
+		tls_established(s);
+		if (tls_flush(s) < 0)
+			return;
+	}
+	while (off < buf_len(&s->tin)) {
+		if (s->reply.done)
+			smtp_reply_init(&s->reply);
+		off += smtp_reply_push(&s->reply, s->tin.data + off,
+				       buf_len(&s->tin) - off);
+		if (s->reply.err) {
+			conn_lost(s, 0);
+			return;
+		}
+		if (!s->reply.done)
+			break;
+		buf_consume(&s->tin, off);
+		off = 0;
+		if (on_reply(s) < 0)
+			return; /* s may be gone */
+	}
+	buf_consume(&s->tin, off);
+	if (r < 0) {
+		tls_broken(s, r);
+		return;
+	}
+	want_write(s, buf_len(&s->out) > 0 ||
+			      (tls_conn_want(s->tc) & LOOP_WRITABLE));
+}
+
 /* on_reply - one whole reply. 0, or -1 when s is gone or detached. */
 static int on_reply(struct smtp_sess *s)
 {
@@ -1117,6 +1584,8 @@ static int on_reply(struct smtp_sess *s)
 			return send_ehlo(s, "HELO");
 		}
 		smtp_reply_ehlo(&s->reply, &s->ehlo);
+		if (tls_after_ehlo(s))
+			return -1;
 		if (auth_start(s) == 0)
 			xact_start(s);
 		return -1;
@@ -1128,7 +1597,12 @@ static int on_reply(struct smtp_sess *s)
 			return -1;
 		}
 		memset(&s->ehlo, 0, sizeof(s->ehlo));
+		if (tls_after_ehlo(s))
+			return -1;
 		xact_start(s);
+		return -1;
+	case S_STARTTLS:
+		tls_on_reply(s, ok);
 		return -1;
 	case S_RSET_REUSE:
 		if (!ok) {
@@ -1165,12 +1639,18 @@ static int on_reply(struct smtp_sess *s)
 	}
 }
 
+static void tls_read(struct smtp_sess *s);
+
 static void sess_read(struct smtp_sess *s)
 {
 	char chunk[SMTP_READ_SIZE];
 	ssize_t r;
 	size_t off = 0;
 
+	if (s->tc != NULL) {
+		tls_read(s);
+		return;
+	}
 	r = read(s->fd, chunk, sizeof(chunk));
 	if (r < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -1218,6 +1698,11 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 		s->state = S_GREETING;
 		want_write(s, 0);
 		arm(s, tp_time(s, "smtp_helo_timeout"));
+		return;
+	}
+	if (s->tc != NULL) { /* the engine reads and writes as it needs */
+		if (sess_flush(s) == 0)
+			sess_read(s);
 		return;
 	}
 	if ((ready & LOOP_WRITABLE) && buf_len(&s->out) > 0) {
@@ -1527,6 +2012,8 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 
 	s = sess_new(c, r);
 	s->port = port;
+	if (!r->unix_path)
+		tls_policy_init(s);
 	s->job = job;
 	s->uses = 1;
 	s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
@@ -1567,6 +2054,7 @@ size_t smtp_client_busy(const struct smtp_client *c)
 
 void smtp_client_free(struct smtp_client *c)
 {
+	tls_client_free(c->tls);
 	if (c == NULL)
 		return;
 	while (c->sessions) {

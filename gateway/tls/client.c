@@ -54,6 +54,53 @@ const char *tls_level_name(int level)
 	return level >= 0 && level < 5 ? level_names[level] : "unknown";
 }
 
+static int attr(const char *t, size_t tn, const char *name, char *out,
+		size_t max)
+{
+	size_t k = strlen(name);
+
+	if (tn < k || str_ncasecmp(t, name, k) != 0)
+		return 0;
+	if (tn - k >= max)
+		return -1;
+	memcpy(out, t + k, tn - k);
+	out[tn - k] = 0;
+	return 1;
+}
+
+int tls_policy_entry_parse(const char *s, size_t n, struct tls_policy_entry *e)
+{
+	const char *p = s, *end = s + n;
+	int first = 1;
+
+	memset(e, 0, sizeof(*e));
+	e->level = -1;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *t = p;
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+		size_t tn = (size_t)(p - t);
+		if (tn == 0)
+			break;
+		if (first) {
+			e->level = tls_level_parse(t, tn);
+			if (e->level < 0)
+				return TLS_ERR_CONFIG;
+			first = 0;
+			continue;
+		}
+		if (attr(t, tn, "match=", e->match, sizeof(e->match)) < 0 ||
+		    attr(t, tn, "servername=", e->servername,
+			 sizeof(e->servername)) < 0 ||
+		    attr(t, tn, "protocols=", e->protocols,
+			 sizeof(e->protocols)) < 0)
+			return TLS_ERR_CONFIG;
+	}
+	return e->level < 0 ? TLS_ERR_CONFIG : 0;
+}
+
 struct tls_client *tls_client_new(void)
 {
 	struct tls_client *cl = mem_zalloc(sizeof(*cl));

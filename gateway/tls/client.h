@@ -30,6 +30,19 @@ enum tls_level {
 int tls_level_parse(const char *s, size_t n);
 const char *tls_level_name(int level);
 
+/* One smtp_tls_policy_maps value (Postfix's syntax): "LEVEL
+ * [match=NAME:NAME...] [servername=NAME] [protocols=...] [ciphers=...]";
+ * other attributes are ignored. Pure. 0, or TLS_ERR_CONFIG (no known
+ * level, or a value too long for the fields). */
+struct tls_policy_entry {
+	int level;
+	char match[512];      /* ':'-separated, as written; "" if absent */
+	char servername[256]; /* "" if absent */
+	char protocols[128];  /* "" if absent */
+};
+int tls_policy_entry_parse(const char *s, size_t n,
+			   struct tls_policy_entry *e);
+
 struct tls_client *tls_client_new(void);
 void tls_client_free(struct tls_client *cl);
 void tls_client_set_policy(struct tls_client *cl, const struct tls_policy *p);

@@ -299,6 +299,15 @@ const char *tls_error_text(int e)
 	return other;
 }
 
+int tls_error_cert(int e)
+{
+	if (e == BR_ERR_X509_BAD_SERVER_NAME)
+		return TLS_CERT_NAME;
+	if (e > BR_ERR_X509_OK && e < BR_ERR_X509_OK + 64)
+		return TLS_CERT_UNTRUSTED;
+	return 0;
+}
+
 /* ---- engine ---- */
 
 void tls_engine_setup(br_ssl_engine_context *eng, const struct tls_policy *p)

@@ -81,6 +81,12 @@ const char *tls_suite_name(unsigned suite, int *bits);
 const char *tls_version_name(unsigned v);
 /* A short text for a BearSSL error code (for logs). */
 const char *tls_error_text(int br_err);
+/* What a failed handshake's error says about the peer certificate:
+ * TLS_CERT_NAME (no name matched), TLS_CERT_UNTRUSTED (chain not valid),
+ * or 0 (not a certificate problem). */
+#define TLS_CERT_NAME      1
+#define TLS_CERT_UNTRUSTED 2
+int tls_error_cert(int br_err);
 
 struct tls_server;
 struct tls_client;

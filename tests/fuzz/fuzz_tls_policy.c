@@ -3,11 +3,13 @@
  *
  * Properties: a parsed version range is non-empty within TLS 1.0..1.2;
  * a parsed suite list is non-empty, bounded, free of duplicates, and
- * every suite has a name. */
+ * every suite has a name; a policy-map entry has a known level and
+ * NUL-terminated fields. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls/client.h"
 #include "tls/tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,5 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 		}
 	}
+	struct tls_policy_entry e;
+	if (tls_policy_entry_parse(p, size, &e) == 0 &&
+	    (e.level < TLS_LEV_NONE || e.level > TLS_LEV_SECURE ||
+	     strlen(e.match) >= sizeof(e.match) ||
+	     strlen(e.servername) >= sizeof(e.servername)))
+		abort();
 	return 0;
 }

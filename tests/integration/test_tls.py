@@ -30,6 +30,7 @@ class TestCA:
     def __init__(self, d, name="Test Root CA"):
         self.d = d
         d.mkdir(parents=True, exist_ok=True)
+        os.chmod(d, 0o755)
         self.key = d / "ca.key"
         self.crt = d / "ca.pem"
         r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -38,6 +39,7 @@ class TestCA:
                     "-addext", "basicConstraints=critical,CA:TRUE",
                     "-addext", "keyUsage=critical,keyCertSign,cRLSign")
         assert r.returncode == 0, r.stderr
+        os.chmod(self.crt, 0o644)
 
     def leaf(self, name, cn, sans, kind="ec"):
         key, csr, crt = (self.d / f"{name}.key", self.d / f"{name}.csr",
@@ -59,6 +61,18 @@ class TestCA:
         for p in (key, crt):
             os.chmod(p, 0o644 if p == crt else 0o600)
         return key, crt
+
+
+@pytest.fixture
+def pubdir():
+    """A directory under /tmp that mailgw's user can read (pytest's
+    tmp_path is root-only)."""
+    import tempfile
+    import pathlib
+    d = pathlib.Path(tempfile.mkdtemp(prefix="mailgw-tls-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def s_client(port, *args, starttls=True, input="QUIT\n", timeout=30):
@@ -352,3 +366,85 @@ def test_testssl(gateway, tmp_path):
             assert findings[cat].startswith("not offered"), (cat, text)
     fs = findings.get("FS") or findings.get("PFS") or ""
     assert "offered" in fs and "not" not in fs.split()[0], (fs, text)
+
+
+def _relay_through(gw, pf, sink, n, rcpt):
+    r = swaks(gw.port, "--from", "a@origin.test", "--to", rcpt,
+              "--header", f"Subject: tls client {n}")
+    assert r.returncode == 0, r.stdout
+
+
+def test_client_levels_against_postfix(gateway, smtp_sink, postfix_peer,
+                                       pubdir):
+    """mailgw relays to a real Postfix that offers STARTTLS with a
+    certificate from the test's CA: may (Trusted with the CA), verify
+    with match= from smtp_tls_policy_maps (Verified, SNI sent), secure
+    with a wrong CA and verify with a wrong name defer; encrypt against a
+    server without TLS defers; may falls back to plaintext when the
+    handshake fails (Postfix offering only TLS 1.3)."""
+    tmp_path = pubdir
+    ca = TestCA(tmp_path / "ca")
+    other = TestCA(tmp_path / "other", name="Other CA")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"])
+    sink = smtp_sink()
+    pf = postfix_peer(relayhost=sink.nexthop, smtpd_tls_security_level="may",
+                      smtpd_tls_cert_file=str(crt), smtpd_tls_key_file=str(key),
+                      smtpd_tls_loglevel="1").start()
+    dest = f"[127.0.0.1]:{pf.port}"
+    policy = tmp_path / "tls_policy"
+
+    def run_case(level_line, cafile, expect_log, sent=True):
+        policy.write_text(f"{dest} {level_line}\n" if level_line else "")
+        gw = gateway(relay_to=pf.port, smtp_tls_CAfile=str(cafile),
+                     smtp_tls_loglevel="1",
+                     smtp_tls_security_level="may",
+                     smtp_tls_policy_maps=f"texthash:{policy}")
+        gw.start()
+        before = sink.count()
+        r = swaks(gw.port, "--from", "a@origin.test", "--to",
+                  "b@example.net")
+        assert r.returncode == 0, r.stdout
+        gw.wait_log(expect_log, timeout=30)
+        if sent:
+            gw.wait_log(r"to=<b@example\.net>, relay=127\.0\.0\.1.*"
+                        r"status=sent")
+            sink.wait_count(before + 1, timeout=60)
+        else:
+            gw.wait_log(r"to=<b@example\.net>, relay=.*status=deferred")
+        gw.stop()
+        return gw
+
+    run_case("", ca.crt,
+             rf"Trusted TLS connection established to 127\.0\.0\.1"
+             rf"\[127\.0\.0\.1\]:{pf.port}: TLSv1\.2 with cipher ECDHE-ECDSA-")
+    run_case("verify match=peer.test.example servername=peer.test.example",
+             ca.crt, r"Verified TLS connection established to ")
+    wait_until(lambda: "Anonymous TLS connection established from "
+               "localhost[127.0.0.1]" in pf.log_text() or
+               "TLS connection established from" in pf.log_text(), 10,
+               "Postfix's TLS line")
+    run_case("secure match=peer.test.example", other.crt,
+             r"status=deferred \(Server certificate not trusted", sent=False)
+    run_case("verify match=wrong.example", ca.crt,
+             r"status=deferred \(Server certificate not verified", sent=False)
+    run_case("secure match=.test.example", ca.crt,
+             r"Verified TLS connection established to ")
+
+    # may falls back to plaintext; encrypt defers
+    pf.stop()
+    pf.params["smtpd_tls_protocols"] = ">=TLSv1.3"
+    pf.params["smtpd_tls_mandatory_protocols"] = ">=TLSv1.3"
+    pf.write()
+    pf.start()
+    run_case("may", ca.crt, r"TLS handshake with .* failed; retrying in "
+             r"plaintext")
+    run_case("encrypt", ca.crt,
+             r"status=deferred \(Cannot start TLS: handshake failure",
+             sent=False)
+    pf.stop()
+    pf.params["smtpd_tls_security_level"] = "none"
+    pf.write()
+    pf.start()
+    run_case("encrypt", ca.crt,
+             r"status=deferred \(TLS is required, but was not offered by "
+             r"host 127\.0\.0\.1\[127\.0\.0\.1\]\)", sent=False)

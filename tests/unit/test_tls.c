@@ -85,6 +85,33 @@ static void test_name_match(void **state)
 #undef M
 }
 
+static void test_policy_entry(void **state)
+{
+	struct tls_policy_entry e;
+	const char *v = "secure match=nexthop:dot-nexthop servername=mx.x "
+			"protocols=>=TLSv1.2 ciphers=high";
+	(void)state;
+
+	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e), 0);
+	assert_int_equal(e.level, TLS_LEV_SECURE);
+	assert_string_equal(e.match, "nexthop:dot-nexthop");
+	assert_string_equal(e.servername, "mx.x");
+	assert_string_equal(e.protocols, ">=TLSv1.2");
+	assert_int_equal(tls_policy_entry_parse("  may", 5, &e), 0);
+	assert_int_equal(e.level, TLS_LEV_MAY);
+	assert_string_equal(e.match, "");
+	assert_int_equal(tls_policy_entry_parse("dane-only", 9, &e), 0);
+	assert_int_equal(e.level, TLS_LEV_SECURE);
+	assert_int_equal(tls_policy_entry_parse("fingerprint", 11, &e),
+			 TLS_ERR_CONFIG);
+	assert_int_equal(tls_policy_entry_parse("", 0, &e), TLS_ERR_CONFIG);
+	char longv[700];
+	memset(longv, 'a', sizeof(longv));
+	memcpy(longv, "verify match=", 13);
+	assert_int_equal(tls_policy_entry_parse(longv, sizeof(longv), &e),
+			 TLS_ERR_CONFIG);
+}
+
 struct names {
 	char got[4][64];
 	int n;
@@ -338,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_suites),
 		cmocka_unit_test(test_name_match),
+		cmocka_unit_test(test_policy_entry),
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_certgen),
 		cmocka_unit_test(test_handshake),
