@@ -1535,7 +1535,9 @@ static int rcpt_maps(struct ev *e, const char *addr, const char *cls)
 		if (!c->local_maps_set)
 			return R_DUNNO;
 		const char *db = c->double_bounce;
+		/* abuse too: local delivery makes it exist (alias.c) */
 		if ((ll == 10 && str_ncasecmp(addr, "postmaster", 10) == 0) ||
+		    (ll == 5 && str_ncasecmp(addr, "abuse", 5) == 0) ||
 		    (ll == 13 && str_ncasecmp(addr, "mailer-daemon", 13) == 0) ||
 		    (ll == strlen(db) && str_ncasecmp(addr, db, ll) == 0))
 			return R_DUNNO;

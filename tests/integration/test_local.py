@@ -120,3 +120,31 @@ def test_forwarding_loop_bounces(gateway, smtp_sink):
     (m,) = sink.wait_count(1)
     assert m.recipients == ["a@src.test"] and m.sender == ""
     assert not (spool / "mailgw").exists()
+
+
+def test_unknown_local_recipient_rejected_at_rcpt(gateway, smtp_sink):
+    """local_recipient_maps (default unix:passwd.byname $alias_maps): an
+    address in mydestination that is neither a user nor an alias is
+    refused at RCPT with Postfix's text, never accepted and bounced."""
+    sink = smtp_sink()
+    gw, spool, _ = local_gateway(gateway, sink, "team mailgw\n")
+    gw.start()
+    c = SmtpConn(gw.port)  # greeting and EHLO done
+    code, _ = c.cmd("MAIL FROM:<a@src.test>")
+    assert code == 250
+    code, lines = c.cmd("RCPT TO:<nosuchuser@mx.test.example>")
+    text = " ".join(lines)
+    assert code == 550, text
+    assert text == ("5.1.1 <nosuchuser@mx.test.example>: Recipient "
+            "address rejected: User unknown in local recipient "
+            "table"), text
+    for ok in ("mailgw@mx.test.example", "team@mx.test.example",
+               "postmaster@mx.test.example", "abuse@mx.test.example"):
+        code, lines = c.cmd(f"RCPT TO:<{ok}>")
+        assert code == 250, (ok, lines)
+    c.quit()
+    gw.wait_log(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 550 5\.1\.1 "
+                r"<nosuchuser@mx\.test\.example>: Recipient address "
+                r"rejected: User unknown in local recipient table; "
+                r"from=<a@src\.test> to=<nosuchuser@mx\.test\.example> "
+                r"proto=ESMTP helo=<client\.test>")
