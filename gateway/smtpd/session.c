@@ -15,6 +15,7 @@
 #include "core/str.h"
 #include "dns/resolv.h"
 #include "queue/trigger.h"
+#include "smtpd/anvil.h"
 #include "smtpd/policy.h"
 #include "smtpd/sasl.h"
 #include "smtpd/sasl_worker.h"
@@ -76,6 +77,7 @@ struct session {
 	int greeted;  /* the banner (or the CONNECT reject) went out */
 	int eod;      /* the end-of-data restrictions are being evaluated */
 	int ill_pipelining;
+	int rate_counted; /* this command's rate event is counted */
 	unsigned long txn_seq; /* transactions so far, for the instance */
 	char instance[64];
 	struct restrict_sess *rs;
@@ -625,6 +627,27 @@ static int do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	return CHECK_OK;
 }
 
+/* A rate limit (anvil.h) for this client's event: 0 to go on, or the
+ * count past the limit (warned as Postfix: "Message delivery request
+ * rate limit exceeded: 11 from name[addr] for service smtp"). Clients in
+ * smtpd_client_event_limit_exceptions are not counted. */
+static long rate_exceeded(struct session *s, enum anvil_event ev, long limit,
+			  const char *what)
+{
+	if (limit <= 0 || restrict_limit_exempt(s->srv->rc, s->addr))
+		return 0;
+	long n = anvil_hit(s->srv->anvil, s->addr, ev, loop_clock_ms());
+	if (n <= limit)
+		return 0;
+	struct buf b;
+	buf_init(&b, 512);
+	client_str(s, &b);
+	msg_warn("%s rate limit exceeded: %ld from %s for service %s", what, n,
+		 buf_str(&b), s->srv->service);
+	buf_free(&b);
+	return n;
+}
+
 static struct smtp_cmd_opts cmd_opts(struct session *s)
 {
 	struct smtp_cmd_opts o = {0};
@@ -669,6 +692,13 @@ static int do_mail(struct session *s, const struct smtp_cmd *c)
 		log_reject(s, "MAIL", t, sizeof(t) - 1, NULL);
 		return -1;
 	}
+	if (!s->rate_counted &&
+	    rate_exceeded(s, ANVIL_MAIL, s->srv->msg_rate_limit,
+			  "Message delivery request")) {
+		reply(s, "450 4.7.1 Error: too much mail from %s", s->addr);
+		return -1;
+	}
+	s->rate_counted = 1; /* once, not again when the check waits */
 	s->sender = mem_strndup(m.path.addr.p, m.path.addr.n);
 	/* AUTH= (RFC 4954 section 5): kept as sent for the log and the
 	 * restrictions, as Postfix's smtpd_sasl_mail_opt(); "<>" means none */
@@ -714,6 +744,14 @@ static int do_rcpt(struct session *s, const struct smtp_cmd *c)
 			   r.bad.n);
 		return -1;
 	}
+	if (!s->rate_counted &&
+	    rate_exceeded(s, ANVIL_RCPT, s->srv->rcpt_rate_limit,
+			  "Recipient address")) {
+		reply(s, "450 4.7.1 Error: too many recipients from %s",
+		      s->addr);
+		return -1;
+	}
+	s->rate_counted = 1; /* once, not again when the check waits */
 	char *addr = r.postmaster ? mem_strdup("postmaster")
 				  : mem_strndup(r.path.addr.p, r.path.addr.n);
 	int cr = check(s, RESTRICT_CMD_RCPT, addr, "RCPT");
@@ -953,39 +991,6 @@ static int act_etrn(struct session *s, const struct smtp_cmd *c)
 
 /* ---- AUTH (RFC 4954) ---- */
 
-/* smtpd_client_auth_rate_limit: AUTH commands per client address per
- * anvil_rate_time_unit, counted in a fixed window that starts with the
- * client's first AUTH, as Postfix's anvil(8) does. Small and
- * self-contained: a direct-mapped table in the process, so a collision
- * may restart another address's window (it never blocks a client that
- * is under the limit). */
-#define AUTH_RATE_SLOTS 1024
-
-struct auth_rate {
-	char addr[64];
-	uint64_t start;
-	long n;
-};
-
-static long auth_rate_hit(struct smtpd_server *srv, const char *addr)
-{
-	unsigned h = 5381;
-	uint64_t now = loop_clock_ms();
-
-	if (srv->auth_rates == NULL)
-		srv->auth_rates =
-			mem_zalloc(AUTH_RATE_SLOTS * sizeof(*srv->auth_rates));
-	for (const char *p = addr; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	struct auth_rate *r = &srv->auth_rates[h % AUTH_RATE_SLOTS];
-	if (strcmp(r->addr, addr) != 0 || now - r->start >= srv->rate_unit_ms) {
-		snprintf(r->addr, sizeof(r->addr), "%s", addr);
-		r->start = now;
-		r->n = 0;
-	}
-	return ++r->n;
-}
-
 /* Forget the login (a later issue's STARTTLS must call this: RFC 3207
  * section 4.2 discards what was learned before the handshake). */
 static void auth_reset(struct session *s)
@@ -1121,23 +1126,11 @@ static int act_auth(struct session *s, const struct smtp_cmd *c)
 		reply(s, "503 5.5.1 Error: already authenticated");
 		return -1;
 	}
-	if (s->srv->auth_rate_limit > 0 &&
-	    !restrict_limit_exempt(s->srv->rc, s->addr)) {
-		long n = auth_rate_hit(s->srv, s->addr);
-		if (n > s->srv->auth_rate_limit) {
-			struct buf b;
-			buf_init(&b, 512);
-			client_str(s, &b);
-			msg_warn(
-				"AUTH command rate limit exceeded: %ld from %s "
-				"for service %s",
-				n, buf_str(&b), s->srv->service);
-			buf_free(&b);
-			reply(s,
-			      "450 4.7.1 Error: too many AUTH commands from %s",
-			      s->addr);
-			return -1;
-		}
+	if (rate_exceeded(s, ANVIL_AUTH, s->srv->auth_rate_limit,
+			  "AUTH command")) {
+		reply(s, "450 4.7.1 Error: too many AUTH commands from %s",
+		      s->addr);
+		return -1;
 	}
 	return auth_result(s, sasl_server_start(&s->sasl, c->arg.p, c->arg.n));
 }
@@ -1162,6 +1155,23 @@ static int act_starttls(struct session *s, const struct smtp_cmd *c)
 	}
 	if (c->arg.n > 0) {
 		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return -1;
+	}
+	if (s->srv->newtls_rate_limit > 0 &&
+	    !restrict_limit_exempt(s->srv->rc, s->addr) &&
+	    anvil_peek(s->srv->anvil, s->addr, ANVIL_NEWTLS, loop_clock_ms()) >=
+		    s->srv->newtls_rate_limit) {
+		struct buf b;
+		buf_init(&b, 512);
+		client_str(s, &b);
+		msg_warn("New TLS session rate limit exceeded: %ld from %s for "
+			 "service %s",
+			 anvil_peek(s->srv->anvil, s->addr, ANVIL_NEWTLS,
+				    loop_clock_ms()) + 1,
+			 buf_str(&b), s->srv->service);
+		reply(s, "454 4.7.0 Error: too many new TLS sessions from %s",
+		      buf_str(&b));
+		buf_free(&b);
 		return -1;
 	}
 	reply(s, "220 2.0.0 Ready to start TLS");
@@ -1195,6 +1205,10 @@ static void tls_established(struct session *s)
 	s->tls.bits = i.bits;
 	if (s->srv->tls_loglevel >= 2 && i.resumed)
 		log_client(s, "%s%s: Reusing old session", "");
+	if (!i.resumed && s->srv->newtls_rate_limit > 0 &&
+	    !restrict_limit_exempt(s->srv->rc, s->addr))
+		anvil_hit(s->srv->anvil, s->addr, ANVIL_NEWTLS,
+			  loop_clock_ms());
 	if (s->srv->tls_loglevel >= 1) {
 		struct buf b;
 		buf_init(&b, 1024);
@@ -1323,6 +1337,8 @@ static int command(struct session *s, const char *line, size_t n,
 		return 0;
 	}
 	int a = row->act(s, &c);
+	if (a != CHECK_PENDING)
+		s->rate_counted = 0;
 	if (a == CHECK_PENDING) {
 		s->cnt_all[k]--;
 		s->junk = junk;
@@ -1843,10 +1859,16 @@ void smtpd_server_config(struct smtpd_server *srv)
 	srv->sasl_auth_header =
 		conf_get_bool("smtpd_sasl_authenticated_header") > 0;
 	srv->auth_rate_limit = conf_get_int("smtpd_client_auth_rate_limit");
+	srv->msg_rate_limit = conf_get_int("smtpd_client_message_rate_limit");
+	srv->rcpt_rate_limit =
+		conf_get_int("smtpd_client_recipient_rate_limit");
+	srv->newtls_rate_limit =
+		conf_get_int("smtpd_client_new_tls_session_rate_limit");
 	srv->rate_unit_ms =
 		(uint64_t)conf_get_time("anvil_rate_time_unit") * 1000;
 	if (srv->rate_unit_ms == 0)
 		srv->rate_unit_ms = 60000;
+	srv->anvil = anvil_new(srv->rate_unit_ms);
 	if (srv->service == NULL)
 		srv->service = mem_strdup("smtp");
 	if (srv->sasl_enable) {
@@ -1883,7 +1905,7 @@ void smtpd_server_free(struct smtpd_server *srv)
 	srv->keys_fd = -1;
 	restrict_free(srv->rc);
 	sasl_worker_free(srv->sasl);
-	mem_free(srv->auth_rates);
+	anvil_free(srv->anvil);
 	mem_free(srv->service);
 	policy_pool_free(srv->pol);
 	dns_resolver_free(srv->dns);

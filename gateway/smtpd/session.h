@@ -28,6 +28,7 @@
 #include "smtpd/restrict.h"
 #include "smtpd/smtp_cmd.h"
 
+struct anvil;
 struct dns_resolver;
 struct policy_pool;
 
@@ -82,7 +83,10 @@ struct smtpd_server {
 	long auth_rate_limit;     /* smtpd_client_auth_rate_limit */
 	uint64_t rate_unit_ms;    /* anvil_rate_time_unit */
 	struct sasl_worker *sasl; /* password checks (sasl_worker.h) */
-	struct auth_rate *auth_rates;
+	long msg_rate_limit;      /* smtpd_client_message_rate_limit */
+	long rcpt_rate_limit;     /* smtpd_client_recipient_rate_limit */
+	long newtls_rate_limit;   /* smtpd_client_new_tls_session_rate_limit */
+	struct anvil *anvil;      /* the rates above and the AUTH one */
 	char *service; /* master.cf service name, for logs (or "smtp") */
 	/* TLS (smtpd/starttls.c): tls is NULL when the service has none */
 	struct tls_server *tls;

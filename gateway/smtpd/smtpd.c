@@ -15,6 +15,7 @@
 #include "core/net.h"
 #include "master/service.h"
 #include "queue/writer.h"
+#include "smtpd/anvil.h"
 #include "smtpd/restrict.h"
 #include "smtpd/session.h"
 
@@ -32,6 +33,7 @@ struct smtpd {
 	const struct service_ctx *ctx;
 	struct conn_count *counts;
 	long count_limit;
+	long rate_limit; /* smtpd_client_connection_rate_limit */
 	int stopping;
 	struct loop_timer drain_timer, accept_timer;
 };
@@ -107,6 +109,25 @@ static void accept_again(struct loop *lp, struct loop_timer *t, void *arg)
 			    on_accept, d);
 }
 
+/* Postfix's answer to a client over its connection count or rate
+ * limit: 421 and close, and the warning. */
+static void refuse(struct smtpd *d, int fd, const char *addr,
+		   const char *which, long n)
+{
+	char msg[256];
+	int ml = snprintf(msg, sizeof(msg),
+			  "421 4.7.0 %s Error: too many connections from "
+			  "%s\r\n",
+			  d->srv.myhostname, addr);
+	msg_warn("Connection %s limit exceeded: %ld from unknown[%s] for "
+		 "service %s",
+		 which, n, addr, d->ctx->service);
+	if (write(fd, msg, (size_t)ml) < 0) {
+		/* gone already */
+	}
+	close(fd);
+}
+
 static void on_accept(struct loop *lp, int lfd, int ready, void *arg)
 {
 	struct smtpd *d = arg;
@@ -131,21 +152,18 @@ static void on_accept(struct loop *lp, int lfd, int ready, void *arg)
 		char addr[64], port[8];
 		peer_strings(&peer, addr, sizeof(addr), port, sizeof(port));
 		struct conn_count *c = count_slot(d, addr, 1);
-		if (d->count_limit > 0 && c != NULL &&
-		    (long)c->n >= d->count_limit &&
-		    !restrict_limit_exempt(d->srv.rc, addr)) {
-			char msg[256];
-			int n = snprintf(msg, sizeof(msg),
-					 "421 4.7.0 %s Error: too many "
-					 "connections from %s\r\n",
-					 d->srv.myhostname, addr);
-			msg_warn("Connection concurrency limit exceeded: %u "
-				 "from unknown[%s] for service %s",
-				 c->n + 1, addr, d->ctx->service);
-			if (write(fd, msg, (size_t)n) < 0) {
-				/* gone already */
-			}
-			close(fd);
+		int exempt = restrict_limit_exempt(d->srv.rc, addr);
+		if (d->count_limit > 0 && c != NULL && !exempt &&
+		    (long)c->n >= d->count_limit) {
+			refuse(d, fd, addr, "concurrency", (long)c->n + 1);
+			continue;
+		}
+		long rate = d->rate_limit > 0 && !exempt
+				    ? anvil_hit(d->srv.anvil, addr, ANVIL_CONN,
+						loop_clock_ms())
+				    : 0;
+		if (rate > d->rate_limit && d->rate_limit > 0) {
+			refuse(d, fd, addr, "rate", rate);
 			continue;
 		}
 		if (c != NULL)
@@ -227,6 +245,7 @@ int smtpd_service(const struct service_ctx *ctx)
 		return 1;
 	}
 	d.count_limit = conf_get_int("smtpd_client_connection_count_limit");
+	d.rate_limit = conf_get_int("smtpd_client_connection_rate_limit");
 	d.counts = mem_zalloc(CONN_SLOTS * sizeof(*d.counts));
 	loop_timer_init(&d.drain_timer, drain_timeout, &d);
 	loop_timer_init(&d.accept_timer, accept_again, &d);

@@ -274,3 +274,79 @@ def test_log_readers(restricted):
     m = re.search(r"Failregex: (\d+) total", r.stdout)
     assert m and int(m.group(1)) == 4, r.stdout[-3000:]
     assert "127.0.0.1" in r.stdout, r.stdout[-3000:]
+
+
+def test_rate_limits(restricted):
+    """Postfix's anvil limits, built in: connections, messages (MAIL),
+    recipients and new TLS sessions per client per anvil_rate_time_unit,
+    each refused as Postfix does with its warning; a client in
+    smtpd_client_event_limit_exceptions is not limited."""
+    import socket
+    import ssl
+    gw, _ = restricted(anvil_rate_time_unit="60s",
+                       smtpd_client_connection_rate_limit="4",
+                       smtpd_client_message_rate_limit="2",
+                       smtpd_client_recipient_rate_limit="3",
+                       smtpd_client_new_tls_session_rate_limit="1",
+                       smtpd_client_event_limit_exceptions="127.0.0.9",
+                       smtpd_tls_security_level="may")
+    gw.start()
+    c = conn(gw)                                          # connection 1
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    for i in range(3):
+        cmd(c, f"RCPT TO:<u{i}@example.net>", 250)
+    cmd(c, "RCPT TO:<u3@example.net>", 450,
+        "4.7.1 Error: too many recipients from 127.0.0.1")
+    cmd(c, "RSET", 250)
+    cmd(c, "MAIL FROM:<b@sender.test>", 250)
+    cmd(c, "RSET", 250)
+    cmd(c, "MAIL FROM:<c@sender.test>", 450,
+        "4.7.1 Error: too much mail from 127.0.0.1")
+    c.quit()
+    gw.wait_log(r"warning: Recipient address rate limit exceeded: 4 from "
+                r"\S+\[127\.0\.0\.1\] for service \S+")
+    gw.wait_log(r"warning: Message delivery request rate limit exceeded: 3 "
+                r"from \S+\[127\.0\.0\.1\] for service \S+")
+
+    def starttls():                                     # connections 2, 3
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220")
+        s.sendall(b"EHLO client.test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        s.sendall(b"STARTTLS\r\n")
+        line = f.readline().decode()
+        if line.startswith("220"):
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            t = ctx.wrap_socket(s, server_hostname="mx.test.example")
+            t.sendall(b"QUIT\r\n")
+            t.recv(1024)
+            t.close()
+        else:
+            s.close()
+        return line
+    assert starttls().startswith("220 2.0.0 Ready to start TLS")
+    line = starttls()
+    assert re.match(r"454 4\.7\.0 Error: too many new TLS sessions from "
+                    r"\S+\[127\.0\.0\.1\]", line), line
+    gw.wait_log(r"warning: New TLS session rate limit exceeded: 2 from "
+                r"\S+\[127\.0\.0\.1\] for service \S+")
+    c = conn(gw)                                          # connection 4
+    c.quit()
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    line = s.makefile("rb").readline().decode()           # connection 5
+    s.close()
+    assert line.startswith("421 4.7.0 mx.test.example Error: too many "
+                           "connections from 127.0.0.1"), line
+    gw.wait_log(r"warning: Connection rate limit exceeded: 5 from "
+                r"\S+\[127\.0\.0\.1\] for service \S+")
+    # the exception list: 127.0.0.9 is never limited
+    for i in range(6):
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=30,
+                                     source_address=("127.0.0.9", 0))
+        assert s.makefile("rb").readline().startswith(b"220 "), i
+        s.sendall(b"QUIT\r\n")
+        s.close()
