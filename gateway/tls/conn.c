@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "core/loop.h"
 #include "core/mem.h"
@@ -370,7 +373,7 @@ static void check_ready(struct tls_conn *c, unsigned st)
 	}
 }
 
-int tls_conn_io(struct tls_conn *c, int fd, struct buf *in, struct buf *out)
+static int conn_io(struct tls_conn *c, int fd, struct buf *in, struct buf *out)
 {
 	br_ssl_engine_context *eng = c->eng;
 	int rblocked = 0, wblocked = 0;
@@ -441,6 +444,21 @@ int tls_conn_io(struct tls_conn *c, int fd, struct buf *in, struct buf *out)
 		if (!progress)
 			return 0;
 	}
+}
+
+/* During the handshake a flight is several records, made one at a time:
+ * corked, they leave in one segment instead of waiting for the peer's
+ * delayed ACK (Nagle) between records. */
+int tls_conn_io(struct tls_conn *c, int fd, struct buf *in, struct buf *out)
+{
+	int on = 1, off = 0, cork = !c->ready && !c->failed;
+
+	if (cork)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+	int r = conn_io(c, fd, in, out);
+	if (cork)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+	return r;
 }
 
 int tls_conn_want(const struct tls_conn *c)
