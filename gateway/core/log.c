@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,50 @@ static void *sink_arg;
 static void (*fatal_hook)(void);
 
 #define LOG_LINE_MAX 4096
+
+/* A mail log line costs a getpid() and a localtime_r()+strftime() (musl
+ * reads TZ each time) per line: 5 of smtpd's ~40 system calls per message
+ * were getpid(). The pid is kept until a fork (pthread_atfork resets it
+ * in the child); the time stamp is formatted once per second and thread
+ * (helper threads may log too). */
+static long cached_pid;
+static int atfork_set;
+static _Thread_local struct {
+	time_t sec;
+	char text[32];
+} stamp_cache = {-1, ""};
+
+static void pid_forget(void)
+{
+	cached_pid = 0;
+}
+
+static long log_pid(void)
+{
+	if (cached_pid == 0) {
+		if (!atfork_set && pthread_atfork(NULL, NULL, pid_forget) == 0)
+			atfork_set = 1;
+		/* Without the hook, ask every time. */
+		if (!atfork_set)
+			return (long)getpid();
+		cached_pid = (long)getpid();
+	}
+	return cached_pid;
+}
+
+static const char *log_stamp(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != stamp_cache.sec) {
+		localtime_r(&now, &tm);
+		strftime(stamp_cache.text, sizeof(stamp_cache.text),
+			 "%b %d %H:%M:%S", &tm);
+		stamp_cache.sec = now;
+	}
+	return stamp_cache.text;
+}
 
 void log_open(const char *prog, int d)
 {
@@ -126,10 +171,6 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 	if (dests & LOG_DEST_SYSLOG)
 		syslog(prio, "%s", text);
 	if (file_fd >= 0) {
-		char stamp[32];
-		time_t now = time(NULL);
-		struct tm tm;
-
 		if (hostname[0] == 0) {
 			struct utsname u;
 
@@ -137,11 +178,9 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 		}
 		/* As Postfix's maillog_file (msg_logger.c): zero-padded day,
 		 * first label of the host name. */
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
 		n = snprintf(line, sizeof(line), "%s %.*s mailgw/%s[%ld]: %s\n",
-			     stamp, (int)strcspn(hostname, "."), hostname,
-			     program, (long)getpid(), text);
+			     log_stamp(), (int)strcspn(hostname, "."), hostname,
+			     program, log_pid(), text);
 		if (n > 0)
 			write_all(file_fd, line,
 				  (size_t)n < sizeof(line) ? (size_t)n

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* Put the logger back to a known state before each test. */
@@ -118,6 +119,45 @@ static void test_file_format(void **state)
 	match_line(next_line(&cursor),
 		   STAMP "mx1 mailgw/smtpd\\[[0-9]+\\]: error: "
 			 "queue file 7$");
+	assert_null(next_line(&cursor));
+	free(text);
+}
+
+/* The pid in file lines is cached: a forked child (master forks its
+ * children without exec) must log its own pid, not its parent's. */
+static void test_pid_after_fork(void **state)
+{
+	const char *path = test_write_file("maillog-fork", "");
+	char *text, *cursor;
+	pid_t child;
+	int status;
+
+	(void)state;
+	log_open("master", 0);
+	log_set_hostname("mx1.example.com");
+	assert_int_equal(log_set_file(path), 0);
+	msg_info("parent before");
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		msg_info("child");
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	msg_info("parent after");
+	log_set_file(NULL);
+
+	text = slurp(path);
+	cursor = text;
+	match_linef(next_line(&cursor),
+		    STAMP "mx1 mailgw/master\\[%ld\\]: parent before$",
+		    (long)getpid());
+	match_linef(next_line(&cursor),
+		    STAMP "mx1 mailgw/master\\[%ld\\]: child$", (long)child);
+	match_linef(next_line(&cursor),
+		    STAMP "mx1 mailgw/master\\[%ld\\]: parent after$",
+		    (long)getpid());
 	assert_null(next_line(&cursor));
 	free(text);
 }
@@ -275,6 +315,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_file_format, setup),
+		cmocka_unit_test_setup(test_pid_after_fork, setup),
 		cmocka_unit_test_setup(test_fatal_hook, setup),
 		cmocka_unit_test_setup(test_sink_and_levels, setup),
 		cmocka_unit_test_setup(test_errno_kept, setup),
