@@ -228,6 +228,63 @@ static void test_canonical_content(void **state)
 	buf_free(&b);
 }
 
+/* The canonical-content check jumps with memchr; compare it with the
+ * byte-by-byte rule (an LF only right after a CR, a CR only right before
+ * an LF, a non-empty content ends with CRLF) on random CR/LF/'a' strings
+ * pushed in random pieces. */
+static int canonical_ref(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
+			return 0;
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			return 0;
+	}
+	return n == 0 || p[n - 1] == '\n';
+}
+
+static void test_writer_canonical_random(void **state)
+{
+	static const unsigned char alphabet[] = {'a', '\r', '\n', '\n', '\r'};
+	struct qfile_rcpt r = {.addr = S("x@y")};
+	struct qfile_msg m = {.rcpt = &r, .nrcpt = 1};
+	unsigned char c[64];
+	unsigned seed = 12345;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	for (int round = 0; round < 20000; round++) {
+		struct qfile_writer w;
+		char patch[QFILE_LEN_DIGITS];
+		size_t off, n, a, z;
+		int rc = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof(c);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			c[i] = alphabet[(seed >> 16) % sizeof(alphabet)];
+		}
+		seed = seed * 1103515245u + 12345u;
+		a = n ? (seed >> 16) % (n + 1) : 0;
+		seed = seed * 1103515245u + 12345u;
+		z = a + ((n - a) ? (seed >> 16) % (n - a + 1) : 0);
+		buf_reset(&b);
+		assert_int_equal(qfile_writer_begin(&w, &b, &m), 0);
+		if (a > 0)
+			rc = qfile_writer_push(&w, c, a);
+		if (rc == 0 && z > a)
+			rc = qfile_writer_push(&w, c + a, z - a);
+		if (rc == 0 && n > z)
+			rc = qfile_writer_push(&w, c + z, n - z);
+		if (rc == 0)
+			rc = qfile_writer_finish(&w, &b, patch, &off);
+		assert_int_equal(rc == 0, canonical_ref(c, n));
+	}
+	buf_free(&b);
+}
+
 static void test_writer_limits(void **state)
 {
 	static char big[QFILE_VALUE_MAX + 1];
@@ -659,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_canonical_content),
+		cmocka_unit_test(test_writer_canonical_random),
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_appended_state),
 		cmocka_unit_test(test_every_truncation),
