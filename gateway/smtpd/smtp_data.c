@@ -209,8 +209,16 @@ static size_t run(struct smtp_data *d, const char *p, size_t n)
 				emit_crs(d, d->pending_cr);
 				d->pending_cr = 0;
 			}
-			while (j < n && p[j] != '\r' && p[j] != '\n')
-				j++;
+			/* The next CR or LF: two word-at-a-time scans instead
+			 * of a byte loop (half of smtpd's instructions for
+			 * 100 KiB messages were this loop). */
+			const char *cr = memchr(p + i, '\r', n - i);
+			const char *lf;
+
+			j = cr ? (size_t)(cr - p) : n;
+			lf = memchr(p + i, '\n', j - i);
+			if (lf)
+				j = (size_t)(lf - p);
 			emit(d, p + i, j - i);
 			d->line_len += j - i;
 			d->line_out += j - i;
