@@ -84,7 +84,7 @@ struct session {
 	struct session_tls_info tls; /* see session.h */
 	char *sasl_username;         /* set by a successful AUTH */
 	const char *sasl_method;     /* "PLAIN", "LOGIN" (static) */
-	struct sasl_server sasl;     /* the AUTH exchange in progress */
+	struct sasl_server *sasl;    /* the AUTH exchange (from the first AUTH) */
 	struct sasl_job *job;        /* password check on the worker */
 	int authing;                 /* waiting for that check */
 	char *sasl_sender;           /* MAIL FROM's AUTH=, as sent */
@@ -572,6 +572,9 @@ static void eod_continue(struct session *s)
 
 /* ---- commands ---- */
 
+/* The mechanisms offered (sasl.h). */
+#define AUTH_OFFER (SASL_OFFER_PLAIN | SASL_OFFER_LOGIN)
+
 /* AUTH is offered: smtpd_sasl_auth_enable, and with smtpd_tls_auth_only
  * only once TLS is on (RFC 4954 section 4; Postfix hides it before). */
 static int auth_offered(const struct session *s)
@@ -614,7 +617,7 @@ static int do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	if (s->srv->tls != NULL && s->tc == NULL)
 		reply(s, "250-STARTTLS");
 	if (auth_offered(s)) {
-		const char *mechs = sasl_offer_list(s->sasl.offer);
+		const char *mechs = sasl_offer_list(AUTH_OFFER);
 		reply(s, "250-AUTH %s", mechs);
 		if (s->srv->sasl_broken_clients)
 			reply(s, "250-AUTH=%s", mechs);
@@ -999,7 +1002,11 @@ static void auth_reset(struct session *s)
 		sasl_worker_cancel(s->srv->sasl, s->job);
 	s->job = NULL;
 	s->authing = 0;
-	sasl_server_reset(&s->sasl);
+	if (s->sasl != NULL) {
+		sasl_server_reset(s->sasl);
+		mem_free(s->sasl);
+		s->sasl = NULL;
+	}
 	mem_free(s->sasl_username);
 	s->sasl_username = NULL;
 	s->sasl_method = NULL;
@@ -1017,12 +1024,12 @@ static void auth_failed(struct session *s, const char *why)
 	buf_init(&c, 512);
 	client_str(s, &c);
 	/* Postfix 3.7 adds the login when it is known */
-	if (s->sasl.user_len > 0) {
+	if (s->sasl->user_len > 0) {
 		buf_puts(&b, ", sasl_username=");
-		log_escape(&b, s->sasl.user, s->sasl.user_len);
+		log_escape(&b, s->sasl->user, s->sasl->user_len);
 	}
 	msg_warn("%s: SASL %s authentication failed: %s%s", buf_str(&c),
-		 sasl_server_mech(&s->sasl), why, buf_str(&b));
+		 sasl_server_mech(s->sasl), why, buf_str(&b));
 	buf_free(&b);
 	buf_free(&c);
 }
@@ -1040,8 +1047,8 @@ static void auth_done(struct session *s, int result)
 	s->authing = 0;
 	s->mode = M_CMD;
 	if (result > 0) {
-		s->sasl_username = mem_strndup(s->sasl.user, s->sasl.user_len);
-		s->sasl_method = sasl_mech_name(s->sasl.mech);
+		s->sasl_username = mem_strndup(s->sasl->user, s->sasl->user_len);
+		s->sasl_method = sasl_mech_name(s->sasl->mech);
 		reply(s, "235 2.7.0 Authentication successful");
 		s->cnt_ok[C_AUTH]++;
 	} else if (result == 0) {
@@ -1053,7 +1060,7 @@ static void auth_done(struct session *s, int result)
 		reply(s, "454 4.7.0 Temporary authentication failure: "
 			 "user database unavailable");
 	}
-	sasl_server_reset(&s->sasl);
+	sasl_server_reset(s->sasl);
 	session_errors(s, before);
 }
 
@@ -1071,15 +1078,15 @@ static int auth_result(struct session *s, int r)
 
 	if (r == SASL_MORE) {
 		s->mode = M_AUTH;
-		reply(s, "334 %s", sasl_server_challenge(&s->sasl));
+		reply(s, "334 %s", sasl_server_challenge(s->sasl));
 		return 1; /* counted when the exchange ends */
 	}
 	s->mode = M_CMD;
 	if (r == SASL_DONE) {
-		s->job = sasl_worker_submit(s->srv->sasl, s->sasl.user,
-					    s->sasl.pass, s->sasl.pass_len,
+		s->job = sasl_worker_submit(s->srv->sasl, s->sasl->user,
+					    s->sasl->pass, s->sasl->pass_len,
 					    auth_checked, s);
-		explicit_bzero(s->sasl.pass, sizeof(s->sasl.pass));
+		explicit_bzero(s->sasl->pass, sizeof(s->sasl->pass));
 		if (s->job == NULL) {
 			auth_done(s, -1);
 			return -1;
@@ -1087,18 +1094,18 @@ static int auth_result(struct session *s, int r)
 		s->authing = 1;
 		return 1; /* counted when the check comes back */
 	}
-	const char *text = sasl_server_reply(&s->sasl, r, &why);
+	const char *text = sasl_server_reply(s->sasl, r, &why);
 	if (r == SASL_ERR_CANCEL) {
 		struct buf b;
 		buf_init(&b, 512);
 		client_str(s, &b);
 		msg_warn("%s: SASL %s authentication aborted", buf_str(&b),
-			 sasl_server_mech(&s->sasl));
+			 sasl_server_mech(s->sasl));
 		buf_free(&b);
 	} else if (why != NULL)
 		auth_failed(s, why);
 	reply(s, "%s", text);
-	sasl_server_reset(&s->sasl);
+	sasl_server_reset(s->sasl);
 	return -1;
 }
 
@@ -1132,13 +1139,17 @@ static int act_auth(struct session *s, const struct smtp_cmd *c)
 		      s->addr);
 		return -1;
 	}
-	return auth_result(s, sasl_server_start(&s->sasl, c->arg.p, c->arg.n));
+	if (s->sasl == NULL) {
+		s->sasl = mem_zalloc(sizeof(*s->sasl));
+		sasl_server_init(s->sasl, AUTH_OFFER);
+	}
+	return auth_result(s, sasl_server_start(s->sasl, c->arg.p, c->arg.n));
 }
 
 /* A line in the middle of an AUTH exchange. */
 static void auth_line(struct session *s, const char *line, size_t n)
 {
-	auth_result(s, sasl_server_step(&s->sasl, line, n));
+	auth_result(s, sasl_server_step(s->sasl, line, n));
 }
 
 /* RFC 3207: 220, then the handshake once the reply is out; the session
@@ -1635,7 +1646,8 @@ again:;
 		if (r != SMTP_LINE_OK && s->mode == M_AUTH) {
 			/* an over-long or bad line ends the exchange */
 			s->mode = M_CMD;
-			sasl_server_reset(&s->sasl);
+			if (s->sasl != NULL)
+				sasl_server_reset(s->sasl);
 		}
 		buf_consume(&s->in, used);
 		session_errors(s, before);
@@ -1747,7 +1759,6 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			  ? SMTP_BARE_REJECT
 			  : SMTP_BARE_NORMALIZE;
 	smtp_line_init(&s->rd, s->bare, srv->line_max);
-	sasl_server_init(&s->sasl, SASL_OFFER_PLAIN | SASL_OFFER_LOGIN);
 	loop_timer_init(&s->timer, on_timer, s);
 	s->next = srv->head;
 	if (srv->head != NULL)
