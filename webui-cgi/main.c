@@ -144,7 +144,12 @@ static const char CSS[] =
 	".8em}"
 	"table{border-collapse:collapse;width:100%;font-size:.92em}"
 	"td,th{text-align:left;padding:.35em .4em;border-bottom:1px solid "
-	"#e3e8ee;vertical-align:top;word-break:break-word}"
+	"#e3e8ee;vertical-align:top;overflow-wrap:anywhere}"
+	"td form{display:inline}td button{margin:.2em .3em .2em 0}"
+	"@media (max-width:40em){#queue thead{display:none}#queue tr,#queue "
+	"td{display:block}#queue tr{border-bottom:2px solid #d6dde5;padding:"
+	".3em 0}#queue td{border:0;padding:.1em 0}#queue td[data-label]::"
+	"before{content:attr(data-label) \": \";font-weight:600}}"
 	"dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;"
 	"margin:0}dt{font-weight:600}dd{margin:0}"
 	"pre{background:#f7f8fa;border:1px solid #e3e8ee;padding:.6em;"
@@ -1044,19 +1049,22 @@ static void page_queue(void)
 			t = (time_t)m.arrival;
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
 				 gmtime(&t));
-			out("<tr><td><a href=\"");
+			out("<tr><td data-label=\"ID\"><a href=\"");
 			esc(R.script);
 			out("/queue/view?id=");
 			url_escape(&R.page, buf_str(&m.id), buf_len(&m.id));
 			out("\">");
 			esc(buf_str(&m.id));
-			out("</a></td><td>");
+			out("</a></td><td data-label=\"Queue\">");
 			esc(buf_str(&m.queue));
-			out("</td><td>%s</td><td>%lld</td><td>", when, m.size);
+			out("</td><td data-label=\"Arrived (UTC)\">%s</td><td "
+			    "data-label=\"Size\">%lld</td><td "
+			    "data-label=\"From\">",
+			    when, m.size);
 			esc(buf_str(&m.sender));
-			out("</td><td>");
+			out("</td><td data-label=\"To\">");
 			esc(buf_str(&m.rcpts));
-			out("</td><td>");
+			out("</td><td data-label=\"Reason\">");
 			esc(buf_str(&m.reason));
 			out("</td><td>");
 			if (strcmp(buf_str(&m.queue), "hold") == 0)
