@@ -367,3 +367,28 @@ def test_auth_only_after_starttls(gateway, smtp_sink):
                      r"mx\.test\.example \(mailgw\) with ESMTPSA id", text), text
     gw.wait_log(r"SASL LOGIN authentication failed: authentication failure, "
                 r"sasl_username=alice$")
+
+
+def test_client_auth_over_tls(gateway, smtp_sink):
+    """Postfix's usual smarthost setup: smtp_tls_security_level=encrypt,
+    smtp_sasl_security_options left at noplaintext (no AUTH in the clear)
+    and smtp_sasl_tls_security_options=noanonymous: PLAIN goes only inside
+    TLS, to a server that offers AUTH only after STARTTLS."""
+    sink = smtp_sink()
+    server = submission(gateway, sink, smtpd_tls_auth_only="yes",
+                        smtpd_tls_security_level="may")
+    server.start()
+    client = client_gateway(
+        gateway, server.sub_port,
+        f"[127.0.0.1]:{server.sub_port} alice:{PASSWORD}\n",
+        smtp_sasl_security_options="noplaintext, noanonymous",
+        smtp_sasl_tls_security_options="noanonymous",
+        smtp_tls_security_level="encrypt", smtp_tls_loglevel="1")
+    client.start()
+    send_through(client)
+    sink.wait_count(1)
+    text = sink.messages()[0].content.decode()
+    assert "with ESMTPSA id" in text and \
+        "(Authenticated sender: alice)" in text, text
+    client.wait_log(r"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]")
+    client.wait_log(r"status=sent")
