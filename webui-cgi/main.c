@@ -33,6 +33,7 @@
 #include "conf/settings.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/str.h"
 #include "diff.h"
 #include "form.h"
@@ -665,16 +666,57 @@ static void page_settings(void)
 
 /* ------------------------------------------------------------ apply */
 
-static void diff_line(char op, const char *line, size_t len, void *arg)
+/* The diff as hunks: changed lines with DIFF_CONTEXT lines around them;
+ * the lines between hunks are left out ("..."). */
+#define DIFF_CONTEXT 3
+
+struct diff_view {
+	struct {
+		char op;
+		const char *line;
+		size_t len;
+	} * v;
+	size_t n, cap;
+};
+
+static void diff_collect(char op, const char *line, size_t len, void *arg)
 {
-	(void)arg;
-	out("<span class=\"%s\">%c ",
-	    op == '+'   ? "add"
-	    : op == '-' ? "del"
-			: "",
-	    op);
-	html_escape(&R.page, line, len);
-	out("</span>%s", op == ' ' ? "\n" : "");
+	struct diff_view *d = arg;
+
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 256;
+		d->v = mem_realloc(d->v, d->cap * sizeof(*d->v));
+	}
+	d->v[d->n].op = op;
+	d->v[d->n].line = line;
+	d->v[d->n++].len = len;
+}
+
+static void diff_print(const struct diff_view *d)
+{
+	int skipped = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		int near = 0;
+
+		for (size_t j = i > DIFF_CONTEXT ? i - DIFF_CONTEXT : 0;
+		     j < d->n && j <= i + DIFF_CONTEXT && !near; j++)
+			near = d->v[j].op != ' ';
+		if (!near) {
+			skipped = 1;
+			continue;
+		}
+		if (skipped)
+			out("<span>...</span>\n");
+		skipped = 0;
+		out("<span class=\"%s\">%c ",
+		    d->v[i].op == '+'   ? "add"
+		    : d->v[i].op == '-' ? "del"
+					: "",
+		    d->v[i].op);
+		html_escape(&R.page, d->v[i].line, d->v[i].len);
+		out("</span>%s", d->v[i].op == ' ' ? "\n" : "");
+	}
 }
 
 static void show_diff(const struct settings *s, const char *name)
@@ -695,12 +737,19 @@ static void show_diff(const struct settings *s, const char *name)
 		esc(buf_str(&why));
 		out("</p>");
 	} else {
-		out("<pre>");
+		struct diff_view d = {0};
+
 		changes =
 			diff_lines(buf_str(&cur), buf_len(&cur), buf_str(&next),
-				   buf_len(&next), diff_line, NULL);
-		out("</pre><p>%zu line%s change%s.</p>", changes,
-		    changes == 1 ? "" : "s", changes == 1 ? "s" : "");
+				   buf_len(&next), diff_collect, &d);
+		if (changes) {
+			out("<pre>");
+			diff_print(&d);
+			out("</pre>");
+		}
+		out("<p>%zu line%s removed or added.</p>", changes,
+		    changes == 1 ? "" : "s");
+		mem_free(d.v);
 	}
 	out("</section>");
 	buf_free(&cur);

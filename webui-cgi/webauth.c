@@ -127,6 +127,28 @@ int webauth_admin_check(const char *dir, const char *pw, size_t len)
 	return passwd_verify(stored, pw, len) == 1;
 }
 
+/* Remove sessions idle too long (abandoned ones are never presented). */
+static void prune(const char *sdir)
+{
+	DIR *d = opendir(sdir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[4096 + 256];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sdir, de->d_name);
+		if (lstat(path, &st) == 0 && now - st.st_mtime > SESSION_IDLE_S)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 int webauth_session_new(const char *dir, char id[SESSION_ID_HEX + 1],
 			char csrf[SESSION_ID_HEX + 1])
 {
@@ -135,6 +157,7 @@ int webauth_session_new(const char *dir, char id[SESSION_ID_HEX + 1],
 	snprintf(path, sizeof(path), "%s/sessions", dir);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -1;
+	prune(path);
 	if (webauth_random_hex(id) < 0 || webauth_random_hex(csrf) < 0)
 		return -1;
 	session_path(dir, id, SESSION_ID_HEX, path, sizeof(path));

@@ -39,7 +39,8 @@ int webauth_admin_set(const char *dir, const char *pw, size_t len);
 /* webauth_admin_check - 1 when pw is the admin password. */
 int webauth_admin_check(const char *dir, const char *pw, size_t len);
 
-/* webauth_session_new - a new session: id and CSRF token out. 0 or -1. */
+/* webauth_session_new - a new session: id and CSRF token out; sessions
+ * idle longer than SESSION_IDLE_S are removed first. 0 or -1. */
 int webauth_session_new(const char *dir, char id[SESSION_ID_HEX + 1],
 			char csrf[SESSION_ID_HEX + 1]);
 /* webauth_session_find - 1 with its CSRF token when id names a live session

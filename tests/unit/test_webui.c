@@ -233,6 +233,23 @@ static void test_webauth(void **state)
 			}
 		closedir(d);
 	}
+	/* A new session removes the idle ones first (abandoned sessions are
+	 * never presented again). */
+	{
+		char id2[SESSION_ID_HEX + 1], spath[300];
+		int files = 0;
+		DIR *d;
+		struct dirent *de;
+
+		assert_int_equal(webauth_session_new(dir, id2, csrf), 0);
+		snprintf(spath, sizeof(spath), "%s/sessions", dir);
+		d = opendir(spath);
+		while ((de = readdir(d)) != NULL)
+			files += de->d_name[0] != '.';
+		closedir(d);
+		assert_int_equal(files, 1);
+		webauth_session_end(dir, id2, strlen(id2));
+	}
 	assert_int_equal(webauth_session_find(dir, id, strlen(id), csrf2), 0);
 	assert_int_equal(webauth_session_new(dir, id, csrf), 0);
 	webauth_session_end(dir, id, strlen(id));
