@@ -734,6 +734,20 @@ static int build(struct state *st, const char *path, const char *text,
 	for (size_t j = 0; j < ms.nservices; j++)
 		mem_free(ms.services[j]);
 	mem_free(ms.services);
+	/* The classes smtpd_restriction_classes names are parameters that
+	 * smtpd reads (Postfix does not call them unused either). */
+	int rci = find_set(st, "smtpd_restriction_classes",
+			   strlen("smtpd_restriction_classes"), NULL);
+	if (rci >= 0) {
+		char *copy = mem_strdup(st->set[rci].value);
+		char *cur = copy, *tok;
+		while ((tok = str_token(&cur, ", \t\r\n")) != NULL) {
+			int ci = find_set(st, tok, strlen(tok), NULL);
+			if (ci >= 0)
+				st->set[ci].used = 1;
+		}
+		mem_free(copy);
+	}
 
 	/* Check what main.cf says, in file order (defaults are checked by the
 	 * unit tests). */

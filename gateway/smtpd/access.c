@@ -124,10 +124,9 @@ int access_parse(const char *v, size_t n, struct access_result *out)
 			return -1;
 		out->action = ACCESS_CODE;
 		out->code = code;
+		/* a status of another class is split off too; the reply
+		 * takes the code's class (as Postfix's smtpd_check_reject) */
 		set_text(out, v + 3, n - 3);
-		/* the status class must agree with the code's */
-		if (out->dsn != NULL && out->dsn[0] != v[0])
-			out->dsn = NULL, out->dsn_len = 0;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++) {

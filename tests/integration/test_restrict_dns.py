@@ -311,6 +311,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
 out = open(sys.argv[2], "a")
 while True:
     c, _ = s.accept()
+    out.write("CONNECT\n"); out.flush()
     f = c.makefile("rwb")
     while True:
         req = []
@@ -359,8 +360,13 @@ def test_policy_protocol_and_failures(dnsgw, tmp_path):
         assert code == 250, text
         c.quit()
         wait_until(lambda: reqs.exists() and
-                   len(reqs.read_text().splitlines()) >= 3, 30, "3 requests")
+                   len(reqs.read_text().splitlines()) >= 5, 30, "3 requests")
         lines = reqs.read_text().splitlines()
+        # one connection for the three requests (reuse); the first
+        # CONNECT is the readiness probe's
+        assert lines[:2] == ["CONNECT", "CONNECT"], lines
+        assert "CONNECT" not in lines[2:], lines
+        lines = lines[2:]
         for line in lines:
             names = [kv.split("=", 1)[0] for kv in line.split("|")]
             assert names == ATTRS_37, names
@@ -395,4 +401,54 @@ def test_policy_protocol_and_failures(dnsgw, tmp_path):
     c = conn(gw)
     cmd(c, "MAIL FROM:<a@good.dom.test>", 250)
     cmd(c, "RCPT TO:<u@example.net>", 250)
+    c.quit()
+
+
+# RESTRICTION_CLASS_README (Postfix 3.7), "Postfix restriction classes",
+# copied as it stands; only the table's path is this test's.
+DOC_BLOCK = """
+smtpd_restriction_classes = restrictive, permissive
+# With Postfix < 2.3 specify reject_unknown_client.
+restrictive = reject_unknown_sender_domain reject_unknown_client_hostname
+permissive = permit
+
+smtpd_recipient_restrictions =
+    permit_mynetworks
+    # reject_unauth_destination is not needed here if the mail
+    # relay policy is specified with smtpd_relay_restrictions
+    # (available with Postfix 2.10 and later).
+    reject_unauth_destination
+    check_recipient_access hash:{table}
+"""
+
+
+def test_postfix_documentation_block(dnsgw):
+    """A restriction block from Postfix's documentation works unchanged:
+    joe gets everything (permissive), jane only mail from senders with a
+    DNS domain and clients with a hostname (restrictive)."""
+    gw, _ = dnsgw()
+    table = gw.dir / "recipient_access"
+    table.write_text("joe@example.net       permissive\n"
+                     "jane@example.net      restrictive\n")
+    r = gw.cmd("postmap", f"hash:{table}")
+    assert r.rc == 0, r
+    gw.write_config()
+    with open(gw.dir / "main.cf", "a") as f:
+        f.write(DOC_BLOCK.format(table=table))
+    r = gw.cmd("postconf", "-n")
+    assert r.rc == 0 and "unused parameter" not in r.out + r.err, r
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@nx.dom.test>", 250)
+    cmd(c, "RCPT TO:<joe@example.net>", 250)
+    cmd(c, "RCPT TO:<jane@example.net>", 450,
+        "4.1.8 <a@nx.dom.test>: Sender address rejected: Domain not found")
+    cmd(c, "RSET", 250)
+    cmd(c, "MAIL FROM:<a@good.dom.test>", 250)
+    # 127.0.0.1 has no name in this DNS
+    cmd(c, "RCPT TO:<jane@example.net>", 450,
+        "4.7.25 Client host rejected: cannot find your hostname, "
+        "[127.0.0.1]")
+    cmd(c, "RCPT TO:<joe@example.net>", 250)
+    cmd(c, "RCPT TO:<other@example.net>", 250)
     c.quit()

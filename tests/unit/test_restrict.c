@@ -1,0 +1,227 @@
+/* test_restrict - the restriction engine's pure parts: access(5) results
+ * (access.h), the DNSBL reply filter (restrict_ip_match), policy server
+ * replies (policy_reply_parse), the anvil windows, and the flow through
+ * restrict_eval(): warn_if_reject, classes, access lookup orders. */
+#include "testutil.h"
+
+#include "conf/conf.h"
+#include "smtpd/access.h"
+#include "smtpd/anvil.h"
+#include "smtpd/policy.h"
+#include "smtpd/restrict.h"
+
+static void parse(const char *v, enum access_action want, int code,
+		  const char *dsn, const char *text)
+{
+	struct access_result a;
+	int rc = access_parse(v, strlen(v), &a);
+	assert_int_equal(rc, want == ACCESS_BAD ? -1 : 0);
+	assert_int_equal(a.action, want);
+	if (want == ACCESS_BAD)
+		return;
+	assert_int_equal(a.code, code);
+	if (dsn == NULL)
+		assert_null(a.dsn);
+	else {
+		assert_non_null(a.dsn);
+		assert_int_equal(a.dsn_len, strlen(dsn));
+		assert_memory_equal(a.dsn, dsn, a.dsn_len);
+	}
+	assert_int_equal(a.text_len, strlen(text));
+	assert_memory_equal(a.text, text, a.text_len);
+}
+
+static void test_access_parse(void **state)
+{
+	(void)state;
+	parse("OK", ACCESS_OK, 0, NULL, "");
+	parse("ok", ACCESS_OK, 0, NULL, "");
+	parse("12345", ACCESS_OK, 0, NULL, ""); /* all digits: OK */
+	parse("450", ACCESS_OK, 0, NULL, "");
+	parse("REJECT", ACCESS_REJECT, 0, NULL, "");
+	parse("REJECT Go away ", ACCESS_REJECT, 0, NULL, "Go away");
+	parse("reject 5.7.9 Go away", ACCESS_REJECT, 0, "5.7.9", "Go away");
+	parse("DEFER_IF_PERMIT Greylisted, see http://x/",
+	      ACCESS_DEFER_IF_PERMIT, 0, NULL, "Greylisted, see http://x/");
+	parse("550 5.7.23 SPF fail", ACCESS_CODE, 550, "5.7.23", "SPF fail");
+	parse("450 try later", ACCESS_CODE, 450, NULL, "try later");
+	/* a status of the other class is split off (the reply fixes it) */
+	parse("450 5.7.1 x", ACCESS_CODE, 450, "5.7.1", "x");
+	parse("250 fine", ACCESS_BAD, 0, NULL, "");
+	parse("DUNNO", ACCESS_DUNNO, 0, NULL, "");
+	parse("PREPEND X-Greylist: delayed", ACCESS_PREPEND, 0, NULL,
+	      "X-Greylist: delayed");
+	parse("PREPEND no colon", ACCESS_BAD, 0, NULL, "");
+	parse("FILTER smtp:[127.0.0.1]:10025", ACCESS_FILTER, 0, NULL,
+	      "smtp:[127.0.0.1]:10025");
+	parse("FILTER nocolon", ACCESS_BAD, 0, NULL, "");
+	parse("REDIRECT", ACCESS_BAD, 0, NULL, "");
+	parse("BCC a@b", ACCESS_BCC, 0, NULL, "a@b");
+	parse("HOLD", ACCESS_HOLD, 0, NULL, "");
+	parse("permit_mynetworks, reject", ACCESS_RESTRICTIONS, 0, NULL,
+	      "permit_mynetworks, reject");
+	parse("", ACCESS_BAD, 0, NULL, "");
+}
+
+static void test_ip_match(void **state)
+{
+	(void)state;
+	assert_int_equal(restrict_ip_match("127.0.0.2", "127.0.0.2"), 1);
+	assert_int_equal(restrict_ip_match("127.0.0.2", "127.0.0.3"), 0);
+	assert_int_equal(restrict_ip_match("127.0.0.[2..11]", "127.0.0.11"),
+			 1);
+	assert_int_equal(restrict_ip_match("127.0.0.[2..11]", "127.0.0.12"),
+			 0);
+	assert_int_equal(restrict_ip_match("127.0.[1;3].[2;4..6]",
+					   "127.0.3.5"),
+			 1);
+	assert_int_equal(restrict_ip_match("127.0.[1;3].[2;4..6]",
+					   "127.0.2.5"),
+			 0);
+	assert_int_equal(restrict_ip_match("127.0.0", "127.0.0.2"), -1);
+	assert_int_equal(restrict_ip_match("127.0.0.[5..2]", "127.0.0.2"), -1);
+	assert_int_equal(restrict_ip_match("127.0.0.256", "127.0.0.2"), -1);
+}
+
+static void test_policy_reply(void **state)
+{
+	(void)state;
+	const char *a;
+	size_t alen, used;
+	const char *r1 = "x=1\naction=DEFER_IF_PERMIT Greylisted\n\nmore";
+	assert_int_equal(policy_reply_parse(r1, strlen(r1), &a, &alen, &used),
+			 1);
+	assert_int_equal(used, strlen(r1) - 4);
+	assert_int_equal(alen, strlen("DEFER_IF_PERMIT Greylisted"));
+	assert_memory_equal(a, "DEFER_IF_PERMIT Greylisted", alen);
+	assert_int_equal(policy_reply_parse(r1, 10, &a, &alen, &used), 0);
+	const char *r2 = "action=OK\r\n\r\n";
+	assert_int_equal(policy_reply_parse(r2, strlen(r2), &a, &alen, &used),
+			 1);
+	assert_int_equal(alen, 2);
+	const char *r3 = "no equals sign\n\n";
+	assert_int_equal(policy_reply_parse(r3, strlen(r3), &a, &alen, &used),
+			 -1);
+	const char *r4 = "other=1\n\n";
+	assert_int_equal(policy_reply_parse(r4, strlen(r4), &a, &alen, &used),
+			 1);
+	assert_null(a);
+}
+
+static void test_anvil(void **state)
+{
+	(void)state;
+	struct anvil *a = anvil_new(60000);
+	assert_int_equal(anvil_hit(a, "1.2.3.4", ANVIL_MAIL, 1000), 1);
+	assert_int_equal(anvil_hit(a, "1.2.3.4", ANVIL_MAIL, 2000), 2);
+	assert_int_equal(anvil_hit(a, "1.2.3.4", ANVIL_RCPT, 2000), 1);
+	assert_int_equal(anvil_peek(a, "1.2.3.5", ANVIL_MAIL, 2000), 0);
+	assert_int_equal(anvil_peek(a, "1.2.3.4", ANVIL_MAIL, 60999), 2);
+	/* the window started at 1000: at 61000 all rates start over */
+	assert_int_equal(anvil_hit(a, "1.2.3.4", ANVIL_MAIL, 61000), 1);
+	assert_int_equal(anvil_peek(a, "1.2.3.4", ANVIL_RCPT, 61000), 0);
+	/* many clients: the table stays bounded, a known one keeps counting
+	 * unless its slot was taken */
+	for (int i = 0; i < 100000; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16,
+			 (i >> 8) & 255, i & 255);
+		anvil_hit(a, addr, ANVIL_CONN, 62000);
+	}
+	assert_true(anvil_hit(a, "1.2.3.4", ANVIL_MAIL, 62000) >= 1);
+	anvil_free(a);
+}
+
+static enum restrict_result eval(struct restrict_cfg *c, int stage,
+				 const char *sender, const char *rcpt,
+				 struct buf *r)
+{
+	struct restrict_ctx x = {.client_addr = "192.0.2.1",
+				 .client_name = "mail.client.example",
+				 .helo = "mail.client.example",
+				 .sender = sender,
+				 .recipient = rcpt,
+				 .cmd = "RCPT",
+				 .protocol = "ESMTP"};
+	buf_reset(r);
+	return restrict_eval(c, stage, &x, r);
+}
+
+static void test_flow(void **state)
+{
+	(void)state;
+	test_write_file(
+		"main.cf",
+		"mydestination = test.example\nrelay_domains = example.net\n"
+		"local_recipient_maps =\n"
+		"smtpd_restriction_classes = strict\n"
+		"strict = reject_non_fqdn_sender, permit\n"
+		"smtpd_client_restrictions = check_client_access "
+		"inline:{ {192.0.2 = REJECT by prefix} }\n"
+		"smtpd_helo_restrictions = check_helo_access "
+		"inline:{ {client.example = 450 4.7.1 parent} }\n"
+		"smtpd_sender_restrictions = warn_if_reject "
+		"reject_non_fqdn_sender, check_sender_access "
+		"inline:{ {<> = REJECT no bounces} }\n"
+		"smtpd_recipient_restrictions = check_recipient_access "
+		"inline:{ {a@example.net = strict}, {b@ = DUNNO}, "
+		"{example.net = REJECT domain} }\n");
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+	struct restrict_cfg *c = restrict_new();
+	struct buf r;
+	buf_init(&r, 4096);
+	/* the client's address prefix, after its name and parent domains */
+	assert_int_equal(eval(c, RESTRICT_CLIENT, "s@x.example", NULL, &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r),
+			    "554 5.7.1 <mail.client.example[192.0.2.1]>: Client "
+			    "host rejected: by prefix");
+	/* a parent domain of the HELO name, a numeric result */
+	assert_int_equal(eval(c, RESTRICT_HELO, "s@x.example", NULL, &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "450 4.7.1 <mail.client.example>: "
+					 "Helo command rejected: parent");
+	/* warn_if_reject: logged, not refused; the null sender's key */
+	assert_int_equal(eval(c, RESTRICT_SENDER, "s@nodot", NULL, &r),
+			 RESTRICT_DUNNO);
+	assert_int_equal(eval(c, RESTRICT_SENDER, "", NULL, &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "554 5.7.1 <>: Sender address "
+					 "rejected: no bounces");
+	/* a restriction class as the result */
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@nodot", "a@example.net",
+			      &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "504 5.5.2 <s@nodot>: Sender address "
+					 "rejected: need fully-qualified "
+					 "address");
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "a@example.net", &r),
+			 RESTRICT_PERMIT);
+	/* the domain comes before user@, and parents after it */
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "b@example.net", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "554 5.7.1 <b@example.net>: "
+					 "Recipient address rejected: domain");
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "c@deep.sub.example.net", &r),
+			 RESTRICT_REJECT);
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "b@other.example", &r),
+			 RESTRICT_DUNNO);
+	buf_free(&r);
+	restrict_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_access_parse),
+		cmocka_unit_test(test_ip_match),
+		cmocka_unit_test(test_policy_reply),
+		cmocka_unit_test(test_anvil),
+		cmocka_unit_test(test_flow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
