@@ -777,6 +777,8 @@ const struct conf_param conf_params[] = {
 	  "idle time after which a policy server connection is closed"),
 	T("smtpd_policy_service_max_ttl", "1000s", 's', 1,
 	  "lifetime of a policy server connection"),
+	S("smtpd_policy_service_policy_context", "",
+	  "policy_context attribute sent to policy servers"),
 	I("smtpd_policy_service_request_limit", "0", 0, NOMAX,
 	  "requests per policy server connection (0: no limit)"),
 	T("smtpd_policy_service_retry_delay", "1s", 's', 0,
