@@ -118,6 +118,23 @@ fail:
 	return -1;
 }
 
+/* The smarthost password file: read at delivery time by the SMTP client,
+ * which runs as mail_owner: root-owned, group mail_owner, 0640. */
+static void share_with_mail_owner(const char *gen, const struct settings *s)
+{
+	const char *owner = settings_get(s, "mail_owner");
+	char path[4096];
+	struct passwd *pw;
+
+	if (!*owner)
+		owner = conf_get_default("mail_owner");
+	if (owner == NULL || geteuid() != 0 || (pw = getpwnam(owner)) == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", gen, PASSWD_FILE);
+	if (chown(path, 0, pw->pw_gid) == 0)
+		chmod(path, 0640);
+}
+
 /* A settings.cf the web UI user may read (its form starts from it). */
 static void share_with_webui(const char *gen, const struct settings *s)
 {
@@ -174,6 +191,7 @@ static int render_into(const char *dir, const char *gen,
 	if (write_file(gen, PASSWD_FILE, buf_str(&text), buf_len(&text), 0600) <
 	    0)
 		goto out;
+	share_with_mail_owner(gen, s);
 	/* The checks of postconf and of master, on the new files: main.cf as
 	 * DIR/main.cf would be read (config_directory stays DIR). */
 	snprintf(path, sizeof(path), "%s/main.cf", gen);

@@ -42,12 +42,13 @@ const struct settings_field settings_fields[] = {
 	 "certificate.",
 	 "smtp_tls_security_level"},
 	{"smarthost_user", SETTINGS_WORD, "", 0, 0, NULL, 0, "Smarthost login",
-	 "Leave empty when the smarthost needs no login.",
+	 "Leave empty when the smarthost needs no login. A login needs "
+	 "Smarthost TLS encrypt, verify or secure.",
 	 "smtp_sasl_auth_enable, smtp_sasl_password_maps"},
 	{"smarthost_password", SETTINGS_SECRET, "", 0, 0, NULL,
 	 SETTINGS_F_SECRET, "Smarthost password",
 	 "The password of the smarthost login (kept in a file only root "
-	 "reads).",
+	 "and the mail system read).",
 	 "smarthost_passwd"},
 	{"trusted_networks", SETTINGS_NETWORKS, "127.0.0.0/8, [::1]/128", 0, 0,
 	 NULL, R, "Trusted networks",
@@ -632,6 +633,19 @@ int settings_check(const struct settings *s,
 		errors++;
 		if (err_fn)
 			err_fn(arg, pass, "required with a smarthost login");
+	}
+	/* A password never travels in the clear (Postfix's noplaintext). */
+	if (*s->value[settings_index(user)]) {
+		const char *tls = s->value[settings_index(
+			settings_field_find("smarthost_tls", 13))];
+
+		if (strcmp(tls, "none") == 0 || strcmp(tls, "may") == 0) {
+			errors++;
+			if (err_fn)
+				err_fn(arg, user,
+				       "a login needs Smarthost TLS encrypt, "
+				       "verify or secure");
+		}
 	}
 	buf_free(&why);
 	return errors;

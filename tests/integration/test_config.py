@@ -105,7 +105,8 @@ def test_check_and_render(gateway):
     assert "trusted_networks: \"10.0.0.1/8\" has host bits set" in r.err, r
     assert "smarthost_password: required with a smarthost login" in r.err
     (gw.dir / "settings.cf").write_text(
-        settings_text(gw, 25, smarthost_user="u", smarthost_password="p w"))
+        settings_text(gw, 25, smarthost_user="u", smarthost_password="p w",
+                      smarthost_tls="encrypt"))
     out = gw.dir / "out"
     out.mkdir()
     r = gw.cmd("config", "render", str(out))
@@ -113,6 +114,37 @@ def test_check_and_render(gateway):
     assert "smtp_sasl_auth_enable = yes" in (out / "main.cf").read_text()
     assert (out / "smarthost_passwd").read_text().endswith(
         "[127.0.0.1]:25 u:p w\n")
-    assert oct((out / "smarthost_passwd").stat().st_mode & 0o777) == "0o600"
+    assert oct((out / "smarthost_passwd").stat().st_mode & 0o777) == "0o640"
     r = gw.cmd("config", "schema")
     assert r.rc == 0 and "| hostname |" in r.out
+
+
+def test_smarthost_login_over_tls(gateway, smtp_sink):
+    """The smarthost login of the settings: rendered into
+    smtp_sasl_password_maps (a file root and mail_owner read), sent only
+    inside TLS; the smarthost is a second mailgw offering AUTH after
+    STARTTLS only (test_auth's submission service)."""
+    from test_auth import PASSWORD, submission
+    sink = smtp_sink()
+    server = submission(gateway, sink, smtpd_tls_auth_only="yes",
+                        smtpd_tls_security_level="may")
+    server.start()
+    gw = gateway()
+    # A login without TLS is refused by the settings check.
+    r = apply(gw, settings_text(gw, server.sub_port, smarthost_user="alice",
+                                smarthost_password=PASSWORD))
+    assert r.rc == 1 and "smarthost_user: a login needs Smarthost TLS" \
+        in r.err, r
+    r = apply(gw, settings_text(gw, server.sub_port, smarthost_user="alice",
+                                smarthost_password=PASSWORD,
+                                smarthost_tls="encrypt"))
+    assert r.rc == 0, r
+    st = os.stat(gw.dir / "smarthost_passwd")
+    assert oct(st.st_mode & 0o777) == "0o640" and st.st_uid == 0
+    gw.start()
+    r = swaks(gw.port, "--local-interface", "127.0.0.2", "--from",
+              "someone@foreign.test", "--to", "user@example.test")
+    assert r.returncode == 0, r.stdout
+    (m,) = sink.wait_count(1)
+    assert "(Authenticated sender: alice)" in m.content.decode()
+    gw.wait_log(r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent")
