@@ -239,7 +239,7 @@ bench-smoke: $(BUILD)/mailgw
 # `make test-image` builds everything and boots the boards under qemu.
 IMAGE       := $(BUILD)/image
 IMAGE_ARCHS ?= x86_64 aarch64
-IMAGE_SKEL  := $(shell find rootfs -type f -o -type l 2>/dev/null) \
+IMAGE_SKEL  := $(shell find rootfs -type f 2>/dev/null) \
 	       tools/image/mkrootfs VERSION
 BOARD_COMMON := board/common/init board/common/grub.cfg tools/image/mkdisk \
 	        tools/image/grub-bios-embed

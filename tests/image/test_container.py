@@ -5,7 +5,10 @@ container's port 25 arrives at an smtp-sink on the host side.
 
 Needs root (runc, ip netns) and `make image-oci` (make test does it)."""
 import hashlib
+import http.client
 import json
+import re
+import ssl
 import os
 import pathlib
 import shutil
@@ -182,6 +185,43 @@ def bundle(tmp_path, netns, env):
     return b, data
 
 
+def https(host, method, path, body=None, cookie=None):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE   # the appliance's self-signed cert
+    c = http.client.HTTPSConnection(host, 443, timeout=30, context=ctx)
+    headers = {"Host": host}
+    if cookie:
+        headers["Cookie"] = cookie
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+
+
+def webui_login(host, password):
+    def up():
+        try:
+            return https(host, "GET", "/")[0] == 200
+        except OSError:
+            return False
+    peers.wait_until(up, 60, "the web UI over HTTPS", interval=0.5)
+    status, headers, page = https(host, "GET", "/cgi-bin/webui.cgi/login")
+    assert status == 200 and "password" in page, page
+    pre = [v.split(";")[0] for k, v in headers if k.lower() == "set-cookie"]
+    tok = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    from urllib.parse import quote
+    status, headers, page = https(
+        host, "POST", "/cgi-bin/webui.cgi/login",
+        body=f"csrf={tok}&password={quote(password)}", cookie="; ".join(pre))
+    assert status in (302, 303), (status, page)
+    status, headers, page = https(host, "POST", "/cgi-bin/webui.cgi/login",
+                                  body=f"csrf={tok}&password=wrong-password",
+                                  cookie="; ".join(pre))
+    assert status not in (302, 303), (status, page)
+
+
 def test_container_relays_to_host(tmp_path):
     with Netns() as net:
         sink = HostSink(net.host, port=2526).start()
@@ -189,7 +229,8 @@ def test_container_relays_to_host(tmp_path):
         env = {"MAILGW_HOSTNAME": "gw.example.test",
                "MAILGW_DOMAINS": "example.test,example.org",
                "MAILGW_RELAYHOST": f"{net.host}:2526",
-               "MAILGW_MYNETWORKS": "192.0.2.0/24"}
+               "MAILGW_MYNETWORKS": "192.0.2.0/24",
+               "MAILGW_ADMIN_PASSWORD": "correct horse battery"}
         b, data = bundle(tmp_path, net, env)
         log = tmp_path / "container.log"
         with open(log, "wb") as out:
@@ -231,6 +272,11 @@ def test_container_relays_to_host(tmp_path):
             # Logs go to stdout.
             peers.wait_until(lambda: "status=sent" in log.read_text(), 30,
                              "the delivery log line on stdout")
+            # The web UI answers over HTTPS on 443, and the admin password
+            # from the environment logs in.
+            assert "admin password set from MAILGW_ADMIN_PASSWORD" in \
+                log.read_text()
+            webui_login(net.peer, "correct horse battery")
         finally:
             sh("runc", "kill", name, "TERM", check=False)
             try:

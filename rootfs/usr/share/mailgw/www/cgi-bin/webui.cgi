@@ -1,0 +1,1 @@
+../../../../libexec/mailgw/webui.cgi
