@@ -69,7 +69,7 @@ struct restrict_cfg {
 	char *class_name[MAX_CLASSES];
 	struct rlist class_list[MAX_CLASSES];
 	size_t nclass;
-	struct netlist mynet, limit_exempt, bare_exempt;
+	struct netlist mynet, limit_exempt, bare_exempt, sasl_exempt;
 	struct dlist mydest, relay, flush;
 	struct maplist rcpt_maps, local_maps, login_maps, rbl_reply;
 	int local_maps_set;
@@ -360,6 +360,11 @@ int restrict_bare_exempt(const struct restrict_cfg *c, const char *addr)
 	return netlist_match(&c->bare_exempt, addr);
 }
 
+int restrict_sasl_exempt(const struct restrict_cfg *c, const char *addr)
+{
+	return netlist_match(&c->sasl_exempt, addr);
+}
+
 int restrict_local_domain(struct restrict_cfg *c, const char *domain)
 {
 	return domain == NULL || *domain == 0 ||
@@ -465,6 +470,8 @@ struct restrict_cfg *restrict_new(void)
 		     conf_get("smtpd_client_event_limit_exceptions"));
 	netlist_init(&c->bare_exempt, "smtpd_forbid_bare_newline_exclusions",
 		     conf_get("smtpd_forbid_bare_newline_exclusions"));
+	netlist_init(&c->sasl_exempt, "smtpd_sasl_exceptions_networks",
+		     conf_get("smtpd_sasl_exceptions_networks"));
 
 	dlist_init(&c->mydest, "mydestination", conf_get("mydestination"));
 	dlist_init(&c->relay, "relay_domains", conf_get("relay_domains"));
@@ -538,6 +545,7 @@ void restrict_free(struct restrict_cfg *c)
 	mem_free(c->mynet.nets);
 	mem_free(c->limit_exempt.nets);
 	mem_free(c->bare_exempt.nets);
+	mem_free(c->sasl_exempt.nets);
 	dlist_free(&c->mydest);
 	dlist_free(&c->relay);
 	dlist_free(&c->flush);

@@ -171,6 +171,9 @@ int restrict_limit_exempt(const struct restrict_cfg *c, const char *addr);
 /* smtpd_forbid_bare_newline_exclusions: bare newlines are normalised,
  * never rejected. */
 int restrict_bare_exempt(const struct restrict_cfg *c, const char *addr);
+/* smtpd_sasl_exceptions_networks: EHLO does not offer AUTH (the AUTH
+ * command still works, as in Postfix). */
+int restrict_sasl_exempt(const struct restrict_cfg *c, const char *addr);
 /* The domain (or address literal) is ours or one we relay for. */
 int restrict_local_domain(struct restrict_cfg *c, const char *domain);
 int restrict_relay_domain(struct restrict_cfg *c, const char *domain);

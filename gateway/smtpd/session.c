@@ -616,7 +616,7 @@ static int do_ehlo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	reply(s, "250-ETRN");
 	if (s->srv->tls != NULL && s->tc == NULL)
 		reply(s, "250-STARTTLS");
-	if (auth_offered(s)) {
+	if (auth_offered(s) && !restrict_sasl_exempt(s->srv->rc, s->addr)) {
 		const char *mechs = sasl_offer_list(AUTH_OFFER);
 		reply(s, "250-AUTH %s", mechs);
 		if (s->srv->sasl_broken_clients)

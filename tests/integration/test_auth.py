@@ -179,6 +179,20 @@ def test_auth_failures(gateway, smtp_sink):
     assert int(m.group(1)) == len(lines) + 1, out.stdout
 
 
+def test_sasl_exceptions_networks(gateway, smtp_sink):
+    """Clients in smtpd_sasl_exceptions_networks are not offered AUTH in
+    EHLO; the command still works for them, as in Postfix."""
+    sink = smtp_sink()
+    gw = submission(gateway, sink,
+                    smtpd_sasl_exceptions_networks="127.0.0.0/8")
+    gw.start()
+    c = SmtpConn(gw.sub_port)
+    assert "AUTH" not in c.ext
+    plain = base64.b64encode(f"\0alice\0{PASSWORD}".encode()).decode()
+    assert c.cmd(f"AUTH PLAIN {plain}")[0] == 235
+    c.quit()
+
+
 def test_auth_only_refused_on_plaintext(gateway, smtp_sink):
     sink = smtp_sink()
     gw = submission(gateway, sink, smtpd_tls_auth_only="yes")
