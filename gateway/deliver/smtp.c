@@ -1426,7 +1426,7 @@ static void tls_failed(struct smtp_sess *s, int r)
 	buf_init(&t, SMTP_TEXT_MAX);
 	buf_init(&why, 256);
 	relay_of(s, &t);
-	if (r == TLS_ERR_PROTO)
+	if (r == TLS_ERR_PROTO || e != 0)
 		buf_puts(&why, tls_error_text(e));
 	else
 		buf_puts(&why, "lost connection");

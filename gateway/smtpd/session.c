@@ -1238,7 +1238,9 @@ static void tls_failed(struct session *s, int r)
 	tls_server_stats(s->srv->tls)->failed++;
 	buf_init(&b, 256);
 	client_str(s, &b);
-	if (r == TLS_ERR_PROTO)
+	/* an engine error stays even when the peer closed after our
+	 * alert: it says more than "lost connection" */
+	if (r == TLS_ERR_PROTO || tls_conn_error(s->tc) != 0)
 		msg_info("SSL_accept error from %s: %s", buf_str(&b),
 			 tls_error_text(tls_conn_error(s->tc)));
 	else

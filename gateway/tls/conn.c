@@ -283,16 +283,33 @@ const char *tls_error_text(int e)
 		{BR_ERR_X509_UNSUPPORTED, "unsupported certificate"},
 		{BR_ERR_X509_BAD_SIGNATURE, "bad certificate signature"},
 	};
-	static char other[48];
+	/* RFC 5246 7.2 alert descriptions */
+	static const struct {
+		int a;
+		const char *t;
+	} alerts[] = {
+		{0, "close notify"},	       {10, "unexpected message"},
+		{20, "bad record MAC"},	       {40, "handshake failure"},
+		{42, "bad certificate"},       {43, "unsupported certificate"},
+		{45, "certificate expired"},   {46, "certificate unknown"},
+		{47, "illegal parameter"},     {48, "unknown CA"},
+		{50, "decode error"},	       {51, "decrypt error"},
+		{70, "protocol version"},      {71, "insufficient security"},
+		{80, "internal error"},	       {90, "user canceled"},
+		{112, "unrecognized name"},
+	};
+	static char other[96];
 
-	if (e >= BR_ERR_SEND_FATAL_ALERT) {
-		snprintf(other, sizeof(other), "sent fatal alert %d",
-			 e - BR_ERR_SEND_FATAL_ALERT);
-		return other;
-	}
 	if (e >= BR_ERR_RECV_FATAL_ALERT) {
-		snprintf(other, sizeof(other), "received fatal alert %d",
-			 e - BR_ERR_RECV_FATAL_ALERT);
+		int send = e >= BR_ERR_SEND_FATAL_ALERT;
+		int a = e - (send ? BR_ERR_SEND_FATAL_ALERT
+				  : BR_ERR_RECV_FATAL_ALERT);
+		const char *name = "unknown";
+		for (size_t i = 0; i < sizeof(alerts) / sizeof(*alerts); i++)
+			if (alerts[i].a == a)
+				name = alerts[i].t;
+		snprintf(other, sizeof(other), "%s fatal alert %d (%s)",
+			 send ? "sent" : "received", a, name);
 		return other;
 	}
 	for (size_t i = 0; i < sizeof(tab) / sizeof(*tab); i++)
