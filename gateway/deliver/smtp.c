@@ -138,6 +138,7 @@ struct smtp_sess {
 	int tls_level;     /* TLS_LEV_* */
 	int tls_plain;     /* may: the handshake failed, plaintext now */
 	int tls_up;        /* the handshake completed (tls_established) */
+	int tls_implicit;  /* smtp_tls_wrappermode: TLS from the connect */
 	char tls_match[512];
 	char tls_sni[256];
 
@@ -1260,6 +1261,19 @@ static void tls_policy_init(struct smtp_sess *s)
 	}
 }
 
+/* smtp_tls_wrappermode (SMTPS, port 465): 1 when this connection
+ * starts with the handshake; the level is at least encrypt then (a
+ * failure cannot fall back to plaintext on that port). */
+static int tls_wrapper(struct smtp_sess *s)
+{
+	const char *w = tp_str(s, "smtp_tls_wrappermode");
+
+	s->tls_implicit = !s->lmtp && w != NULL && str_casecmp(w, "yes") == 0;
+	if (s->tls_implicit && s->tls_level < TLS_LEV_ENCRYPT)
+		s->tls_level = TLS_LEV_ENCRYPT;
+	return s->tls_implicit;
+}
+
 /* A match keyword (hostname, nexthop, dot-nexthop) or a literal name. */
 static void tls_name(const struct smtp_sess *s, const char *t, size_t n,
 		     char *out, size_t max)
@@ -1408,9 +1422,14 @@ static void tls_established(struct smtp_sess *s)
 				 buf_str(&t), tls_conn_peer_fingerprint(s->tc));
 		buf_free(&t);
 	}
+	smtp_reply_init(&s->reply);
+	if (s->tls_implicit) { /* SMTPS: now the greeting */
+		s->state = S_GREETING;
+		arm(s, tp_time(s, "smtp_helo_timeout"));
+		return;
+	}
 	/* RFC 3207 4.2: forget what the server said; EHLO again */
 	memset(&s->ehlo, 0, sizeof(s->ehlo));
-	smtp_reply_init(&s->reply);
 	s->state = S_EHLO;
 	buf_printf(&s->out, "EHLO %s\r\n", tp_str(s, "smtp_helo_name"));
 	arm(s, tp_time(s, "smtp_helo_timeout"));
@@ -1698,6 +1717,11 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 		s->state = S_GREETING;
 		want_write(s, 0);
 		arm(s, tp_time(s, "smtp_helo_timeout"));
+		if (tls_wrapper(s)) { /* SMTPS: TLS before the greeting */
+			tls_start(s);
+			if (sess_flush(s) == 0)
+				sess_read(s);
+		}
 		return;
 	}
 	if (s->tc != NULL) { /* the engine reads and writes as it needs */

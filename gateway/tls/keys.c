@@ -249,15 +249,20 @@ static size_t hash_len(unsigned id)
 	return id < sizeof(len) / sizeof(*len) ? len[id] : 0;
 }
 
-static void close_listeners(int keep)
+/* Close what smtpd's set-up left open (its listeners, master's
+ * readiness pipe) but the log (a file, or syslog's socket) and ours. */
+static void close_inherited(int keep)
 {
 	for (int fd = 3; fd < 4096; fd++) {
 		int acc = 0;
 		socklen_t l = sizeof(acc);
-		if (fd == keep)
+		struct stat st;
+		if (fd == keep || fstat(fd, &st) < 0)
 			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 &&
-		    acc)
+		if (S_ISFIFO(st.st_mode) ||
+		    (S_ISSOCK(st.st_mode) &&
+		     getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 &&
+		     acc))
 			close(fd);
 	}
 }
@@ -272,7 +277,7 @@ static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
 	prctl(PR_SET_NAME, "keys");
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	log_set_program("keys");
-	close_listeners(fd);
+	close_inherited(fd);
 	buf_init(&chain, CHAIN_MAX);
 	if (tls_keys_load(&key, &chain, 1) < 0)
 		msg_fatal("cannot load the TLS key and certificate");

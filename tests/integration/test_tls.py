@@ -448,3 +448,30 @@ def test_client_levels_against_postfix(gateway, smtp_sink, postfix_peer,
     run_case("encrypt", ca.crt,
              r"status=deferred \(TLS is required, but was not offered by "
              r"host 127\.0\.0\.1\[127\.0\.0\.1\]\)", sent=False)
+
+
+def test_client_wrappermode_to_postfix(gateway, smtp_sink, postfix_peer,
+                                       pubdir):
+    """smtp_tls_wrappermode=yes: mailgw speaks TLS first to a Postfix
+    whose smtpd runs with smtpd_tls_wrappermode=yes (SMTPS), verified
+    against the test CA."""
+    ca = TestCA(pubdir / "ca")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"])
+    sink = smtp_sink()
+    pf = postfix_peer(relayhost=sink.nexthop, smtpd_tls_wrappermode="yes",
+                      smtpd_tls_security_level="encrypt",
+                      smtpd_tls_cert_file=str(crt),
+                      smtpd_tls_key_file=str(key)).start()
+    policy = pubdir / "policy"
+    policy.write_text(f"[127.0.0.1]:{pf.port} verify "
+                      "match=peer.test.example\n")
+    gw = gateway(relay_to=pf.port, smtp_tls_wrappermode="yes",
+                 smtp_tls_CAfile=str(ca.crt), smtp_tls_loglevel="1",
+                 smtp_tls_policy_maps=f"texthash:{policy}")
+    gw.start()
+    r = swaks(gw.port, "--from", "a@origin.test", "--to", "b@example.net")
+    assert r.returncode == 0, r.stdout
+    gw.wait_log(rf"Verified TLS connection established to 127\.0\.0\.1"
+                rf"\[127\.0\.0\.1\]:{pf.port}: TLSv1\.2")
+    gw.wait_log(r"to=<b@example\.net>, relay=127\.0\.0\.1.*status=sent")
+    sink.wait_count(1, timeout=60)
