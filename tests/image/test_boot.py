@@ -5,15 +5,18 @@ copy of the image's data partition with settings.cf (tools/image/
 seed-data, no loop mount), boots it with `-netdev user,restrict=on` (the
 guest reaches nothing but the forwards), waits for the SMTP banner on a
 host port forward, and sends a message through the appliance to an
-smtp-sink on the host's loopback (guestfwd 10.0.2.100:25). The time from
+smtp-sink on the host's loopback (guestfwd 10.0.2.100:25), then opens
+the web UI's first-run page over HTTPS (port 443 forward). The time from
 qemu's start to the banner goes to build/image/boot-times.json.
 
 Needs `make image` (make test-image runs both)."""
+import http.client
 import json
 import os
 import shutil
 import smtplib
 import socket
+import ssl
 import subprocess
 import time
 
@@ -80,7 +83,9 @@ def test_boot_relays(board, tmp_path, sink):
     vars_fd = tmp_path / "vars.fd"
     shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_fd)
     port = peers.free_port()
+    wport = peers.free_port()
     net = (f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:25,"
+           f"hostfwd=tcp:127.0.0.1:{wport}-:443,"
            f"guestfwd=tcp:{GUEST_SINK}:25-cmd:busybox nc 127.0.0.1 "
            f"{sink.port}")
     serial = tmp_path / "serial.log"
@@ -115,6 +120,22 @@ def test_boot_relays(board, tmp_path, sink):
         assert msgs[0].header("Message-ID") == f"<{board}@outside.test>"
         log = serial.read_text(errors="replace")
         assert "daemon started" in log
+        # The web UI over HTTPS: no admin password yet, so the first-run
+        # page (the appliance's self-signed certificate).
+        def setup_page():
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            try:
+                c = http.client.HTTPSConnection("127.0.0.1", wport,
+                                                timeout=30, context=ctx)
+                c.request("GET", "/cgi-bin/webui.cgi/setup")
+                r = c.getresponse()
+                return r.status == 200 and b"First-run setup" in r.read()
+            except OSError:
+                return False
+        peers.wait_until(setup_page, 120, f"{board}: web UI over HTTPS",
+                         interval=2)
         print(f"{board}: banner after {seconds:.1f} s")
     finally:
         peers.kill_pid(qemu.pid)
