@@ -4,7 +4,14 @@
  * restrict_eval(): warn_if_reject, classes, access lookup orders. */
 #include "testutil.h"
 
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 #include "conf/conf.h"
+#include "core/loop.h"
 #include "smtpd/access.h"
 #include "smtpd/anvil.h"
 #include "smtpd/policy.h"
@@ -214,6 +221,130 @@ static void test_flow(void **state)
 	restrict_free(c);
 }
 
+/* ---- waiting: a real policy server on loopback, the loop driving ---- */
+
+static struct loop *lp;
+
+static void resume(void *arg)
+{
+	int *n = arg;
+	(*n)++;
+	loop_stop(lp);
+}
+
+/* A policy server in a child: answers each request with the next of
+ * actions[] (one connection, reused), then exits at EOF. */
+static pid_t policy_server(int *port, const char *const *actions)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(l, (void *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(getsockname(l, (void *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(l);
+		return pid;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int c = accept(l, NULL, NULL);
+	char buf[8192];
+	size_t have = 0;
+	for (size_t k = 0; actions[k] != NULL;) {
+		ssize_t n = read(c, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			_exit(0);
+		have += (size_t)n;
+		buf[have] = 0;
+		char *end = strstr(buf, "\n\n");
+		if (end == NULL)
+			continue;
+		size_t used = (size_t)(end + 2 - buf);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		char out[512];
+		int m = snprintf(out, sizeof(out), "action=%s\n\n", actions[k++]);
+		if (write(c, out, (size_t)m) != m)
+			_exit(1);
+	}
+	while (read(c, buf, sizeof(buf)) > 0) {
+	}
+	_exit(0);
+}
+
+static void test_async_policy(void **state)
+{
+	(void)state;
+	static const char *const actions[] = {
+		"DEFER_IF_PERMIT Greylisted", "PREPEND X-Test: yes", NULL};
+	int port, resumed = 0;
+	pid_t pid = policy_server(&port, actions);
+	char conf[1024];
+	snprintf(conf, sizeof(conf),
+		 "relay_domains = example.net\nlocal_recipient_maps =\n"
+		 "smtpd_recipient_restrictions = sleep 1, "
+		 "check_policy_service inet:127.0.0.1:%d\n",
+		 port);
+	test_write_file("main.cf", conf);
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+	lp = loop_new();
+	struct policy_pool *pol = policy_pool_new(lp);
+	struct restrict_cfg *c = restrict_new();
+	restrict_set_env(c, lp, NULL, pol);
+	struct restrict_sess *rs = restrict_sess_new(c, resume, &resumed);
+	struct restrict_ctx x = {.client_addr = "192.0.2.1",
+				 .client_name = "unknown",
+				 .helo = "h.example",
+				 .sender = "s@x.example",
+				 .recipient = "u@example.net",
+				 .cmd = "RCPT",
+				 .protocol = "ESMTP"};
+	struct buf r;
+	buf_init(&r, 4096);
+	/* the sleep, then the policy server: each time the check waits and
+	 * runs again after the resume callback */
+	int rounds = 0;
+	enum restrict_result res;
+	while ((res = restrict_check(rs, RESTRICT_CMD_RCPT, &x, &r)) ==
+	       RESTRICT_PENDING) {
+		assert_true(++rounds <= 3);
+		loop_run(lp);
+	}
+	assert_int_equal(rounds, 2);
+	assert_int_equal(resumed, 2);
+	assert_int_equal(res, RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "450 4.7.1 <u@example.net>: "
+					 "Recipient address rejected: "
+					 "Greylisted");
+	/* the next request asks again (the sleep too), on the same
+	 * connection; PREPEND is kept for the transaction */
+	x.recipient = "v@example.net";
+	rounds = 0;
+	while ((res = restrict_check(rs, RESTRICT_CMD_RCPT, &x, &r)) ==
+	       RESTRICT_PENDING) {
+		assert_true(++rounds <= 3);
+		loop_run(lp);
+	}
+	assert_int_equal(res, RESTRICT_DUNNO);
+	assert_string_equal(buf_str(&restrict_actions(rs)->prepend),
+			    "X-Test: yes\r\n");
+	/* a session that goes away while it waits leaves nothing behind */
+	x.recipient = "w@example.net";
+	assert_int_equal(restrict_check(rs, RESTRICT_CMD_RCPT, &x, &r),
+			 RESTRICT_PENDING);
+	restrict_sess_free(rs);
+	buf_free(&r);
+	restrict_free(c);
+	policy_pool_free(pol);
+	loop_free(lp);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_policy_reply),
 		cmocka_unit_test(test_anvil),
 		cmocka_unit_test(test_flow),
+		cmocka_unit_test(test_async_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
