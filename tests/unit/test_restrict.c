@@ -219,6 +219,34 @@ static void test_flow(void **state)
 			 RESTRICT_DUNNO);
 	buf_free(&r);
 	restrict_free(c);
+	/* reject_unlisted_recipient for mydestination: local_recipient_maps
+	 * by address or local part; postmaster and MAILER-DAEMON always */
+	test_write_file("main.cf",
+			"mydestination = test.example\n"
+			"local_recipient_maps = inline:{ {known = x}, "
+			"{full@test.example = x} }\n");
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+	c = restrict_new();
+	buf_init(&r, 4096);
+	struct restrict_ctx x = {.client_addr = "192.0.2.1",
+				 .sender = "s@x.example",
+				 .cmd = "RCPT"};
+	x.recipient = "nobody@test.example";
+	assert_int_equal(restrict_unlisted(c, &x, &r), RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "550 5.1.1 <nobody@test.example>: "
+					 "Recipient address rejected: User "
+					 "unknown in local recipient table");
+	static const char *const ok[] = {"known@test.example",
+					 "full@test.example",
+					 "postmaster@test.example",
+					 "MAILER-DAEMON@test.example",
+					 "u@elsewhere.example"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		x.recipient = ok[i];
+		assert_int_equal(restrict_unlisted(c, &x, &r), RESTRICT_DUNNO);
+	}
+	buf_free(&r);
+	restrict_free(c);
 }
 
 /* ---- waiting: a real policy server on loopback, the loop driving ---- */
