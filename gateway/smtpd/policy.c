@@ -145,12 +145,19 @@ static int set_endpoint(struct server *sv, const char *ep)
 	/* logged as Postfix's attr_clnt names it: "127.0.0.1:10023" */
 	sv->endpoint = mem_strdup(strncmp(ep, "inet:", 5) == 0 ? ep + 5 : ep);
 	if (strncmp(ep, "unix:", 5) == 0) {
+		/* a relative path is under queue_directory, as Postfix's
+		 * "unix:private/policy" */
 		const char *path = ep + 5;
-		if (*path == 0 || strlen(path) >= sizeof(sv->sun.sun_path))
+		const char *qd = conf_get("queue_directory");
+		char full[sizeof(sv->sun.sun_path) + 1];
+		int n = path[0] == '/' || qd == NULL
+				? snprintf(full, sizeof(full), "%s", path)
+				: snprintf(full, sizeof(full), "%s/%s", qd, path);
+		if (*path == 0 || n < 0 || (size_t)n >= sizeof(sv->sun.sun_path))
 			return -1;
 		sv->is_unix = 1;
 		sv->sun.sun_family = AF_UNIX;
-		memcpy(sv->sun.sun_path, path, strlen(path) + 1);
+		memcpy(sv->sun.sun_path, full, (size_t)n + 1);
 		return 0;
 	}
 	if (strncmp(ep, "inet:", 4 + 1) != 0)

@@ -452,3 +452,44 @@ def test_postfix_documentation_block(dnsgw):
     cmd(c, "RCPT TO:<joe@example.net>", 250)
     cmd(c, "RCPT TO:<other@example.net>", 250)
     c.quit()
+
+
+UNIX_SERVER = r'''
+import os, socket, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX); s.bind(path); os.chmod(path, 0o666)
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    f = c.makefile("rwb")
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        if line == b"\n":
+            f.write(b"action=REJECT over the unix socket\n\n"); f.flush()
+    c.close()
+'''
+
+
+def test_policy_unix_socket(dnsgw, tmp_path):
+    """check_policy_service unix:private/NAME is a socket under
+    queue_directory, as in Postfix."""
+    gw, _ = dnsgw(smtpd_recipient_restrictions="reject_unauth_destination, "
+                                               "check_policy_service unix:private/testpolicy")
+    gw.start()
+    path = gw.queue / "private" / "testpolicy"
+    path.parent.mkdir(mode=0o755, exist_ok=True)  # mailgw makes no private/
+    script = tmp_path / "unix_server.py"
+    script.write_text(UNIX_SERVER)
+    srv = Proc([sys.executable, str(script), str(path)], tmp_path / "unix.log")
+    try:
+        wait_until(lambda: path.exists(), 30, "the policy socket")
+        c = conn(gw)
+        cmd(c, "MAIL FROM:<a@good.dom.test>", 250)
+        cmd(c, "RCPT TO:<u@example.net>", 554,
+            "5.7.1 <u@example.net>: Recipient address rejected: over the "
+            "unix socket")
+        c.quit()
+    finally:
+        srv.stop()
