@@ -90,7 +90,8 @@ def test_boot_relays(board, tmp_path, sink):
            f"{sink.port}")
     serial = tmp_path / "serial.log"
     cmd = [a.format(img=img, vars=vars_fd) for a in argv] + [
-        "-accel", "tcg", "-nographic", "-no-reboot", "-monitor", "none",
+        "-accel", "tcg", "-nographic", "-no-reboot",
+        "-monitor", f"unix:{tmp_path / 'monitor'},server=on,wait=off",
         "-netdev", net, "-serial", f"file:{serial}"]
     start = time.monotonic()
     qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -136,6 +137,16 @@ def test_boot_relays(board, tmp_path, sink):
                 return False
         peers.wait_until(setup_page, 120, f"{board}: web UI over HTTPS",
                          interval=2)
+        # The power button: acpid -> poweroff -> rcK stops mailgw
+        # gracefully and unmounts /data; qemu exits (-no-reboot).
+        with socket.socket(socket.AF_UNIX) as m:
+            m.connect(str(tmp_path / "monitor"))
+            m.sendall(b"system_powerdown\n")
+            time.sleep(1)
+        qemu.wait(timeout=180)
+        log = serial.read_text(errors="replace")
+        assert "rcK: stopping the mail system" in log and "rcK: done" in log, \
+            log[-3000:]
         print(f"{board}: banner after {seconds:.1f} s")
     finally:
         peers.kill_pid(qemu.pid)
