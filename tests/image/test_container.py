@@ -94,6 +94,10 @@ def test_oci_archive_is_the_layout():
         assert n in names
     assert names == sorted(names)
     assert all(m.uid == 0 and m.gid == 0 and m.mtime == 0 for m in members)
+    # What podman load reads: the archive as an OCI archive.
+    out = json.loads(sh("skopeo", "inspect",
+                        f"oci-archive:{archive}:latest-amd64").stdout)
+    assert out["Architecture"] == "amd64"
 
 
 def test_reproducible(tmp_path):
