@@ -1439,20 +1439,32 @@ static void lost(struct session *s)
 
 static void tls_begin(struct session *s);
 static void tls_failed(struct session *s, int r);
+static void tls_established(struct session *s);
+
+/* One TLS I/O step (tls_conn_io()); the handshake may end in any of
+ * them, so each one looks. 0, or -1 when the session is gone. */
+static int tls_step(struct session *s, struct buf *in)
+{
+	int r = tls_conn_io(s->tc, s->fd, in, &s->out);
+
+	if (!s->tls.active && tls_conn_ready(s->tc))
+		tls_established(s);
+	if (r < 0) {
+		if (!s->tls.active)
+			tls_failed(s, r);
+		else
+			lost(s);
+		return -1;
+	}
+	return 0;
+}
 
 /* Send what is buffered; 0, or -1 when the session is gone. */
 static int flush_out(struct session *s)
 {
 	if (s->tc != NULL) {
-		int was = tls_conn_ready(s->tc);
-		int r = tls_conn_io(s->tc, s->fd, NULL, &s->out);
-		if (r < 0) {
-			if (!was)
-				tls_failed(s, r);
-			else
-				lost(s);
+		if (tls_step(s, NULL) < 0)
 			return -1;
-		}
 		if (s->out.len == 0 && s->closing &&
 		    !(tls_conn_want(s->tc) & LOOP_WRITABLE)) {
 			session_free(s);
@@ -1670,11 +1682,8 @@ again:;
 	if (s->tc != NULL && tls_conn_ready(s->tc) && reading(s) &&
 	    s->in.len < s->in.max) {
 		size_t before = s->in.len;
-		int r = tls_conn_io(s->tc, s->fd, &s->in, &s->out);
-		if (r < 0) {
-			lost(s);
+		if (tls_step(s, &s->in) < 0)
 			return;
-		}
 		if (s->in.len > before)
 			goto again;
 	}
@@ -1687,18 +1696,9 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 	(void)lp;
 
 	if (s->tc != NULL) {
-		int was = tls_conn_ready(s->tc);
-		int r = tls_conn_io(s->tc, fd, reading(s) ? &s->in : NULL,
-				    &s->out);
-		if (r < 0) {
-			if (!was)
-				tls_failed(s, r);
-			else
-				lost(s);
+		(void)fd; /* s->fd */
+		if (tls_step(s, reading(s) ? &s->in : NULL) < 0)
 			return;
-		}
-		if (!was && tls_conn_ready(s->tc))
-			tls_established(s);
 		session_run(s);
 		return;
 	}

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -338,6 +339,24 @@ static void test_handshake(void **state)
 	handshake(&ec, NULL, TLS_LEV_ENCRYPT, NULL, NULL, &h);
 	assert_int_equal(h.rs, 0);
 	assert_int_equal(h.trust, TLS_UNTRUSTED);
+	/* CApath: every file of a directory */
+	{
+		char dir[256];
+		snprintf(dir, sizeof(dir), "%s/capath", test_tmpdir());
+		mkdir(dir, 0755);
+		char f[300];
+		snprintf(f, sizeof(f), "%s/a.pem", dir);
+		FILE *fp = fopen(f, "w");
+		assert_non_null(fp);
+		fputs(buf_str(&ec.cert_pem), fp);
+		fputs(buf_str(&rsa.cert_pem), fp);
+		fclose(fp);
+		struct tls_client *cl = tls_client_new();
+		assert_int_equal(tls_client_add_capath(cl, dir), 2);
+		assert_int_equal(tls_client_anchors(cl), 2);
+		assert_true(tls_client_add_capath(cl, "/nonexistent") < 0);
+		tls_client_free(cl);
+	}
 	/* RSA key: ECDHE-RSA */
 	handshake(&rsa, ca_rsa, TLS_LEV_VERIFY, "mx.test.example", NULL, &h);
 	assert_int_equal(h.rs, 0);
