@@ -8,7 +8,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <bearssl.h>
+#include <sys/wait.h>
+
+#include "conf/conf.h"
 #include "tls/certgen.h"
+#include "tls/keys.h"
 #include "tls/client.h"
 #include "tls/server.h"
 #include "tls/tls.h"
@@ -378,6 +383,74 @@ static void test_handshake(void **state)
 	free_pair(&rsa);
 }
 
+/* The keys process: the chain it sends, signatures that verify with the
+ * certificate's key, and requests it refuses (wrong hash size, MD5+SHA-1
+ * or decryption for an EC key, a truncated datagram). */
+static void test_keys_process(void **state)
+{
+	char dir[256], path[300];
+	unsigned char hv[32], sig[256];
+	struct stat st;
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "%s/keysdata", test_tmpdir());
+	conf_set("smtpd_tls_security_level", "may");
+	conf_set("data_directory", dir);
+	conf_set("myhostname", "keys.test.example");
+	int fd = tls_keys_start(getuid(), getgid());
+	assert_true(fd >= 0);
+	struct tls_server *srv = tls_server_new();
+	assert_int_equal(tls_keys_attach(&fd, srv), 0);
+	assert_int_equal(tls_server_key_type(srv), TLS_KEY_EC);
+	snprintf(path, sizeof(path), "%s/smtpd-selfsigned-ecdsa.key", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* a signature that verifies with the certificate's public key */
+	snprintf(path, sizeof(path), "%s/smtpd-selfsigned-ecdsa.pem", dir);
+	FILE *f = fopen(path, "r");
+	char pem[8192];
+	size_t pn = fread(pem, 1, sizeof(pem), f), used;
+	fclose(f);
+	struct buf der;
+	char name[64];
+	buf_init(&der, 8192);
+	assert_int_equal(tls_pem_next(pem, pn, &used, name, sizeof(name), &der),
+			 1);
+	br_x509_decoder_context dc;
+	br_x509_decoder_init(&dc, NULL, NULL);
+	br_x509_decoder_push(&dc, der.data, der.len);
+	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+	assert_non_null(pk);
+	memset(hv, 7, sizeof(hv));
+	size_t n = tls_keys_sign(&fd, br_sha256_ID, hv, 32, sig, sizeof(sig));
+	assert_true(n > 0 && n <= 72);
+	assert_true(br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), hv,
+						     32, &pk->key.ec, sig, n));
+	buf_free(&der);
+
+	/* refused */
+	assert_int_equal(tls_keys_sign(&fd, br_sha256_ID, hv, 20, sig,
+				       sizeof(sig)),
+			 0);
+	assert_int_equal(tls_keys_sign(&fd, 0, hv, 32, sig, sizeof(sig)), 0);
+	assert_int_equal(tls_keys_sign(&fd, TLS_SIGN_RSA_DECRYPT, hv, 32, sig,
+				       sizeof(sig)),
+			 0);
+	assert_int_equal(send(fd, "abc", 3, 0), 3);
+	int32_t rep[2] = {0, 0};
+	assert_int_equal(recv(fd, rep, sizeof(rep), 0), 8);
+	assert_int_equal(rep[0], -1);
+	/* still serving after the bad ones */
+	assert_true(tls_keys_sign(&fd, br_sha256_ID, hv, 32, sig, sizeof(sig)) >
+		    0);
+	close(fd);
+	int status;
+	assert_true(wait(&status) > 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tls_server_free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +461,12 @@ int main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_certgen),
 		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_keys_process),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	test_write_file("main.cf", "");
+	if (conf_load(test_tmpdir()) != 0)
+		return 1;
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	test_cleanup_tmpdir();
+	return rc;
 }
