@@ -410,7 +410,7 @@ size_t tls_keys_sign(void *arg, unsigned hash_id, const unsigned char *hv,
 	struct keys_req q;
 	struct keys_rep a;
 	struct pollfd p = {fd, POLLIN, 0};
-	ssize_t n;
+	ssize_t n = -1;
 
 	if (hvlen > sizeof(q.data))
 		return 0;
@@ -418,11 +418,18 @@ size_t tls_keys_sign(void *arg, unsigned hash_id, const unsigned char *hv,
 	q.hash_id = hash_id == TLS_SIGN_RSA_DECRYPT ? 0 : hash_id;
 	q.len = (uint32_t)hvlen;
 	memcpy(q.data, hv, hvlen);
+	/* A keys process that is gone does not come back: smtpd exits and
+	 * master starts both again (sessions lose only unacknowledged
+	 * mail). */
 	if (send(fd, &q, 12 + hvlen, MSG_NOSIGNAL) < 0) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			msg_fatal("the keys process is gone");
 		msg_warn("keys process: %s", strerror(errno));
 		return 0;
 	}
 	if (poll(&p, 1, 10000) <= 0 || (n = recv(fd, &a, sizeof(a), 0)) < 8) {
+		if (n == 0 || (p.revents & POLLHUP))
+			msg_fatal("the keys process is gone");
 		msg_warn("keys process: no answer");
 		return 0;
 	}

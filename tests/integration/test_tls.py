@@ -479,3 +479,22 @@ def test_client_wrappermode_to_postfix(gateway, smtp_sink, postfix_peer,
                 rf"\[127\.0\.0\.1\]:{pf.port}: TLSv1\.2")
     gw.wait_log(r"to=<b@example\.net>, relay=127\.0\.0\.1.*status=sent")
     sink.wait_count(1, timeout=60)
+
+
+def test_keys_process_death_restarts_smtpd(gateway):
+    """If the keys process dies, the next handshake makes smtpd exit
+    (it cannot sign any more); master starts smtpd and a new keys
+    process, and TLS works again."""
+    gw = gateway(smtpd_tls_security_level="may")
+    gw.start()
+    smtpd = gw.role_pids("smtpd")
+    keys = [int(p) for p in os.listdir("/proc") if p.isdigit()
+            and _comm(int(p)) == "keys" and _ppid(int(p)) in smtpd]
+    assert len(keys) == 1
+    os.kill(keys[0], 9)
+    s_client(gw.port, "-brief")
+    gw.wait_log(r"fatal: the keys process is gone")
+
+    def tls_ok():
+        return "CONNECTION ESTABLISHED" in s_client(gw.port, "-brief").stderr
+    wait_until(tls_ok, 30, "TLS after the restart")
