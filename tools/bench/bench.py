@@ -538,12 +538,15 @@ def targets(results, extras, n_idle):
         q = a / b if a and b else None
         row("20 sessions × 1 KiB delivered msg/s ≥ 3× Postfix",
             f"{q:.2f}×" if q else None, q is not None and q >= 3)
-    ca = [r["cpu"] for per in results.values() for r in per["mailgw"]]
-    cb = [r["cpu"] for per in results.values() for r in per["Postfix"]]
-    qa, qb = _median(ca), _median(cb)
-    q = qa / qb if qa and qb else None
-    row("CPU per message ≤ 1/3 of Postfix's (median over all runs)",
-        f"{q:.2f}×" if q else None, q is not None and q <= 1 / 3)
+    # Per scenario (a median over mixed message sizes would hide where it
+    # is missed): met only when every scenario is at or under 1/3.
+    for (sessions, size, _), per in results.items():
+        qa = _median([r["cpu"] for r in per["mailgw"]])
+        qb = _median([r["cpu"] for r in per["Postfix"]])
+        q = qa / qb if qa and qb else None
+        row(f"CPU per message ≤ 1/3 of Postfix's, {sessions} sess × "
+            f"{size_label(size)}", f"{q:.2f}×" if q else None,
+            q is not None and q <= 1 / 3)
     byname = {label: a for label, a, _ in extras}
     for key, what, prefix in (
             ("idle", "idle PSS of all mailgw processes ≤ 4 MiB", "idle PSS"),
