@@ -256,11 +256,6 @@ static void deliver_one(const struct deliver_job *job,
 		}
 	}
 
-	/* The forwarded copy first: when it cannot be queued the whole
-	 * recipient is retried and no mailbox has it yet. */
-	if (nfw > 0 && forward(job, fwd, addr, n, fw, nfw, fwqid, res) < 0)
-		goto out;
-
 	for (i = 0; i < ntg; i++) {
 		struct mbox_opts o = {0, 0, 0, 0, 0, 0};
 		struct mbox_env env;
@@ -312,6 +307,11 @@ static void deliver_one(const struct deliver_job *job,
 		add_line(res, tg[i].user, strlen(tg[i].user), myhost,
 			 DELIVER_SENT, "2.0.0", "delivered to mailbox");
 	}
+	/* The forwarded copy last, once no mailbox deferred: a deferral
+	 * before it would queue one more copy at every retry (Postfix's
+	 * forward_finish() cancels the copy the same way). */
+	if (nfw > 0 && forward(job, fwd, addr, n, fw, nfw, fwqid, res) < 0)
+		goto out;
 	for (i = 0; i < nfw; i++)
 		add_line(res, fw[i], strlen(fw[i]), NULL, DELIVER_SENT, "2.0.0",
 			 "forwarded as %s", fwqid);

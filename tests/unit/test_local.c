@@ -274,7 +274,8 @@ static void test_aliases(void **state)
 			    "Subject: x\n\nbody\n\n");
 	tjob_free(t);
 
-	/* The copy cannot be queued: deferred, and no mailbox written. */
+	/* The copy cannot be queued: deferred (the mailbox, written before,
+	 * may get a second copy at the retry, as with Postfix). */
 	clear_spool();
 	fwd_fail = 1;
 	t = run("s@x.example", "fwd@h.example.org", body);
@@ -283,7 +284,7 @@ static void test_aliases(void **state)
 	assert_string_equal(t->dsn[0], "4.3.0");
 	assert_string_equal(t->text[0], "cannot forward to out@remote.example: "
 					"queue file write error");
-	assert_string_equal(mailbox("daemon", ""), "(none)");
+	assert_string_not_equal(mailbox("daemon", "s@x.example"), "(none)");
 	tjob_free(t);
 
 	/* A target that defers: no mailbox is written at all. */
