@@ -486,6 +486,15 @@ static void assemble(struct mx_lookup *l)
 		return;
 	}
 	best_found = res->t[0].pref;
+	/* A host (implicit MX, [host]) that is us: a loop, as Postfix's
+	 * smtp_host_addr() says when loop detection is on. */
+	if (!l->by_mx && l->req.loop_detect &&
+	    mx_cut_self(res->t, &res->n, l->self, l->req.nself)) {
+		result_set(res, DELIVER_BOUNCE, "5.4.6",
+			   "mail for %s loops back to myself%s", l->host, "");
+		finish(l);
+		return;
+	}
 	if (l->by_mx && mx_cut_self(res->t, &res->n, l->self, l->req.nself) &&
 	    res->n == 0) {
 		if (best != best_found)

@@ -61,6 +61,7 @@ struct mx_request {
 	int lookup;        /* MX_LOOKUP_* in order: native first when both */
 	int native_first;  /* 1: "native, dns"; 0: "dns, native" */
 	int mx_enabled;    /* 0: disable_dns_lookups (hosts only) */
+	int loop_detect;   /* SMTP to port 25: own addresses are a loop */
 	unsigned limit;    /* smtp_mx_address_limit (0: MX_TARGET_MAX) */
 	const char *hosts; /* hosts file, NULL: HOSTS_PATH */
 	const struct net_addr *self; /* our own addresses */

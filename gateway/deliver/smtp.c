@@ -1981,6 +1981,9 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 	if (!req.mx_enabled)
 		req.lookup = MX_LOOKUP_NATIVE;
 	req.limit = (unsigned)tp_int(s, "smtp_mx_address_limit");
+	/* Postfix: loop detection for SMTP next hops on port 25 only, so
+	 * content filters on [127.0.0.1]:10025 work. */
+	req.loop_detect = !s->lmtp && s->port == 25;
 	req.self = s->c->self;
 	req.nself = s->c->nself;
 	s->state = S_RESOLVE;

@@ -44,6 +44,8 @@ ZONE = "\n".join([
     "real IN MX 10 mxr.real", "mxr.real IN A 127.0.0.6",
     # the exchanger is the gateway itself
     "self IN MX 10 me.self", "me.self IN A 127.0.0.1",
+    # no MX, the domain's own address is the gateway's
+    "selfa IN A 127.0.0.1",
     # relayhost by name
     "relay IN MX 10 mx2.pref",
     # IPv6 only
@@ -291,3 +293,14 @@ def test_load_cache_hit_rate(dnsgw, smtp_sink):
     # CNAME chain one more); everything after that is the cache's.
     assert st["network"] <= 4 * len(domains), st
     assert per_msg < 1, st
+
+
+def test_implicit_mx_to_self_loops(dnsgw):
+    """No MX and an A record of our own address, port 25: 5.4.6 as
+    Postfix's smtp_host_addr() loop check (not a delivery to ourselves)."""
+    gw = dnsgw(25)
+    gw.start()
+    send(gw, "u@selfa.dnstest", sender="s@sender.example")
+    gw.wait_log(r"to=<u@selfa\.dnstest>, relay=none, .*dsn=5\.4\.6, "
+                r"status=bounced \(mail for selfa\.dnstest loops back to "
+                r"myself\)")
