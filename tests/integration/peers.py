@@ -34,12 +34,21 @@ POSTFIX_SENDMAIL = "/usr/sbin/sendmail"
 PFLOGSUMM = "/usr/sbin/pflogsumm"
 
 
+_given_ports = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that was free on host a moment ago."""
+    """A TCP port that was free on host a moment ago and that this test
+    run has not handed out before: the kernel may give the same ephemeral
+    port to two calls in a row once the first probe socket is closed."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def listening(port, host="127.0.0.1"):
