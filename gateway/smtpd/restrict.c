@@ -88,6 +88,7 @@ struct restrict_cfg {
 	char *null_key;
 	char *rbl_template;
 	char *double_bounce;
+	char *delim; /* recipient_delimiter: a set of characters */
 	struct loop *lp;
 	struct dns_resolver *dns;
 	struct policy_pool *pol;
@@ -516,6 +517,7 @@ struct restrict_cfg *restrict_new(void)
 			: "$rbl_code Service unavailable; $rbl_class [$rbl_what] "
 			  "blocked using $rbl_domain${rbl_reason?; $rbl_reason}");
 	c->double_bounce = str_param("double_bounce_sender", "double-bounce");
+	c->delim = str_param("recipient_delimiter", "");
 	return c;
 }
 
@@ -562,6 +564,7 @@ void restrict_free(struct restrict_cfg *c)
 	mem_free(c->null_key);
 	mem_free(c->rbl_template);
 	mem_free(c->double_bounce);
+	mem_free(c->delim);
 	mem_free(c);
 }
 
@@ -1338,7 +1341,9 @@ static int addr_access(struct ev *e, const struct stg *st, const char *tab,
 	return R_DUNNO;
 }
 
-/* check_mail_access(): user@domain, domain and its parents, user@. */
+/* check_mail_access() (access(5) "EMAIL ADDRESS EXTENSION"):
+ * user+foo@domain, user@domain, domain and its parents, user+foo@, user@;
+ * pattern tables see the whole address only. */
 static int mail_access(struct ev *e, const struct stg *st, const char *tab,
 		       const char *addr, const char *name, const char *cls,
 		       int *found)
@@ -1351,11 +1356,49 @@ static int mail_access(struct ev *e, const struct stg *st, const char *tab,
 	*found = lookup_first(e, st, tab, addr, name, cls, &d, &r);
 	if (*found || pattern_table(d) || at == NULL || at[1] == 0)
 		return r;
-	snprintf(key, sizeof(key), "%.*s@", (int)(at - addr), addr);
+	size_t ll = (size_t)(at - addr);
+	size_t cut = restrict_ext_cut(addr, ll, e->c->delim,
+				      e->c->double_bounce);
+	if (cut < ll) {
+		snprintf(key, sizeof(key), "%.*s%s", (int)cut, addr, at);
+		if (lookup(e, st, tab, d, key, name, cls, &r)) {
+			*found = 1;
+			return r;
+		}
+	}
+	snprintf(key, sizeof(key), "%.*s@", (int)ll, addr);
 	*found = lookup(e, st, tab, d, at + 1, name, cls, &r) ||
 		 parents(e, st, tab, d, at + 1, name, cls, &r) ||
 		 lookup(e, st, tab, d, key, name, cls, &r);
+	if (!*found && cut < ll) {
+		snprintf(key, sizeof(key), "%.*s@", (int)cut, addr);
+		*found = lookup(e, st, tab, d, key, name, cls, &r);
+	}
 	return r;
+}
+
+size_t restrict_ext_cut(const char *local, size_t n, const char *delims,
+			const char *double_bounce)
+{
+	static const char *const whole[] = {"postmaster", "mailer-daemon"};
+
+	if (n == 0 || delims == NULL || *delims == 0)
+		return n;
+	for (size_t i = 0; i < 2; i++)
+		if (n == strlen(whole[i]) && str_ncasecmp(local, whole[i], n) == 0)
+			return n;
+	if (double_bounce != NULL && n == strlen(double_bounce) &&
+	    str_ncasecmp(local, double_bounce, n) == 0)
+		return n;
+	/* owner-foo and foo-request stay whole when '-' is a delimiter */
+	if (strchr(delims, '-') != NULL &&
+	    ((n > 6 && str_ncasecmp(local, "owner-", 6) == 0) ||
+	     (n > 8 && str_ncasecmp(local + n - 8, "-request", 8) == 0)))
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (local[i] != 0 && strchr(delims, local[i]) != NULL)
+			return i == 0 ? n : i; /* never an empty local part */
+	return n;
 }
 
 /* ---- built-in restrictions ---- */
@@ -1524,6 +1567,41 @@ static int r_defer_unauth_dest(struct ev *e, const struct stg *st,
 	return unauth(e, 454);
 }
 
+/* mail_addr_find() with Postfix's default strategy: user+foo@domain,
+ * user@domain, then for a local domain user+foo and user, then @domain.
+ * 1 found, 0 not, -1 a table failed. */
+static int addr_find(struct restrict_cfg *c, const struct maplist *m,
+		     const char *addr, int local)
+{
+	const char *at = strrchr(addr, '@'), *v;
+	size_t ll = at != NULL ? (size_t)(at - addr) : strlen(addr);
+	size_t cut = restrict_ext_cut(addr, ll, c->delim, c->double_bounce);
+	const char *dom = at != NULL ? at : "";
+	char key[1024];
+	int r;
+
+	if ((r = maplist_get(m, addr, &v)) != 0)
+		return r;
+	if (cut < ll) {
+		snprintf(key, sizeof(key), "%.*s%s", (int)cut, addr, dom);
+		if ((r = maplist_get(m, key, &v)) != 0)
+			return r;
+	}
+	if (local) {
+		snprintf(key, sizeof(key), "%.*s", (int)ll, addr);
+		if ((r = maplist_get(m, key, &v)) != 0)
+			return r;
+		if (cut < ll) {
+			key[cut] = 0;
+			if ((r = maplist_get(m, key, &v)) != 0)
+				return r;
+		}
+	}
+	if (at == NULL || at[1] == 0)
+		return 0;
+	return maplist_get(m, at, &v);
+}
+
 /* check_rcpt_maps(): local_recipient_maps for mydestination,
  * relay_recipient_maps for relay_domains. */
 static int rcpt_maps(struct ev *e, const char *addr, const char *cls)
@@ -1533,8 +1611,6 @@ static int rcpt_maps(struct ev *e, const char *addr, const char *cls)
 	const char *at = strrchr(addr, '@');
 	size_t ll = at != NULL ? (size_t)(at - addr) : strlen(addr);
 	int sender = strcmp(cls, "Sender address") == 0;
-	const char *v;
-	char key[1024];
 	int r;
 
 	if (*addr == 0 || routed(addr))
@@ -1549,11 +1625,7 @@ static int rcpt_maps(struct ev *e, const char *addr, const char *cls)
 		    (ll == 13 && str_ncasecmp(addr, "mailer-daemon", 13) == 0) ||
 		    (ll == strlen(db) && str_ncasecmp(addr, db, ll) == 0))
 			return R_DUNNO;
-		r = maplist_get(&c->local_maps, addr, &v);
-		if (r == 0) {
-			snprintf(key, sizeof(key), "%.*s", (int)ll, addr);
-			r = maplist_get(&c->local_maps, key, &v);
-		}
+		r = addr_find(c, &c->local_maps, addr, 1);
 		if (r > 0)
 			return R_DUNNO;
 		if (r < 0)
@@ -1566,11 +1638,7 @@ static int rcpt_maps(struct ev *e, const char *addr, const char *cls)
 	if (restrict_relay_domain(c, d)) {
 		if (c->rcpt_maps.n == 0)
 			return R_DUNNO;
-		r = maplist_get(&c->rcpt_maps, addr, &v);
-		if (r == 0) {
-			snprintf(key, sizeof(key), "@%s", d);
-			r = maplist_get(&c->rcpt_maps, key, &v);
-		}
+		r = addr_find(c, &c->rcpt_maps, addr, 0);
 		if (r > 0)
 			return R_DUNNO;
 		if (r < 0)

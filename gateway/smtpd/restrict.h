@@ -183,6 +183,14 @@ int restrict_flush_domain(struct restrict_cfg *c, const char *domain);
 /* The stage's name as Postfix configures it ("smtpd_relay_restrictions"). */
 const char *restrict_stage_param(enum restrict_stage stage);
 
+/* The length of local[0..n) without its address extension, as Postfix's
+ * split_addr(): cut at the first character of delims (recipient_delimiter)
+ * unless that leaves an empty local part; postmaster, mailer-daemon,
+ * double_bounce (and owner-foo, foo-request when '-' is a delimiter)
+ * are never split. n when there is nothing to cut. Pure. */
+size_t restrict_ext_cut(const char *local, size_t n, const char *delims,
+			const char *double_bounce);
+
 /* Parse one CIDR block "1.2.3.0/24", "[::1]/128", "10.0.0.1" into
  * family, 16 address bytes and prefix length. 0 or -1. Pure. */
 int restrict_cidr_parse(const char *s, size_t n, int *family,

@@ -350,3 +350,42 @@ def test_rate_limits(restricted):
         assert s.makefile("rb").readline().startswith(b"220 "), i
         s.sendall(b"QUIT\r\n")
         s.close()
+
+
+def test_recipient_delimiter(restricted):
+    """recipient_delimiter in access lookups (access(5) "EMAIL ADDRESS
+    EXTENSION": user+foo@domain, user@domain, domain, user+foo@, user@) and
+    in relay_recipient_maps (user+foo@domain, user@domain, @domain)."""
+    gw, sink = restricted(recipient_delimiter="+",
+                          relay_recipient_maps="inline:{ {known@example.net = x}, "
+                                               "{blocked@example.net = x}, "
+                                               "{@relay.test = x} }")
+    rcpt = write(gw, "rcpt_access",
+                 "blocked@example.net REJECT base address\n"
+                 "blocked+ok@example.net OK\n"
+                 "local@ REJECT local part\n")
+    gw.set(smtpd_recipient_restrictions=f"check_recipient_access {rcpt}")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<blocked+tag@example.net>", 554,
+        "5.7.1 <blocked+tag@example.net>: Recipient address rejected: "
+        "base address")
+    cmd(c, "RCPT TO:<local+x@example.net>", 554,
+        "<local+x@example.net>: Recipient address rejected: "
+        "local part")
+    cmd(c, "RCPT TO:<unknown+tag@example.net>", 550,
+        "5.1.1 <unknown+tag@example.net>: Recipient address rejected: User "
+        "unknown in relay recipient table")
+    cmd(c, "RCPT TO:<anyone+x@relay.test>", 250)
+    cmd(c, "RCPT TO:<blocked+ok@example.net>", 250)
+    cmd(c, "RCPT TO:<known+tag@example.net>", 250)
+    cmd(c, "DATA", 354)
+    c.sock.sendall(b"Subject: ext\r\nMessage-ID: <ext@x>\r\n\r\nbody\r\n.\r\n")
+    assert c.reply()[0] == 250
+    c.quit()
+    sink.wait_count(1)
+    msgs = sink.messages()
+    assert sorted(msgs[0].recipients) == ["anyone+x@relay.test",
+                                          "blocked+ok@example.net",
+                                          "known+tag@example.net"], msgs[0].raw[:400]

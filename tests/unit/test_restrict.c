@@ -249,6 +249,73 @@ static void test_flow(void **state)
 	restrict_free(c);
 }
 
+/* recipient_delimiter (access(5) "EMAIL ADDRESS EXTENSION"):
+ * user+foo@domain, user@domain, domain, user+foo@, user@; the recipient
+ * maps as mail_addr_find(): user+foo@domain, user@domain, (local) user+foo,
+ * user, then @domain. */
+static void test_extension(void **state)
+{
+	(void)state;
+	assert_int_equal(restrict_ext_cut("u+x", 3, "+", "double-bounce"), 1);
+	assert_int_equal(restrict_ext_cut("u-x+y", 5, "+-", NULL), 1);
+	assert_int_equal(restrict_ext_cut("+x", 2, "+", NULL), 2);
+	assert_int_equal(restrict_ext_cut("u", 1, "+", NULL), 1);
+	assert_int_equal(restrict_ext_cut("u+x", 3, "", NULL), 3);
+	assert_int_equal(restrict_ext_cut("owner-list", 10, "-", NULL), 10);
+	assert_int_equal(restrict_ext_cut("list-request", 12, "-", NULL), 12);
+	assert_int_equal(restrict_ext_cut("a-b", 3, "-", NULL), 1);
+	assert_int_equal(restrict_ext_cut("postmaster", 10, "s", NULL), 10);
+	test_write_file(
+		"main.cf",
+		"mydestination = test.example\nrelay_domains = example.net\n"
+		"recipient_delimiter = +\n"
+		"local_recipient_maps = inline:{ {known = x} }\n"
+		"relay_recipient_maps = inline:{ {r@example.net = x} }\n"
+		"smtpd_recipient_restrictions = check_recipient_access "
+		"inline:{ {a@example.net = REJECT base}, "
+		"{a+ok@example.net = OK}, {b@ = REJECT user at}, "
+		"{c+x@ = REJECT ext at}, {c@ = OK} }\n");
+	assert_int_equal(conf_load(test_tmpdir()), 0);
+	struct restrict_cfg *c = restrict_new();
+	struct buf r;
+	buf_init(&r, 4096);
+	/* user+foo@domain first, then user@domain */
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "a+ok@example.net", &r),
+			 RESTRICT_PERMIT);
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "a+other@example.net", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "554 5.7.1 <a+other@example.net>: "
+					 "Recipient address rejected: base");
+	/* user@ when nothing else matched */
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "b+z@example.org", &r),
+			 RESTRICT_REJECT);
+	assert_string_equal(buf_str(&r), "554 5.7.1 <b+z@example.org>: "
+					 "Recipient address rejected: user at");
+	/* user+foo@ before user@ */
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "c+x@example.org", &r),
+			 RESTRICT_REJECT);
+	assert_int_equal(eval(c, RESTRICT_RECIPIENT, "s@x.example",
+			      "c+y@example.org", &r),
+			 RESTRICT_PERMIT);
+	struct restrict_ctx x = {.client_addr = "192.0.2.1",
+				 .sender = "s@x.example",
+				 .cmd = "RCPT"};
+	static const char *const ok[] = {"known+tag@test.example",
+					 "r+tag@example.net", "r@example.net"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		x.recipient = ok[i];
+		assert_int_equal(restrict_unlisted(c, &x, &r), RESTRICT_DUNNO);
+	}
+	x.recipient = "s+r@example.net";
+	assert_int_equal(restrict_unlisted(c, &x, &r), RESTRICT_REJECT);
+	buf_free(&r);
+	restrict_free(c);
+}
+
 /* ---- waiting: a real policy server on loopback, the loop driving ---- */
 
 static struct loop *lp;
@@ -381,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_policy_reply),
 		cmocka_unit_test(test_anvil),
 		cmocka_unit_test(test_flow),
+		cmocka_unit_test(test_extension),
 		cmocka_unit_test(test_async_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
