@@ -69,6 +69,16 @@ const struct settings_field settings_fields[] = {
 	{"smtp_listen", SETTINGS_LISTEN, "25", 0, 0, NULL, R | SYS,
 	 "SMTP listener", "master.cf service name of the SMTP server.",
 	 "master.cf smtpd service"},
+	{"submission_listen", SETTINGS_LISTEN, "submission", 0, 0, NULL, SYS,
+	 "Submission listener",
+	 "master.cf service name of mail submission (port 587, STARTTLS "
+	 "and SMTP AUTH required; empty: none).",
+	 "master.cf submission service"},
+	{"smtps_listen", SETTINGS_LISTEN, "submissions", 0, 0, NULL, SYS,
+	 "Submissions listener",
+	 "master.cf service name of mail submission over TLS (port 465, "
+	 "SMTP AUTH required; empty: none).",
+	 "master.cf submissions service"},
 	{"inet_interfaces", SETTINGS_ADDRS, "all", 0, 0, NULL, R | SYS,
 	 "Interfaces", "Addresses the gateway receives mail on.",
 	 "inet_interfaces"},
@@ -575,6 +585,8 @@ int settings_field_check(const struct settings_field *f, const char *v,
 		buf_append(&tmp, v, n);
 		break;
 	case SETTINGS_LISTEN: {
+		static const char *const names[] = {"smtp", "submission",
+						     "smtps", "submissions"};
 		const char *colon = memrchr(v, ':', n);
 		const char *port = colon ? colon + 1 : v;
 		size_t plen = (size_t)(v + n - port);
@@ -584,10 +596,16 @@ int settings_field_check(const struct settings_field *f, const char *v,
 			x = isdigit((unsigned char)port[i])
 				    ? x * 10 + (port[i] - '0')
 				    : 65536;
+		/* master.cf's service names (master/endpoint.h) */
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (plen == strlen(names[i]) &&
+			    memcmp(port, names[i], plen) == 0)
+				x = 1;
 		if (plen == 0 || x < 1 || x > 65535 ||
 		    (colon && !ipv4_ok(v, (size_t)(colon - v)) &&
 		     !name_ok(v, (size_t)(colon - v), 0))) {
-			buf_puts(why, "a port, or IPv4 address:port");
+			buf_puts(why, "a port or service name, or IPv4 "
+				      "address:port");
 			rc = -1;
 		}
 		buf_append(&tmp, v, n);

@@ -261,6 +261,23 @@ def test_container_relays_to_host(tmp_path):
                 with pytest.raises(smtplib.SMTPRecipientsRefused):
                     s.sendmail("sender@outside.test", ["x@elsewhere.test"],
                                b"Subject: no\r\n\r\nno\r\n")
+            # The default master.cf also listens on 587 (submission:
+            # STARTTLS, then AUTH) and 465 (submissions: TLS at connect).
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE   # the self-signed certificate
+            with smtplib.SMTP(net.peer, 587, timeout=30) as s:
+                s.ehlo("client.test")
+                assert s.has_extn("starttls") and not s.has_extn("auth")
+                s.starttls(context=ctx)
+                s.ehlo("client.test")
+                assert "PLAIN" in s.esmtp_features.get("auth", "")
+            with smtplib.SMTP_SSL(net.peer, 465, timeout=30, context=ctx) as s:
+                s.ehlo("client.test")
+                assert "PLAIN" in s.esmtp_features.get("auth", "")
+                with pytest.raises(smtplib.SMTPRecipientsRefused):
+                    s.sendmail("sender@outside.test", ["user@example.test"],
+                               b"Subject: no login\r\n\r\nno\r\n")
             msgs = sink.wait_count(1, timeout=60)
             assert msgs[0].recipients == ["user@example.test"]
             assert msgs[0].header("Message-ID") == "<img-1@outside.test>"
@@ -280,6 +297,8 @@ def test_container_relays_to_host(tmp_path):
             # from the environment logs in.
             assert "admin password set from MAILGW_ADMIN_PASSWORD" in \
                 log.read_text()
+            # ... so no setup token is made.
+            assert "setup token" not in log.read_text()
             webui_login(net.peer, "correct horse battery")
         finally:
             sh("runc", "kill", name, "TERM", check=False)

@@ -22,6 +22,9 @@ def settings_text(gw, sink_port, **over):
         "data_directory": str(gw.dir / "data"),
         "maillog_file": str(gw.maillog),
         "mail_owner": "mailgw",
+        # 587 and 465 are the defaults; a test binds only free ports.
+        "submission_listen": "",
+        "smtps_listen": "",
     }
     s.update(over)
     return "".join(f"{k} = {v}\n" for k, v in s.items() if v is not None)
@@ -155,3 +158,77 @@ def test_smarthost_login_over_tls(gateway, smtp_sink):
     assert "(Authenticated sender: alice)" in m.content.decode(), \
         gw.log_text()[-3000:]
     gw.wait_log(r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=sent")
+
+
+def test_submission_services(gateway, smtp_sink):
+    """The default master.cf has mail submission on 587 (STARTTLS, then
+    AUTH) and submissions on 465 (TLS at connect, then AUTH), as Postfix's
+    stock master.cf comments them; rendered on free ports here, they
+    relay only for users of `mailgw passwd`."""
+    from test_auth import PASSWORD
+    sink = smtp_sink()
+    gw = gateway()
+    (gw.dir / "settings.cf").write_text(
+        "hostname = gw.example.test\ndomains = example.test\n"
+        "smarthost_host = 127.0.0.1\n")
+    out = gw.dir / "default"
+    out.mkdir()
+    r = gw.cmd("config", "render", str(out))
+    assert r.rc == 0, r
+    master = (out / "master.cf").read_text()
+    sub = re.search(r"^submission +inet +n +- +n +- +- +smtpd\n((?:  -o .*\n)+)",
+                    master, re.M)
+    subs = re.search(r"^submissions +inet +n +- +n +- +- +smtpd\n((?:  -o .*\n)+)",
+                     master, re.M)
+    assert sub and subs, master
+    for want in ("smtpd_tls_security_level=encrypt",
+                 "smtpd_sasl_auth_enable=yes",
+                 "smtpd_relay_restrictions=permit_sasl_authenticated,reject"):
+        assert f"  -o {want}\n" in sub.group(1)
+    for want in ("smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes",
+                 "smtpd_relay_restrictions=permit_sasl_authenticated,reject"):
+        assert f"  -o {want}\n" in subs.group(1)
+    # Running, on free loopback ports instead of 587 and 465.
+    from peers import free_port
+    p587, p465 = free_port(), free_port()
+    r = apply(gw, settings_text(gw, sink.port,
+                                submission_listen=f"127.0.0.1:{p587}",
+                                smtps_listen=f"127.0.0.1:{p465}"))
+    assert r.rc == 0, r
+    assert gw.cmd("passwd", "add", "alice", input=PASSWORD + "\n").rc == 0
+    gw.start()
+    # 587 without TLS: no AUTH offered, nothing accepted.
+    r = swaks(p587, "--local-interface", "127.0.0.2", "--from",
+              "alice@example.test", "--to", "friend@far.test",
+              "--quit-after", "RCPT")
+    assert "250-AUTH" not in r.stdout, r.stdout
+    assert re.search(r"<\*\* +530 5\.7\.0 Must issue a STARTTLS command "
+                     r"first", r.stdout), r.stdout
+    # STARTTLS without a login: no relaying (trusted_networks does not
+    # count here, 127.0.0.1 is in it).
+    r = swaks(p587, "--tls", "--from", "alice@example.test", "--to",
+              "friend@far.test", "--quit-after", "RCPT")
+    assert re.search(r"<~\* +554 5\.7\.1 .*Access denied", r.stdout), \
+        r.stdout
+    # STARTTLS and AUTH: relayed (to the smarthost, the only next hop).
+    r = swaks(p587, "--tls", "--auth", "PLAIN", "--auth-user", "alice",
+              "--auth-password", PASSWORD, "--from", "alice@example.test",
+              "--to", "user@example.test", "--header",
+              "Subject: over submission")
+    assert r.returncode == 0, r.stdout
+    # 465: TLS from the first byte, AUTH inside.
+    r = swaks(p465, "--tlsc", "--auth", "LOGIN", "--auth-user", "alice",
+              "--auth-password", PASSWORD, "--from", "alice@example.test",
+              "--to", "user@example.test", "--header",
+              "Subject: over submissions")
+    assert r.returncode == 0, r.stdout
+    assert "TLS started" in r.stdout, r.stdout
+    r = swaks(p465, "--tlsc", "--auth", "PLAIN", "--auth-user", "alice",
+              "--auth-password", "wrong", "--from", "alice@example.test",
+              "--to", "user@example.test", "--quit-after", "AUTH")
+    assert re.search(r"<~\* +535 5\.7\.8 ", r.stdout), r.stdout
+    msgs = sink.wait_count(2, timeout=60)
+    subjects = sorted(m.header("Subject") for m in msgs)
+    assert subjects == ["over submission", "over submissions"]
+    gw.wait_log(r"smtpd\[\d+\]: \w+: client=unknown\[127\.0\.0\.1\], "
+                r"sasl_method=LOGIN, sasl_username=alice")

@@ -50,6 +50,8 @@ def settings_text(gw, smarthost_port, webui_dir, owner):
         "mail_owner": "mailgw",
         "webui_directory": webui_dir,
         "webui_owner": owner,
+        "submission_listen": "",
+        "smtps_listen": "",
     }.items())
 
 

@@ -101,6 +101,17 @@ static void test_validators(void **state)
 			 0);
 	assert_int_equal(
 		check("smtp_listen", "2525x", why, sizeof(why), NULL, 0), -1);
+	assert_int_equal(check("submission_listen", "submission", why,
+			       sizeof(why), NULL, 0),
+			 0);
+	assert_int_equal(check("smtps_listen", "127.0.0.1:submissions", why,
+			       sizeof(why), NULL, 0),
+			 0);
+	assert_int_equal(check("smtps_listen", "", why, sizeof(why), NULL, 0),
+			 0);
+	assert_int_equal(check("smtps_listen", "submissionsx", why,
+			       sizeof(why), NULL, 0),
+			 -1);
 	assert_int_equal(
 		check("queue_directory", "relative", why, sizeof(why), NULL, 0),
 		-1);
@@ -239,6 +250,8 @@ static void test_builtin_templates(void **state)
 					 &o, &why),
 			 0);
 	assert_non_null(strstr(buf_str(&o), "\n25 inet"));
+	assert_non_null(strstr(buf_str(&o), "\nsubmission inet"));
+	assert_non_null(strstr(buf_str(&o), "\nsubmissions inet"));
 	assert_null(settings_template("nope"));
 	buf_free(&o);
 	buf_free(&why);
