@@ -75,6 +75,7 @@ struct restrict_cfg {
 	int local_maps_set;
 	char *tab_spec[MAX_TABLES];
 	struct dict *tab[MAX_TABLES];
+	char *tab_err[MAX_TABLES]; /* why a table did not open, or NULL */
 	size_t ntab;
 	int relay_code, reject_code, defer_code, map_reject_code,
 		map_defer_code, rbl_code, non_fqdn_code, invalid_code,
@@ -558,6 +559,7 @@ void restrict_free(struct restrict_cfg *c)
 	maplist_free(&c->rbl_reply);
 	for (size_t i = 0; i < c->ntab; i++) {
 		mem_free(c->tab_spec[i]);
+		mem_free(c->tab_err[i]);
 		if (c->tab[i] != NULL)
 			dict_discard(c->tab[i]);
 	}
@@ -569,7 +571,8 @@ void restrict_free(struct restrict_cfg *c)
 }
 
 /* An access table by its name in the restriction list, opened at first
- * use and kept; NULL when it does not open (warned once). */
+ * use and kept; NULL when it does not open (the reason is kept for the
+ * warning at each use, as Postfix's surrogate table logs it). */
 static struct dict *table(struct restrict_cfg *c, const char *spec)
 {
 	for (size_t i = 0; i < c->ntab; i++)
@@ -580,14 +583,24 @@ static struct dict *table(struct restrict_cfg *c, const char *spec)
 	struct buf err;
 	struct dict *d = NULL;
 	buf_init(&err, 4096);
+	c->tab_err[c->ntab] = NULL;
 	if (dict_open(spec, DICT_FLAG_FOLD, &d, &err) != DICT_OK) {
-		msg_warn("%s is unavailable. %s", spec, buf_str(&err));
+		c->tab_err[c->ntab] = mem_strdup(buf_str(&err));
 		d = NULL;
 	}
 	buf_free(&err);
 	c->tab_spec[c->ntab] = mem_strdup(spec);
 	c->tab[c->ntab++] = d;
 	return d;
+}
+
+/* Why the table spec did not open ("" when unknown). */
+static const char *table_why(const struct restrict_cfg *c, const char *spec)
+{
+	for (size_t i = 0; i < c->ntab; i++)
+		if (strcmp(c->tab_spec[i], spec) == 0 && c->tab_err[i] != NULL)
+			return c->tab_err[i];
+	return "";
 }
 
 static int pattern_table(const struct dict *d)
@@ -1236,6 +1249,21 @@ static int table_result(struct ev *e, const struct stg *st, const char *tab,
 	}
 }
 
+/* check_access() when the table fails (it did not open, or the lookup
+ * erred): Postfix logs why and answers as if the table had said "451
+ * 4.3.5 Server configuration error"; the mail is not let through a
+ * table that cannot be read. */
+static int table_error(struct ev *e, const struct stg *st, const char *tab,
+		       const char *key, const char *name, const char *cls,
+		       int opened)
+{
+	if (!opened)
+		msg_warn("%s is unavailable. %s", tab, table_why(e->c, tab));
+	msg_warn("%s lookup error for \"%s\"", tab, key);
+	return table_result(e, st, tab, "451 4.3.5 Server configuration error",
+			    name, cls);
+}
+
 /* One key in one table: 1 found (*r set), 0 not. */
 static int lookup(struct ev *e, const struct stg *st, const char *tab,
 		  struct dict *d, const char *key, const char *name,
@@ -1250,8 +1278,7 @@ static int lookup(struct ev *e, const struct stg *st, const char *tab,
 		return 1;
 	}
 	if (x < 0) {
-		msg_warn("%s lookup error for \"%s\"", tab, key);
-		*r = lookup_failure(e, name, cls);
+		*r = table_error(e, st, tab, key, name, cls, 1);
 		return 1;
 	}
 	return 0;
@@ -1267,7 +1294,7 @@ static int lookup_first(struct ev *e, const struct stg *st, const char *tab,
 	*r = R_DUNNO;
 	*d = table(e->c, tab);
 	if (*d == NULL) {
-		*r = lookup_failure(e, name, cls);
+		*r = table_error(e, st, tab, key, name, cls, 0);
 		return 1;
 	}
 	return lookup(e, st, tab, *d, key, name, cls, r);
@@ -1731,7 +1758,8 @@ static int r_check_sender(struct ev *e, const struct stg *st, const char *t)
 		struct dict *d = table(e->c, t);
 		int r = R_DUNNO;
 		if (d == NULL)
-			return lookup_failure(e, s, "Sender address");
+			return table_error(e, st, t, e->c->null_key, s,
+					   "Sender address", 0);
 		lookup(e, st, t, d, e->c->null_key, s, "Sender address", &r);
 		return r;
 	}

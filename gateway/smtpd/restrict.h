@@ -38,7 +38,11 @@
  * helo=<...>".
  *
  * An unknown restriction name is a server configuration error: "451 4.3.5
- * Server configuration error" and a warning, as Postfix. */
+ * Server configuration error" and a warning, as Postfix. So is an access
+ * table that does not open or whose lookup fails (Postfix's check_access):
+ * "TABLE is unavailable. REASON" and "TABLE lookup error for "KEY""
+ * warnings, and "451 4.3.5 <name>: Class rejected: Server configuration
+ * error"; the request is not let through. */
 #ifndef MAILGW_SMTPD_RESTRICT_H
 #define MAILGW_SMTPD_RESTRICT_H
 
