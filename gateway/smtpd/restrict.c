@@ -23,6 +23,7 @@
 #include "dict/dict.h"
 #include "dns/resolv.h"
 #include "smtpd/access.h"
+#include "smtpd/peer.h"
 #include "smtpd/policy.h"
 
 #define MAX_ITEMS     256 /* restriction names per stage, entries per list */
@@ -1707,8 +1708,10 @@ static int known_name(const char *n)
 	return n != NULL && *n != 0 && strcmp(n, "unknown") != 0;
 }
 
-/* check_client_access() and its reverse-name form: the name (when known)
- * and its parent domains, then the address and its prefixes. */
+/* check_client_access() and its reverse-name form (Postfix's
+ * check_namadr_access): the name and its parent domains, then the address
+ * and its prefixes. As in Postfix the name is looked up even when it is
+ * "unknown", so a table can say what to do with nameless clients. */
 static int client_access(struct ev *e, const struct stg *st, const char *t,
 			 const char *name)
 {
@@ -1716,7 +1719,7 @@ static int client_access(struct ev *e, const struct stg *st, const char *t,
 	int found, r;
 
 	namaddr(e->x, na, sizeof(na));
-	if (known_name(name)) {
+	if (name != NULL && *name != 0) {
 		r = domain_access(e, st, t, name, 1, na, "Client host",
 				  &found);
 		if (found || r != R_DUNNO)
@@ -2017,8 +2020,7 @@ static int rbl_reply(struct ev *e, const char *zone_spec, const char *txt,
 }
 
 /* The query name for an address: reversed octets or nibbles. */
-static int rbl_query_addr(const char *addr, const char *zone, char *q,
-			  size_t n)
+int restrict_reverse_addr(const char *addr, const char *zone, char *q, size_t n)
 {
 	unsigned char a[16];
 	struct buf b;
@@ -2121,7 +2123,7 @@ static int r_rbl_client(struct ev *e, const struct stg *st, const char *arg)
 
 	if (e->x->client_addr == NULL ||
 	    rbl_split(arg, zone, sizeof(zone), &filter) < 0 ||
-	    rbl_query_addr(e->x->client_addr, zone, q, sizeof(q)) < 0)
+	    restrict_reverse_addr(e->x->client_addr, zone, q, sizeof(q)) < 0)
 		return R_DUNNO;
 	if (dnsxl(e, q, filter, &t) != 1)
 		return R_DUNNO;
@@ -2137,7 +2139,7 @@ static int r_dnswl_client(struct ev *e, const struct stg *st, const char *arg)
 
 	if (e->x->client_addr == NULL ||
 	    rbl_split(arg, zone, sizeof(zone), &filter) < 0 ||
-	    rbl_query_addr(e->x->client_addr, zone, q, sizeof(q)) < 0)
+	    restrict_reverse_addr(e->x->client_addr, zone, q, sizeof(q)) < 0)
 		return R_DUNNO;
 	/* safety: never allow-list past reject_unauth_destination */
 	if (e->x->recipient != NULL && e->x->cmd != NULL &&
@@ -2253,9 +2255,9 @@ static int addr_literal(const char *h)
 	return inet_pton(AF_INET, tmp, a) == 1;
 }
 
-/* valid_hostname(): letters, digits, '-', '_' in labels of 1..63 that do
- * not start or end with '-', at most 255 in all, not all numeric. */
-static int valid_hostname(const char *h)
+/* Postfix valid_hostname(): letters, digits, "-", "_" in labels of 1..63 that
+ * do not start or end with '-', at most 255 in all, not all numeric. */
+int restrict_valid_hostname(const char *h)
 {
 	size_t n = strlen(h), label = 0;
 	int alpha = 0;
@@ -2296,7 +2298,7 @@ static int r_invalid_helo(struct ev *e, const struct stg *st, const char *a)
 	size_t n = strlen(tmp);
 	if (n > 1 && tmp[n - 1] == '.')
 		tmp[n - 1] = 0;
-	if (addr_literal(h) || valid_hostname(tmp))
+	if (addr_literal(h) || restrict_valid_hostname(tmp))
 		return R_DUNNO;
 	return reject(e, e->c->invalid_code, "5.5.2",
 		      "<%s>: Helo command rejected: Invalid name", h);
@@ -2443,58 +2445,36 @@ static int r_unknown_rcpt_domain(struct ev *e, const struct stg *st,
 	return unknown_domain(e, e->x->recipient, "Recipient address", 0);
 }
 
-/* The client's reverse name: 1 with name, 0 none, -1 tempfail, 2
- * pending. With forward, the name must also resolve back to the
- * address (Postfix's "client hostname"). */
-static int client_dns_name(struct ev *e, int forward, char *name, size_t n)
+/* reject_unknown_client_hostname and reject_unknown_reverse_client_hostname
+ * (Postfix's reject_unknown_client, reject_unknown_reverse_name): the
+ * status of the names smtpd looked up at connect (peer.h). */
+static int peer_status(const char *name, int status)
 {
-	int status;
-	const char *val;
-	char q[200], line[300];
-
-	if (e->x->client_addr == NULL ||
-	    rbl_query_addr(e->x->client_addr,
-			   strchr(e->x->client_addr, ':') ? "ip6.arpa"
-							  : "in-addr.arpa",
-			   q, sizeof(q)) < 0)
-		return 0;
-	if (!dns_get(e, q, DNS_T_PTR, &status, &val))
-		return 2;
-	if (status == DNS_TEMPFAIL)
-		return -1;
-	if (status != DNS_OK || !next_line(&val, line, sizeof(line)))
-		return 0;
-	snprintf(name, n, "%s", line);
-	if (!forward)
-		return 1;
-	uint16_t type = strchr(e->x->client_addr, ':') ? DNS_T_AAAA : DNS_T_A;
-	if (!dns_get(e, name, type, &status, &val))
-		return 2;
-	if (status == DNS_TEMPFAIL)
-		return -1;
-	while (status == DNS_OK && next_line(&val, line, sizeof(line))) {
-		unsigned char a1[16], a2[16];
-		int f = type == DNS_T_A ? AF_INET : AF_INET6;
-		if (inet_pton(f, line, a1) == 1 &&
-		    inet_pton(f, e->x->client_addr, a2) == 1 &&
-		    memcmp(a1, a2, f == AF_INET ? 4 : 16) == 0)
-			return 1;
-	}
-	return 0;
+	if (status != 0)
+		return status;
+	return known_name(name) ? SMTPD_PEER_OK : SMTPD_PEER_PERM;
 }
 
 static int unknown_client(struct ev *e, int forward)
 {
-	char name[300];
-	int r = known_name(e->x->client_name) && forward
-			? 1
-			: client_dns_name(e, forward, name, sizeof(name));
-	if (r == 1 || r == 2)
+	const struct restrict_ctx *x = e->x;
+	int st = forward ? peer_status(x->client_name, x->name_status)
+			 : peer_status(x->reverse_name, x->reverse_status);
+
+	if (st == SMTPD_PEER_OK)
 		return R_DUNNO;
-	return reject(e, r < 0 ? 450 : e->c->unk_client_code, "4.7.25",
-		      "Client host rejected: cannot find your %shostname, "
-		      "[%s]",
-		      forward ? "" : "reverse ", e->x->client_addr);
+	if (forward)
+		return reject(
+			e, st >= SMTPD_PEER_PERM ? e->c->unk_client_code : 450,
+			"4.7.25",
+			"Client host rejected: cannot find your "
+			"hostname, [%s]",
+			x->client_addr ? x->client_addr : "unknown");
+	return reject(e, st == SMTPD_PEER_PERM ? e->c->unk_client_code : 450,
+		      "4.7.1",
+		      "Client host rejected: cannot find your reverse "
+		      "hostname, [%s]",
+		      x->client_addr ? x->client_addr : "unknown");
 }
 
 static int r_unknown_client(struct ev *e, const struct stg *st, const char *a)

@@ -96,6 +96,10 @@ struct restrict_ctx {
 	const char *protocol; /* "ESMTP", "SMTP" */
 	const char *queue_id; /* NULL: NOQUEUE */
 	const char *client_port, *reverse_name;
+	/* how the names were found (peer.h SMTPD_PEER_*: 2 OK, 4 TEMP, 5
+	 * PERM, 6 FORGED); 0: from the names alone (a name other than
+	 * "unknown" is OK, else PERM) */
+	int name_status, reverse_status;
 	const char *server_addr, *server_port;
 	const char *etrn_domain;
 	const char *instance;
@@ -199,6 +203,17 @@ size_t restrict_ext_cut(const char *local, size_t n, const char *delims,
  * family, 16 address bytes and prefix length. 0 or -1. Pure. */
 int restrict_cidr_parse(const char *s, size_t n, int *family,
 			unsigned char addr[16], unsigned *bits);
+
+/* Postfix's valid_hostname(): labels of letters, digits, '-', '_' (1..63
+ * bytes, no '-' at either end), at most 255 bytes, not all numeric. 1 or
+ * 0. Pure. */
+int restrict_valid_hostname(const char *h);
+
+/* The DNS name of an address under zone: "4.3.2.1.in-addr.arpa" for
+ * 1.2.3.4 and zone "in-addr.arpa", nibbles for IPv6. 0, or -1 when addr
+ * is not numeric. Pure. */
+int restrict_reverse_addr(const char *addr, const char *zone, char *q,
+			  size_t n);
 
 /* Postfix's ip_match(3) for DNSBL reply filters: pattern
  * "127.0.0.2", "127.0.0.[2..11]", "127.0.[1;3].[2;4..6]" against the

@@ -17,6 +17,7 @@
 #include "queue/trigger.h"
 #include "smtpd/anvil.h"
 #include "smtpd/policy.h"
+#include "smtpd/peer.h"
 #include "smtpd/sasl.h"
 #include "smtpd/sasl_worker.h"
 #include "smtpd/smtp_data.h"
@@ -64,6 +65,8 @@ struct session {
 	struct session *next, *prev;
 	int fd;
 	char addr[64], port[8];
+	struct smtpd_peer peer;       /* the client's names (peer.h) */
+	struct smtpd_peer_lookup *pl; /* while they are looked up */
 	struct buf in, out;
 	struct smtp_line_reader rd;
 	struct loop_timer timer;
@@ -127,7 +130,7 @@ static void lost(struct session *s);
 
 static void client_str(const struct session *s, struct buf *b)
 {
-	buf_printf(b, "unknown[%s]", s->addr);
+	buf_printf(b, "%s[%s]", s->peer.name, s->addr);
 }
 
 /* The protocol name of RFC 3848 as Postfix logs and writes it in
@@ -215,8 +218,10 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 {
 	memset(x, 0, sizeof(*x));
 	x->client_addr = s->addr;
-	x->client_name = "unknown";
-	x->reverse_name = "unknown";
+	x->client_name = s->peer.name;
+	x->reverse_name = s->peer.reverse_name;
+	x->name_status = s->peer.name_status;
+	x->reverse_status = s->peer.reverse_status;
 	x->client_port = s->port;
 	x->helo = s->helo;
 	x->sender = s->sender;
@@ -387,8 +392,8 @@ static void received(struct session *s, struct buf *h)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-	buf_printf(h, "Received: from %s (unknown [%s%s])",
-		   s->helo != NULL ? s->helo : "unknown",
+	buf_printf(h, "Received: from %s (%s [%s%s])",
+		   s->helo != NULL ? s->helo : s->peer.name, s->peer.name,
 		   /* an address literal, RFC 5321 4.1.3, as Postfix */
 		   strchr(s->addr, ':') != NULL ? "IPv6:" : "", s->addr);
 	if (s->tls.active && s->srv->tls_received_header)
@@ -424,8 +429,8 @@ static int msg_start(struct session *s)
 	m.arrival_usec = tv.tv_usec;
 	m.sender.p = s->sender;
 	m.sender.len = strlen(s->sender);
-	m.client_name.p = "unknown";
-	m.client_name.len = 7;
+	m.client_name.p = s->peer.name;
+	m.client_name.len = strlen(s->peer.name);
 	m.client_addr.p = s->addr;
 	m.client_addr.len = strlen(s->addr);
 	m.client_port.p = s->port;
@@ -1398,6 +1403,8 @@ static void session_free(struct session *s)
 
 	if (s->waiting && s->msg != NULL)
 		qw_detach(s->msg), s->msg = NULL;
+	smtpd_peer_cancel(s->pl);
+	s->pl = NULL;
 	txn_reset(s);
 	auth_reset(s);
 	log_disconnect(s);
@@ -1745,6 +1752,25 @@ static void resumed(void *arg)
 	session_run(s);
 }
 
+/* The client's name is known: "connect from name[addr]", then the TLS
+ * wrapper handshake or the banner. */
+static void connected(struct session *s)
+{
+	log_client(s, "%sconnect from %s", "");
+	if (s->srv->tls != NULL && s->srv->tls_wrapper)
+		tls_begin(s); /* the banner goes out once it is done */
+	greet(s);
+	session_run(s);
+}
+
+static void peer_done(void *arg)
+{
+	struct session *s = arg;
+
+	s->pl = NULL;
+	connected(s);
+}
+
 struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 			    const char *port)
 {
@@ -1768,11 +1794,14 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	srv->head = s;
 	srv->nsessions++;
 	s->rs = restrict_sess_new(srv->rc, resumed, s);
-	log_client(s, "%sconnect from %s", "");
-	if (srv->tls != NULL && srv->tls_wrapper)
-		tls_begin(s); /* the banner goes out once it is done */
-	greet(s);
-	session_run(s);
+	if (srv->peername_lookup && srv->dns != NULL) {
+		/* the banner waits for the client's name, as in Postfix */
+		s->pl = smtpd_peer_lookup(srv->lp, srv->dns, s->addr, &s->peer,
+					  peer_done, s);
+		return s;
+	}
+	smtpd_peer_unknown(&s->peer, SMTPD_PEER_PERM);
+	connected(s);
 	return s;
 }
 
@@ -1804,6 +1833,11 @@ const struct session_tls_info *session_tls(const struct session *s)
 void session_drain(struct session *s)
 {
 	s->drain = 1;
+	if (s->pl != NULL) {
+		/* no banner yet: the name stays unknown */
+		smtpd_peer_cancel(s->pl);
+		s->pl = NULL;
+	}
 	if (!s->in_mail && !s->waiting && s->mode == M_CMD) {
 		reply(s, "421 4.3.2 %s Service shutting down",
 		      s->srv->myhostname);
@@ -1863,6 +1897,7 @@ void smtpd_server_config(struct smtpd_server *srv)
 	if (srv->junk_limit <= 0)
 		srv->junk_limit = 100;
 	srv->delay_reject = conf_get_bool("smtpd_delay_reject") != 0;
+	srv->peername_lookup = conf_get_bool("smtpd_peername_lookup") != 0;
 	srv->strict = conf_get_bool("strict_rfc821_envelopes") > 0;
 	srv->rc = restrict_new();
 	srv->sasl_enable = conf_get_bool("smtpd_sasl_auth_enable") > 0;

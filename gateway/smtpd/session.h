@@ -15,8 +15,10 @@
  * normalise; smtpd_forbid_bare_newline_exclusions always normalise).
  * Logs follow Postfix's trail: connect/disconnect with command counts,
  * "QID: client=", "QID: message-id=" (as mailgw/cleanup), NOQUEUE reject
- * lines, timeout/lost connection/too many errors. The client name is
- * "unknown" until the resolver does reverse lookups. */
+ * lines, timeout/lost connection/too many errors. At connect the
+ * client's name is looked up (peer.h; smtpd_peername_lookup = no skips
+ * it): the "connect from name[addr]" line and the banner wait for it,
+ * other sessions do not. */
 #ifndef MAILGW_SMTPD_SESSION_H
 #define MAILGW_SMTPD_SESSION_H
 
@@ -74,6 +76,7 @@ struct smtpd_server {
 	int helo_required;
 	long junk_limit; /* NOOP/VRFY/ETRN/RSET before they count as errors */
 	int delay_reject;
+	int peername_lookup; /* smtpd_peername_lookup */
 	int strict;
 	/* SMTP AUTH (issue 6) */
 	int sasl_enable;          /* smtpd_sasl_auth_enable */

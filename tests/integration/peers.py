@@ -387,8 +387,12 @@ class SmtpConn:
     """A minimal blocking SMTP client over a plain socket: enough to send
     messages and see exactly which ones got a 250 after DATA."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=30, helo="client.test"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=30, helo="client.test",
+                 source=None):
+        # source: the client's own address (any 127.0.0.x on loopback)
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.f = self.sock.makefile("rb")
         self.data_sent = False  # the last send() got as far as the dot
         self.expect(220)

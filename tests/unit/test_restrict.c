@@ -154,6 +154,70 @@ static enum restrict_result eval(struct restrict_cfg *c, int stage,
 	return restrict_eval(c, stage, &x, r);
 }
 
+/* The status of the names looked up at connect (peer.h) decides the
+ * code, as Postfix's reject_unknown_client and reject_unknown_reverse_name:
+ * unknown_client_reject_code for permanent failures, 450 for temporary
+ * ones. */
+static void test_unknown_client(void **state)
+{
+	(void)state;
+	static const struct {
+		int name_status, reverse_status;
+		const char *name, *reverse;
+		const char *want_name, *want_rev; /* NULL: passes */
+	} cases[] = {
+		{2, 2, "mx.client.example", "mx.client.example", NULL, NULL},
+		{6, 2, "unknown", "forged.example", "550 5.7.25", NULL},
+		{4, 2, "unknown", "slow.example", "450 4.7.25", NULL},
+		{5, 5, "unknown", "unknown", "550 5.7.25", "550 5.7.1"},
+		{4, 4, "unknown", "unknown", "450 4.7.25", "450 4.7.1"},
+		/* no status: from the names */
+		{0, 0, "mx.client.example", "unknown", NULL, "550 5.7.1"},
+	};
+	struct buf r;
+	buf_init(&r, 4096);
+	for (int rev = 0; rev < 2; rev++) {
+		char conf[256];
+		snprintf(conf, sizeof(conf),
+			 "unknown_client_reject_code = 550\n"
+			 "smtpd_client_restrictions = %s\n",
+			 rev ? "reject_unknown_reverse_client_hostname"
+			     : "reject_unknown_client_hostname");
+		test_write_file("main.cf", conf);
+		assert_int_equal(conf_load(test_tmpdir()), 0);
+		struct restrict_cfg *c = restrict_new();
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct restrict_ctx x = {
+				.client_addr = "192.0.2.1",
+				.client_name = cases[i].name,
+				.reverse_name = cases[i].reverse,
+				.name_status = cases[i].name_status,
+				.reverse_status = cases[i].reverse_status,
+				.cmd = "RCPT",
+				.protocol = "ESMTP"};
+			const char *want =
+				rev ? cases[i].want_rev : cases[i].want_name;
+			buf_reset(&r);
+			enum restrict_result res =
+				restrict_eval(c, RESTRICT_CLIENT, &x, &r);
+			if (want == NULL) {
+				assert_int_not_equal(res, RESTRICT_REJECT);
+				continue;
+			}
+			assert_int_equal(res, RESTRICT_REJECT);
+			assert_memory_equal(r.data, want, strlen(want));
+			assert_non_null(strstr(
+				buf_str(&r),
+				rev ? "Client host rejected: cannot find your "
+				      "reverse hostname, [192.0.2.1]"
+				    : "Client host rejected: cannot find your "
+				      "hostname, [192.0.2.1]"));
+		}
+		restrict_free(c);
+	}
+	buf_free(&r);
+}
+
 static void test_flow(void **state)
 {
 	(void)state;
@@ -449,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_anvil),
 		cmocka_unit_test(test_flow),
 		cmocka_unit_test(test_extension),
+		cmocka_unit_test(test_unknown_client),
 		cmocka_unit_test(test_async_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,228 @@
+"""The client's host name, looked up at connect as Postfix's smtpd does
+(PTR, then A of that name, verified when it lists the client address),
+and the restrictions that read it: reject_unknown_client_hostname,
+reject_unknown_reverse_client_hostname, check_client_access by name and
+parent domains, check_reverse_client_hostname_access; the log's
+"connect from name[addr]" and the Received header's "(name [addr])".
+
+Debian's nsd serves 0.0.127.in-addr.arpa on a 127.53.x.y:53 of its own;
+the client connects from 127.0.0.5 .. 127.0.0.9 by binding its source
+address (all of 127/8 is loopback):
+
+  127.0.0.5  PTR good.client.test, which has A 127.0.0.5   (verified)
+  127.0.0.6  PTR forged.client.test, whose A is elsewhere  (reverse only)
+  127.0.0.7  no PTR                                        (no name)
+  127.0.0.8  PTR gone.client.test, which has no A          (reverse only)
+  127.0.0.9  PTR "1.2.3.4", a numeric name                 (no name)
+
+Each recipient below leads to one restriction class, so one session
+shows what every restriction says about its client.
+"""
+import pytest
+
+from peers import Nsd, SmtpConn
+
+ZONES = {
+    "0.0.127.in-addr.arpa": ("5 IN PTR good.client.test.\n"
+                             "6 IN PTR forged.client.test.\n"
+                             "8 IN PTR gone.client.test.\n"
+                             "9 IN PTR 1.2.3.4.\n"),
+    "client.test": ("good IN A 127.0.0.5\n"
+                    "forged IN A 192.0.2.66\n"),
+}
+
+CLASSES = {
+    "name": "reject_unknown_client_hostname",
+    "rev": "reject_unknown_reverse_client_hostname",
+    "acc": "check_client_access texthash:{dir}/client_access",
+    "racc": "check_reverse_client_hostname_access "
+            "texthash:{dir}/reverse_access",
+}
+
+
+@pytest.fixture(scope="module")
+def nsd():
+    n = Nsd(ZONES).start()
+    assert n.query("5.0.0.127.in-addr.arpa", "PTR") == "good.client.test."
+    yield n
+    n.cleanup()
+
+
+@pytest.fixture
+def peergw(gateway, smtp_sink):
+    """A gateway whose recipients <CLASS@example.net> each run one
+    restriction class; unknown_client_reject_code 550 tells permanent
+    failures (550) from temporary ones (450). dns: an Nsd, or None for
+    the conftest's resolver that never answers."""
+    def make(dns, **main_cf):
+        sink = smtp_sink()
+        params = dict(
+            mynetworks="127.0.0.2/32",
+            relay_domains="example.net",
+            unknown_client_reject_code="550",
+            smtpd_restriction_classes=", ".join(CLASSES),
+            smtpd_relay_restrictions="permit_mynetworks, "
+                                     "reject_unauth_destination")
+        params.update(main_cf)
+        gw = gateway(relay_to=sink.port, **params)
+        for cls, spec in CLASSES.items():
+            gw.params[cls] = spec.format(dir=gw.dir)
+        (gw.dir / "client_access").write_text(
+            "client.test REJECT name or parent domain matched\n"
+            "127.0.0.7 REJECT address matched\n")
+        (gw.dir / "reverse_access").write_text(
+            "forged.client.test REJECT reverse name matched\n")
+        (gw.dir / "rcpt_access").write_text(
+            "".join(f"{c}@example.net {c}\n" for c in CLASSES))
+        gw.set(smtpd_recipient_restrictions="check_recipient_access "
+               f"texthash:{gw.dir}/rcpt_access")
+        if dns is not None:
+            gw.set(dns_resolv_conf=dns.resolv_conf(gw.dir / "resolv.conf"))
+        gw.start()
+        return gw, sink
+    return make
+
+
+def rcpt_codes(gw, source):
+    """{class: 'CODE text'} for one session from source."""
+    c = SmtpConn(gw.port, source=source, helo="helo.client.test")
+    out = {}
+    code, _ = c.cmd("MAIL FROM:<s@sender.test>")
+    assert code == 250
+    for cls in CLASSES:
+        code, lines = c.cmd(f"RCPT TO:<{cls}@example.net>")
+        out[cls] = f"{code} {' '.join(lines)}"
+    c.quit()
+    return out
+
+
+def expect(got, cls, code, text=None):
+    assert got[cls].startswith(str(code)), f"{cls}: {got[cls]}"
+    if text is not None:
+        assert text in got[cls], f"{cls}: {got[cls]}"
+
+
+def test_verified_name(peergw, nsd):
+    """127.0.0.5's PTR name maps back to it: the name is in the log, in
+    the Received header and in reject lines; both unknown-hostname
+    restrictions pass; check_client_access matches the parent domain."""
+    gw, sink = peergw(nsd)
+    got = rcpt_codes(gw, "127.0.0.5")
+    expect(got, "name", 250)
+    expect(got, "rev", 250)
+    expect(got, "acc", 554, "5.7.1 <good.client.test[127.0.0.5]>: Client "
+           "host rejected: name or parent domain matched")
+    expect(got, "racc", 250)
+    gw.wait_log(r"smtpd\[\d+\]: connect from good\.client\.test"
+                r"\[127\.0\.0\.5\]$")
+    gw.wait_log(r"NOQUEUE: reject: RCPT from good\.client\.test"
+                r"\[127\.0\.0\.5\]: 554 5\.7\.1 <good\.client\.test"
+                r"\[127\.0\.0\.5\]>: Client host rejected: name or parent "
+                r"domain matched; from=<s@sender\.test> "
+                r"to=<acc@example\.net> proto=ESMTP "
+                r"helo=<helo\.client\.test>")
+    # a message: Received names the helo, the verified name, the address
+    c = SmtpConn(gw.port, source="127.0.0.5", helo="helo.client.test")
+    code, text = c.send("s@sender.test", ["name@example.net"],
+                        b"Subject: peer\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    m = sink.wait_count(1)[0]
+    assert b"Received: from helo.client.test (good.client.test " \
+           b"[127.0.0.5])" in m.content, m.content[:400]
+    gw.wait_log(r": client=good\.client\.test\[127\.0\.0\.5\]")
+
+
+def test_unverified_and_missing_names(peergw, nsd):
+    """A PTR name that does not map back is the reverse name only (the
+    client name is unknown: 550 5.7.25 with unknown_client_reject_code
+    550, the reverse checks see it); no PTR fails both checks
+    permanently; a numeric PTR counts as none."""
+    gw, _ = peergw(nsd)
+    # forged: PTR forged.client.test, whose A is 192.0.2.66
+    got = rcpt_codes(gw, "127.0.0.6")
+    expect(got, "name", 550, "5.7.25 Client host rejected: cannot find "
+           "your hostname, [127.0.0.6]")
+    expect(got, "rev", 250)
+    expect(got, "acc", 250)
+    expect(got, "racc", 554, "5.7.1 <unknown[127.0.0.6]>: Client host "
+           "rejected: reverse name matched")
+    gw.wait_log(r"warning: hostname forged\.client\.test does not resolve "
+                r"to address 127\.0\.0\.6$")
+    gw.wait_log(r"connect from unknown\[127\.0\.0\.6\]$")
+    # gone: PTR gone.client.test, which does not exist
+    got = rcpt_codes(gw, "127.0.0.8")
+    expect(got, "name", 550, "5.7.25")
+    expect(got, "rev", 250)
+    gw.wait_log(r"warning: hostname gone\.client\.test does not resolve to "
+                r"address 127\.0\.0\.8: Name or service not known")
+    # no PTR at all
+    got = rcpt_codes(gw, "127.0.0.7")
+    expect(got, "name", 550, "5.7.25 Client host rejected: cannot find "
+           "your hostname, [127.0.0.7]")
+    expect(got, "rev", 550, "5.7.1 Client host rejected: cannot find your "
+           "reverse hostname, [127.0.0.7]")
+    expect(got, "acc", 554, "<unknown[127.0.0.7]>: Client host rejected: "
+           "address matched")
+    expect(got, "racc", 250)
+    gw.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.7\]: 550 "
+                r"5\.7\.1 Client host rejected: cannot find your reverse "
+                r"hostname, \[127\.0\.0\.7\]; from=<s@sender\.test> "
+                r"to=<rev@example\.net> proto=ESMTP "
+                r"helo=<helo\.client\.test>")
+    # numeric PTR
+    got = rcpt_codes(gw, "127.0.0.9")
+    expect(got, "name", 550, "5.7.25")
+    expect(got, "rev", 550, "5.7.1")
+    gw.wait_log(r"warning: numeric hostname: 1\.2\.3\.4$")
+    gw.wait_log(r"connect from unknown\[127\.0\.0\.9\]$")
+
+
+def test_no_answer_is_temporary(peergw):
+    """A resolver that gives no answer: the names are unknown and both
+    checks defer with 450, never 550."""
+    gw, _ = peergw(None)
+    got = rcpt_codes(gw, "127.0.0.5")
+    expect(got, "name", 450, "4.7.25 Client host rejected: cannot find "
+           "your hostname, [127.0.0.5]")
+    expect(got, "rev", 450, "4.7.1 Client host rejected: cannot find your "
+           "reverse hostname, [127.0.0.5]")
+    gw.wait_log(r"connect from unknown\[127\.0\.0\.5\]$")
+
+
+def test_peername_lookup_off(peergw, nsd):
+    """smtpd_peername_lookup = no: no lookup, the client is unknown (a
+    permanent status, as Postfix) even where the DNS has its name."""
+    gw, _ = peergw(nsd, smtpd_peername_lookup="no")
+    got = rcpt_codes(gw, "127.0.0.5")
+    expect(got, "name", 550, "5.7.25")
+    expect(got, "rev", 550, "5.7.1")
+    expect(got, "acc", 250)
+    gw.wait_log(r"connect from unknown\[127\.0\.0\.5\]$")
+
+
+def test_unavailable_access_table(gateway):
+    """An access table that does not open: Postfix's warnings naming the
+    table and 451 4.3.5 Server configuration error for the request that
+    needs it; the mail is not let through."""
+    gw = gateway(mynetworks="127.0.0.2/32", relay_domains="example.net",
+                 smtpd_peername_lookup="no")
+    missing = gw.dir / "missing_access"
+    gw.set(smtpd_client_restrictions=f"check_client_access lmdb:{missing}",
+           smtpd_relay_restrictions="permit_mynetworks, "
+                                    "reject_unauth_destination")
+    gw.start()
+    c = SmtpConn(gw.port)
+    code, _ = c.cmd("MAIL FROM:<s@sender.test>")
+    assert code == 250
+    code, lines = c.cmd("RCPT TO:<u@example.net>")
+    assert code == 451, lines
+    assert "4.3.5 <unknown[127.0.0.1]>: Client host rejected: Server " \
+           "configuration error" in " ".join(lines), lines
+    c.quit()
+    gw.wait_log(rf"warning: lmdb:{missing} is unavailable\. .*"
+                rf"{missing}\.lmdb")
+    gw.wait_log(rf'warning: lmdb:{missing} lookup error for "unknown"')
+    gw.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 451 "
+                r"4\.3\.5 <unknown\[127\.0\.0\.1\]>: Client host rejected: "
+                r"Server configuration error;")
