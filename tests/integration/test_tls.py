@@ -259,6 +259,100 @@ def test_encrypt_level_and_wrappermode(gateway, tmp_path):
     assert r.stdout.count("Reused, TLSv1.2") >= 4, r.stdout[-3000:]
 
 
+class _TlsPipe:
+    """A TLS client over Python's ssl with memory BIOs, so that the test
+    decides what goes into each write: the handshake's last flight and
+    the first application record leave in one segment."""
+
+    @staticmethod
+    def context():
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def __init__(self, ctx, sock, session=None):
+        self.sock = sock
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=HOST,
+                                session=session)
+        self.buf = b""
+
+    def _recv(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed")
+        self.inc.write(data)
+
+    def handshake_then(self, payload):
+        """Handshake; then payload goes out in the same write as the
+        client's Finished (resumed handshake) or right after it."""
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if self.out.pending:
+                    self.sock.sendall(self.out.read())
+                self._recv()
+        self.obj.write(payload)
+        self.sock.sendall(self.out.read())
+
+    def reply(self):
+        lines = []
+        while True:
+            while b"\n" not in self.buf:
+                try:
+                    self.buf += self.obj.read(65536)
+                except ssl.SSLWantReadError:
+                    self._recv()
+            line, self.buf = self.buf.split(b"\n", 1)
+            lines.append(line.decode().rstrip("\r"))
+            if len(line) < 4 or line[3:4] != b"-":
+                return lines
+
+
+def test_first_tls_record_carries_commands(gateway):
+    """The handshake's end and pipelined commands in one segment (client
+    Finished + EHLO + MAIL of a resumed handshake, or EHLO + MAIL before
+    the banner was read): MAIL is accepted at smtpd_tls_security_level=
+    encrypt, i.e. the session knew TLS was on when the commands ran; in
+    wrapper mode (SMTPS) and after STARTTLS; full and resumed."""
+    from peers import free_port
+    gw = gateway(smtpd_tls_security_level="encrypt", smtpd_tls_loglevel="2")
+    wport = free_port()
+    gw.master_cf += (f"127.0.0.1:{wport} inet n - n - - smtpd\n"
+                     "  -o smtpd_tls_wrappermode=yes\n")
+    gw.write_config()
+    gw.start()
+    cmds = b"EHLO client.test\r\nMAIL FROM:<a@origin.test>\r\n"
+    for port, starttls in ((wport, False), (gw.port, True)):
+        session, ctx = None, _TlsPipe.context()
+        for n in range(3):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            if starttls:
+                f = s.makefile("rb")
+                assert _read_reply(f)[0].startswith("220 ")
+                s.sendall(b"EHLO client.test\r\nSTARTTLS\r\n")
+                assert _read_reply(f)[-1].startswith("250 ")
+                assert _read_reply(f) == ["220 2.0.0 Ready to start TLS"]
+            t = _TlsPipe(ctx, s, session)
+            t.handshake_then(cmds)
+            if not starttls:
+                assert t.reply()[0].startswith("220 mx.test.example")
+            ehlo = t.reply()
+            assert ehlo[0] == "250-mx.test.example" and \
+                "250-STARTTLS" not in ehlo, ehlo
+            mail = t.reply()
+            assert mail == ["250 2.1.0 Ok"], (port, n, mail)
+            assert t.obj.session_reused == (n > 0), (port, n)
+            session = t.obj.session
+            s.close()
+    gw.wait_log(r"Reusing old session")
+    assert "Must issue a STARTTLS command first" not in gw.log_text()
+
+
 def test_policy_refuses_old_protocols_and_suites(gateway):
     """Default policy: TLS 1.0/1.1 and CBC/RSA-kx suites are refused;
     smtpd_tls_protocols and smtpd_tls_cipher_suites open them for old
