@@ -592,3 +592,108 @@ def test_keys_process_death_restarts_smtpd(gateway):
     def tls_ok():
         return "CONNECTION ESTABLISHED" in s_client(gw.port, "-brief").stderr
     wait_until(tls_ok, 30, "TLS after the restart")
+
+
+class SServer:
+    """openssl s_server on 127.0.0.1 as the TLS peer of mailgw's client in
+    wrapper mode (smtp_tls_wrappermode=yes): it reports the SNI it got
+    (-servername with a second context prints "Hostname in TLS
+    extension"), the protocol and the cipher. It speaks no SMTP, so the
+    delivery is deferred after the handshake; the test reads only what
+    the handshake shows. One connection (-naccept 1); stopped by PID."""
+
+    def __init__(self, tmp, name, key, crt, *args):
+        from peers import free_port
+        self.port = free_port()
+        self.log = tmp / f"s_server-{name}.log"
+        self.proc = subprocess.Popen(
+            ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}",
+             "-cert", str(crt), "-key", str(key), "-cert2", str(crt),
+             "-key2", str(key), "-servername", "sni.never.test",
+             "-naccept", "1", *args],
+            stdin=subprocess.PIPE, stdout=open(self.log, "w"),
+            stderr=subprocess.STDOUT)
+        wait_until(lambda: "ACCEPT" in self.text(), 30, "s_server ACCEPT")
+
+    def text(self):
+        return self.log.read_text(errors="replace")
+
+    def wait_handshake(self):
+        """The handshake's outcome: the text after it ended."""
+        wait_until(lambda: re.search(r"CIPHER is |:error:|ERROR",
+                                     self.text()), 60,
+                   f"s_server handshake on {self.port}")
+        return self.text()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def s_server(tmp_path):
+    made = []
+
+    def make(name, key, crt, *args):
+        s = SServer(tmp_path, name, key, crt, *args)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.stop()
+
+
+def _wrapper_client(gateway, servers, policy_lines, **main_cf):
+    """A mailgw whose client speaks SMTPS to each s_server through
+    transport_maps (domain NAME.test -> the server NAME); one message
+    with a recipient for each."""
+    tm = ", ".join(f"{n}.test=smtp:[{host}]:{s.port}"
+                   for n, (host, s) in servers.items())
+    gw = gateway(transport_maps=f"inline:{{ {tm} }}",
+                 smtp_tls_wrappermode="yes", smtp_tls_loglevel="1",
+                 smtp_host_lookup="native", **main_cf)
+    if policy_lines:
+        policy = gw.dir / "tls_policy"
+        policy.write_text("".join(f"{line}\n" for line in policy_lines))
+        gw.set(smtp_tls_policy_maps=f"texthash:{policy}")
+    gw.start()
+    r = swaks(gw.port, "--from", "a@origin.test", "--to",
+              ",".join(f"u@{n}.test" for n in servers))
+    assert r.returncode == 0, r.stdout
+    return gw
+
+
+def test_client_sni(gateway, s_server, tmp_path):
+    """smtp_tls_servername as Postfix: "hostname" sends the server's host
+    name (localhost from [localhost]), never an address ([127.0.0.1]:
+    no SNI); a literal name from the policy's servername= wins over
+    main.cf; "nexthop" sends the next-hop name. What the peer saw is
+    s_server's own report."""
+    ca = TestCA(tmp_path / "ca")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"])
+    srv = {"host": ("localhost", s_server("host", key, crt)),
+           "addr": ("127.0.0.1", s_server("addr", key, crt)),
+           "lit": ("127.0.0.1", s_server("lit", key, crt)),
+           "nh": ("localhost", s_server("nh", key, crt))}
+    gw = _wrapper_client(
+        gateway, srv,
+        [f"[127.0.0.1]:{srv['lit'][1].port} encrypt "
+         "servername=sni.literal.test",
+         f"[localhost]:{srv['nh'][1].port} encrypt servername=nexthop"],
+        smtp_tls_servername="hostname")
+    seen = {n: s.wait_handshake() for n, (_, s) in srv.items()}
+    assert 'Hostname in TLS extension: "localhost"' in seen["host"], \
+        seen["host"]
+    assert "CIPHER is" in seen["addr"] and \
+        "Hostname in TLS extension" not in seen["addr"], seen["addr"]
+    assert 'Hostname in TLS extension: "sni.literal.test"' in seen["lit"]
+    assert 'Hostname in TLS extension: "localhost"' in seen["nh"]
+    for _, s in srv.values():
+        gw.wait_log(rf"TLS connection established to \S+\[127\.0\.0\.1\]:"
+                    rf"{s.port}: TLSv1\.2 with cipher ")
+
