@@ -141,6 +141,8 @@ struct smtp_sess {
 	int tls_implicit;  /* smtp_tls_wrappermode: TLS from the connect */
 	char tls_match[512];
 	char tls_sni[256];
+	char tls_protocols[128]; /* policy protocols=, "" if none */
+	char tls_ciphers[32];    /* policy ciphers= (a grade), "" if none */
 
 	/* The connection. */
 	struct smtp_reply reply;
@@ -1250,10 +1252,15 @@ static void tls_policy_init(struct smtp_sess *s)
 	if (s->tls_level < 0)
 		s->tls_level = TLS_LEV_NONE;
 	s->tls_match[0] = s->tls_sni[0] = 0;
+	s->tls_protocols[0] = s->tls_ciphers[0] = 0;
 	if (tls_policy_lookup(s, &e)) {
 		s->tls_level = e.level;
 		snprintf(s->tls_match, sizeof(s->tls_match), "%s", e.match);
 		snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", e.servername);
+		snprintf(s->tls_protocols, sizeof(s->tls_protocols), "%s",
+			 e.protocols);
+		snprintf(s->tls_ciphers, sizeof(s->tls_ciphers), "%s",
+			 e.ciphers);
 	}
 	if (s->tls_sni[0] == 0) {
 		const char *sn = tp_str(s, "smtp_tls_servername");
@@ -1307,10 +1314,20 @@ static void tls_start(struct smtp_sess *s)
 	struct tls_policy pol;
 	struct tls_client *cl = tls_client_of(s);
 
+	/* the policy's protocols= and ciphers= (a grade) win over main.cf,
+	 * as Postfix's over smtp_tls_mandatory_protocols/_ciphers; both
+	 * were checked when the entry was parsed */
+	if (s->tls_protocols[0])
+		pr = s->tls_protocols;
 	if (tls_protocols_parse(pr, strlen(pr), &pol.vmin, &pol.vmax) < 0)
 		pol.vmin = TLS_V12, pol.vmax = TLS_V12;
-	if (tls_suites_parse(su, strlen(su), ex, strlen(ex), pol.suites,
-			     &pol.nsuites) < 0)
+	if (s->tls_ciphers[0]
+		    ? tls_cipher_grade_parse(s->tls_ciphers,
+					     strlen(s->tls_ciphers), ex,
+					     strlen(ex), pol.suites,
+					     &pol.nsuites) < 0
+		    : tls_suites_parse(su, strlen(su), ex, strlen(ex),
+				       pol.suites, &pol.nsuites) < 0)
 		tls_suites_parse("aead", 4, NULL, 0, pol.suites, &pol.nsuites);
 	tls_client_set_policy(cl, &pol);
 	if (s->tls_level == TLS_LEV_VERIFY || s->tls_level == TLS_LEV_SECURE) {

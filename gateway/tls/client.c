@@ -95,9 +95,20 @@ int tls_policy_entry_parse(const char *s, size_t n, struct tls_policy_entry *e)
 		    attr(t, tn, "servername=", e->servername,
 			 sizeof(e->servername)) < 0 ||
 		    attr(t, tn, "protocols=", e->protocols,
-			 sizeof(e->protocols)) < 0)
+			 sizeof(e->protocols)) < 0 ||
+		    attr(t, tn, "ciphers=", e->ciphers, sizeof(e->ciphers)) < 0)
 			return TLS_ERR_CONFIG;
 	}
+	unsigned lo, hi;
+	uint16_t suites[TLS_SUITES_MAX];
+	size_t ns;
+	if (e->protocols[0] &&
+	    tls_protocols_parse(e->protocols, strlen(e->protocols), &lo, &hi) < 0)
+		return TLS_ERR_CONFIG;
+	if (e->ciphers[0] &&
+	    tls_cipher_grade_parse(e->ciphers, strlen(e->ciphers), NULL, 0,
+				   suites, &ns) < 0)
+		return TLS_ERR_CONFIG;
 	return e->level < 0 ? TLS_ERR_CONFIG : 0;
 }
 

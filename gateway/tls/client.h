@@ -32,13 +32,17 @@ const char *tls_level_name(int level);
 
 /* One smtp_tls_policy_maps value (Postfix's syntax): "LEVEL
  * [match=NAME:NAME...] [servername=NAME] [protocols=...] [ciphers=...]";
- * other attributes are ignored. Pure. 0, or TLS_ERR_CONFIG (no known
- * level, or a value too long for the fields). */
+ * other attributes are ignored. protocols= takes tls_protocols_parse()'s
+ * syntax with ':' between items ("!SSLv2:!SSLv3", ">=TLSv1.2"),
+ * ciphers= a grade (tls_cipher_grade_parse()); both are checked here.
+ * Pure. 0, or TLS_ERR_CONFIG (no known level, a bad protocols= or
+ * ciphers= value, or a value too long for the fields). */
 struct tls_policy_entry {
 	int level;
 	char match[512];      /* ':'-separated, as written; "" if absent */
 	char servername[256]; /* "" if absent */
 	char protocols[128];  /* "" if absent */
+	char ciphers[32];     /* a grade; "" if absent */
 };
 int tls_policy_entry_parse(const char *s, size_t n,
 			   struct tls_policy_entry *e);

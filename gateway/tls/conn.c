@@ -105,18 +105,19 @@ const char *tls_version_name(unsigned v)
 	return "unknown";
 }
 
-/* The next token of a list separated by space, tab, comma. */
+/* The next token of a list separated by space, tab, comma, or colon
+ * (Postfix's policy attributes: "protocols=!SSLv2:!SSLv3"). */
 static int next_token(const char **p, const char *end, const char **tok,
 		      size_t *tn)
 {
 	while (*p < end && (**p == ' ' || **p == '\t' || **p == ',' ||
-			    **p == '\n' || **p == '\r'))
+			    **p == ':' || **p == '\n' || **p == '\r'))
 		(*p)++;
 	if (*p >= end)
 		return 0;
 	*tok = *p;
 	while (*p < end && **p != ' ' && **p != '\t' && **p != ',' &&
-	       **p != '\n' && **p != '\r')
+	       **p != ':' && **p != '\n' && **p != '\r')
 		(*p)++;
 	*tn = (size_t)(*p - *tok);
 	return 1;
@@ -185,6 +186,26 @@ int tls_suites_parse(const char *s, size_t n, const char *exclude,
 		}
 	}
 	return *nout > 0 ? 0 : TLS_ERR_CONFIG;
+}
+
+int tls_cipher_grade_parse(const char *s, size_t n, const char *exclude,
+			   size_t exclude_n, uint16_t *out, size_t *nout)
+{
+	static const struct {
+		const char *grade;
+		const char *groups;
+	} grades[] = {{"high", "aead ccm cbc rsa"},
+		      {"medium", "aead ccm cbc rsa 3des"},
+		      {"low", "aead ccm cbc rsa 3des"},
+		      {"export", "aead ccm cbc rsa 3des"}};
+
+	for (size_t g = 0; g < sizeof(grades) / sizeof(*grades); g++)
+		if (tok_is(s, n, grades[g].grade))
+			return tls_suites_parse(grades[g].groups,
+						strlen(grades[g].groups),
+						exclude, exclude_n, out, nout);
+	*nout = 0;
+	return TLS_ERR_CONFIG;
 }
 
 /* ---- protocols ---- */

@@ -76,6 +76,16 @@ int tls_protocols_parse(const char *s, size_t n, unsigned *vmin,
  * result). */
 int tls_suites_parse(const char *s, size_t n, const char *exclude,
 		     size_t exclude_n, uint16_t *out, size_t *nout);
+/* Postfix's cipher grades (smtp_tls_policy_maps ciphers=GRADE) as
+ * BearSSL suite sets, in preference order. Postfix hands the grade to
+ * OpenSSL, so the sets follow OpenSSL's classes: "high" is every AES,
+ * AES-CCM and ChaCha20 suite of the table (AEAD, CBC, and RSA key
+ * exchange, as OpenSSL's HIGH); "medium", "low" and "export" add 3DES
+ * (OpenSSL's MEDIUM; BearSSL has nothing weaker); "null" (no encryption)
+ * is refused. Then the names in exclude (may be NULL) are removed. Pure.
+ * 0, or TLS_ERR_CONFIG (unknown grade, empty result). */
+int tls_cipher_grade_parse(const char *s, size_t n, const char *exclude,
+			   size_t exclude_n, uint16_t *out, size_t *nout);
 /* OpenSSL name and strength of a suite; NULL for one not in the table. */
 const char *tls_suite_name(unsigned suite, int *bits);
 const char *tls_version_name(unsigned v);

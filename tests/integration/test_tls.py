@@ -697,3 +697,36 @@ def test_client_sni(gateway, s_server, tmp_path):
         gw.wait_log(rf"TLS connection established to \S+\[127\.0\.0\.1\]:"
                     rf"{s.port}: TLSv1\.2 with cipher ")
 
+
+def test_client_policy_protocols_and_ciphers(gateway, s_server, tmp_path):
+    """smtp_tls_policy_maps protocols= and ciphers= are applied: against a
+    TLSv1.1-only server, protocols=!SSLv2:!SSLv3:!TLSv1:!TLSv1.1 refuses
+    what the default (>=TLSv1) accepts; against a server with only
+    AES128-GCM-SHA256 (RSA key exchange), the default suites (aead, cbc)
+    find no shared cipher and ciphers=high (OpenSSL's HIGH) does."""
+    ca = TestCA(tmp_path / "ca")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"],
+                       kind="rsa")
+    old = ("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+    rsa = ("-tls1_2", "-cipher", "AES128-GCM-SHA256")
+    srv = {"old": ("127.0.0.1", s_server("old", key, crt, *old)),
+           "new": ("127.0.0.1", s_server("new", key, crt, *old)),
+           "rsadef": ("127.0.0.1", s_server("rsadef", key, crt, *rsa)),
+           "rsahigh": ("127.0.0.1", s_server("rsahigh", key, crt, *rsa))}
+    p = {n: s.port for n, (_, s) in srv.items()}
+    gw = _wrapper_client(
+        gateway, srv,
+        [f"[127.0.0.1]:{p['new']} encrypt "
+         "protocols=!SSLv2:!SSLv3:!TLSv1:!TLSv1.1",
+         f"[127.0.0.1]:{p['rsahigh']} encrypt ciphers=high"])
+    for _, s in srv.values():
+        s.wait_handshake()
+    gw.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]"
+                rf":{p['old']}: TLSv1\.1 with cipher ECDHE-RSA-")
+    gw.wait_log(rf"SSL_connect error to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                rf"{p['new']}: ")
+    gw.wait_log(rf"SSL_connect error to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                rf"{p['rsadef']}: ")
+    gw.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]"
+                rf":{p['rsahigh']}: TLSv1\.2 with cipher AES128-GCM-SHA256")
+    assert "CIPHER is AES128-GCM-SHA256" in srv["rsahigh"][1].text()

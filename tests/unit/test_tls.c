@@ -67,6 +67,29 @@ static void test_suites(void **state)
 			 TLS_ERR_CONFIG);
 	assert_int_equal(tls_suites_parse("", 0, NULL, 0, s, &n),
 			 TLS_ERR_CONFIG);
+	/* Postfix's grades: high = every AES/ChaCha20 suite (RSA key
+	 * exchange too, as OpenSSL's HIGH), medium adds 3DES */
+	assert_int_equal(tls_cipher_grade_parse("high", 4, NULL, 0, s, &n), 0);
+	size_t nhigh = n;
+	assert_true(nhigh > 6);
+	assert_string_equal(tls_suite_name(s[0], NULL),
+			    "ECDHE-ECDSA-AES128-GCM-SHA256");
+	int rsa = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_null(strstr(tls_suite_name(s[i], NULL), "DES-CBC3"));
+		rsa += strcmp(tls_suite_name(s[i], NULL), "AES128-GCM-SHA256") == 0;
+	}
+	assert_int_equal(rsa, 1);
+	assert_int_equal(tls_cipher_grade_parse("MEDIUM", 6, NULL, 0, s, &n), 0);
+	assert_int_equal(n, nhigh + 3);
+	assert_int_equal(tls_cipher_grade_parse("null", 4, NULL, 0, s, &n),
+			 TLS_ERR_CONFIG);
+	assert_int_equal(tls_cipher_grade_parse("aead", 4, NULL, 0, s, &n),
+			 TLS_ERR_CONFIG);
+	const char *exr = "AES128-GCM-SHA256:AES256-GCM-SHA384";
+	assert_int_equal(tls_cipher_grade_parse("high", 4, exr, strlen(exr), s,
+						&n), 0);
+	assert_int_equal(n, nhigh - 2);
 }
 
 static void test_name_match(void **state)
@@ -103,6 +126,19 @@ static void test_policy_entry(void **state)
 	assert_string_equal(e.match, "nexthop:dot-nexthop");
 	assert_string_equal(e.servername, "mx.x");
 	assert_string_equal(e.protocols, ">=TLSv1.2");
+	assert_string_equal(e.ciphers, "high");
+	v = "encrypt protocols=!SSLv2:!SSLv3:!TLSv1:!TLSv1.1 ciphers=medium";
+	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e), 0);
+	unsigned lo, hi;
+	assert_int_equal(tls_protocols_parse(e.protocols, strlen(e.protocols),
+					     &lo, &hi), 0);
+	assert_int_equal(lo, TLS_V12);
+	v = "encrypt protocols=TLSv9";
+	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e),
+			 TLS_ERR_CONFIG);
+	v = "encrypt ciphers=null";
+	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e),
+			 TLS_ERR_CONFIG);
 	assert_int_equal(tls_policy_entry_parse("  may", 5, &e), 0);
 	assert_int_equal(e.level, TLS_LEV_MAY);
 	assert_string_equal(e.match, "");
