@@ -20,6 +20,7 @@ int postsuper_main(int argc, char **argv); /* queue/postsuper.c */
 int postcat_main(int argc, char **argv);   /* queue/postcat.c */
 int config_main(int argc, char **argv);    /* conf/config.c */
 int webui_tls_main(int argc, char **argv); /* webui/tlsproxy.c */
+int webui_token_main(int argc, char **argv); /* webui/setuptoken.c */
 int passwd_main(int argc, char **argv);    /* smtpd/passwd_cmd.c */
 
 #endif

@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{"postcat", postcat_main, "show a queued message"},
 	{"config", config_main, "check, render or apply the settings (conf-templates)"},
 	{"webui-tls", webui_tls_main, "HTTPS front end of the web UI (TLS to busybox httpd)"},
+	{"webui-token", webui_token_main, "print the web UI's one-time setup token (none once the admin password is set)"},
 	{"passwd", passwd_main, "add, delete or list SMTP AUTH users (sasl_user_database)"},
 	{"help", help_main, "list the commands"},
 	{"--version", version_main, "print the version"},

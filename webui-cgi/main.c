@@ -2,7 +2,9 @@
  *
  * Served by busybox httpd (CGI/1.1, RFC 3875); the page is PATH_INFO:
  *   /setup      first run: choose the admin password (only while none is set)
+ *               (and the setup token mailgw printed, webui/setuptoken.h)
  *   /login      /logout (POST)
+ *   /password   change the admin password (current one, new one twice)
  *   /dashboard  running state, version, uptime, queue sizes, today's counts
  *   /settings   the settings schema as a form; a valid form is staged
  *   /apply      the staged change as a diff of main.cf/master.cf; apply or
@@ -41,6 +43,7 @@
 #include "master/master.h"
 #include "qlist.h"
 #include "webauth.h"
+#include "webui/setuptoken.h"
 
 #define COOKIE_SESSION "mgw_session"
 #define COOKIE_PRE     "mgw_pre"
@@ -183,7 +186,10 @@ static void page_begin(const char *title)
 		out("/apply\">Apply%s</a><a href=\"",
 		    staged_exists() ? " (1)" : "");
 		esc(R.script);
-		out("/queue\">Queue</a><form method=\"post\" action=\"");
+		out("/queue\">Queue</a><a href=\"");
+		esc(R.script);
+		out("/password\">Password</a><form method=\"post\" "
+		    "action=\"");
 		esc(R.script);
 		out("/logout\"><input type=\"hidden\" name=\"csrf\" value=\"");
 		esc(R.csrf);
@@ -317,39 +323,101 @@ static void start_session(void)
 
 /* ------------------------------------------------------------ setup, login */
 
-static void password_form(const char *title, const char *action,
-			  const char *token, const char *err, int confirm)
+/* One password-like field; err (may be NULL) is shown under it. */
+static void pw_field(const char *id, const char *type, const char *label,
+		     const char *help, const char *autocomplete,
+		     const char *err)
 {
+	out("<label for=\"%s\">%s</label>", id, label);
+	if (help)
+		out("<p class=\"help\" id=\"%s-help\">%s</p>", id, help);
+	out("<input type=\"%s\" id=\"%s\" name=\"%s\" autocomplete=\"%s\" "
+	    "required%s>",
+	    type, id, id, autocomplete,
+	    err ? " aria-invalid=\"true\"" : "");
+	if (err) {
+		out("<p class=\"err\" id=\"%s-error\">", id);
+		esc(err);
+		out("</p>");
+	}
+}
+
+/* The forms of /setup (kind 1), /login (0) and /password (2); err goes
+ * under the field named err_field. */
+static void password_form(const char *title, const char *action,
+			  const char *token, const char *err,
+			  const char *err_field, int kind)
+{
+	const char *e_tok = NULL, *e_cur = NULL, *e_pw = NULL;
+
+	if (err && strcmp(err_field, "token") == 0)
+		e_tok = err;
+	else if (err && strcmp(err_field, "current") == 0)
+		e_cur = err;
+	else
+		e_pw = err;
 	page_begin(title);
 	out("<section>");
-	if (confirm)
+	if (kind == 1)
 		out("<p>Welcome. Choose the password of the administrator "
 		    "(at least %d characters). It is stored as a salted "
 		    "PBKDF2-HMAC-SHA256 hash.</p>",
 		    PASSWORD_MIN);
 	form_open(action, token);
-	out("<label for=\"password\">Password</label><input type=\"password\" "
-	    "id=\"password\" name=\"password\" autocomplete=\"%s\" required>",
-	    confirm ? "new-password" : "current-password");
-	if (confirm)
-		out("<label for=\"confirm\">Password again</label><input "
-		    "type=\"password\" id=\"confirm\" name=\"confirm\" "
-		    "autocomplete=\"new-password\" required>");
-	if (err) {
-		out("<p class=\"err\" id=\"password-error\">");
-		esc(err);
-		out("</p>");
-	}
+	if (kind == 1)
+		pw_field("token", "text", "Setup token",
+			 "mailgw prints it to the console and the mail log "
+			 "when it starts: <q>web UI setup token: ...</q>.",
+			 "off", e_tok);
+	if (kind == 2)
+		pw_field("current", "password", "Current password", NULL,
+			 "current-password", e_cur);
+	pw_field("password", "password",
+		 kind == 2 ? "New password" : "Password", NULL,
+		 kind ? "new-password" : "current-password", e_pw);
+	if (kind)
+		pw_field("confirm", "password",
+			 kind == 2 ? "New password again" : "Password again",
+			 NULL, "new-password", NULL);
 	out("<button type=\"submit\">%s</button></form></section>",
-	    confirm ? "Set password" : "Log in");
+	    kind == 1   ? "Set password"
+	    : kind == 2 ? "Change password"
+			: "Log in");
 	page_end();
+}
+
+/* The two new-password fields: NULL when they are fine, else why. */
+static const char *new_password_error(const struct buf *pw,
+				      const struct buf *again)
+{
+	if (buf_len(pw) < PASSWORD_MIN || buf_len(pw) > PASSWORD_MAX)
+		return "The password needs 10 to 255 characters.";
+	if (strcmp(buf_str(pw), buf_str(again)) != 0)
+		return "The two passwords differ.";
+	return NULL;
+}
+
+/* Too many failures from this client (logins, setup tokens, current
+ * passwords): the form again with 429. */
+static int refuse_blocked(const char *title, const char *action,
+			  const char *tok, const char *field_name, int kind)
+{
+	if (!webauth_login_blocked(R.webui_dir, R.addr))
+		return 0;
+	msg_warn("%s refused from %s: too many failures", action + 1, R.addr);
+	password_form(title, action, tok,
+		      "Too many failed attempts. Wait five minutes.",
+		      field_name, kind);
+	send_response(429, "Too Many Requests");
+	return 1;
 }
 
 static void page_setup(void)
 {
 	char tok[SESSION_ID_HEX + 1];
-	struct buf pw, again;
-	const char *err = NULL;
+	struct buf pw, again, given;
+	const char *err = NULL, *err_field = "password";
+	int t;
 
 	if (webauth_admin_exists(R.webui_dir)) {
 		redirect("/login");
@@ -357,7 +425,7 @@ static void page_setup(void)
 	}
 	pre_token(tok);
 	if (strcmp(R.method, "POST") != 0) {
-		password_form("First-run setup", "/setup", tok, NULL, 1);
+		password_form("First-run setup", "/setup", tok, NULL, NULL, 1);
 		send_response(200, "OK");
 		return;
 	}
@@ -365,23 +433,40 @@ static void page_setup(void)
 		fail(403, "Forbidden", "The form token is missing or wrong.");
 		return;
 	}
+	if (refuse_blocked("First-run setup", "/setup", tok, "token", 1))
+		return;
 	buf_init(&pw, FORM_VALUE_MAX + 1);
 	buf_init(&again, FORM_VALUE_MAX + 1);
+	buf_init(&given, FORM_VALUE_MAX + 1);
 	field("password", &pw);
 	field("confirm", &again);
-	if (buf_len(&pw) < PASSWORD_MIN || buf_len(&pw) > PASSWORD_MAX)
-		err = "The password needs 10 to 255 characters.";
-	else if (strcmp(buf_str(&pw), buf_str(&again)) != 0)
-		err = "The two passwords differ.";
-	else if (webauth_admin_set(R.webui_dir, buf_str(&pw), buf_len(&pw)) < 0)
+	field("token", &given);
+	t = webui_token_check(R.webui_dir, buf_str(&given), buf_len(&given));
+	if (t <= 0) {
+		err_field = "token";
+		err = t < 0 ? "There is no setup token yet: start mailgw, "
+			      "which prints one."
+			    : "The setup token is wrong.";
+		if (t == 0) {
+			webauth_login_failed(R.webui_dir, R.addr);
+			msg_warn("setup token wrong from %s", R.addr);
+		}
+	} else if ((err = new_password_error(&pw, &again)) != NULL) {
+		;
+	} else if (webauth_admin_set(R.webui_dir, buf_str(&pw), buf_len(&pw)) <
+		   0) {
 		err = "The password could not be stored (is it set already?).";
+	}
 	buf_free(&pw);
 	buf_free(&again);
+	buf_free(&given);
 	if (err) {
-		password_form("First-run setup", "/setup", tok, err, 1);
+		password_form("First-run setup", "/setup", tok, err, err_field,
+			      1);
 		send_response(400, "Bad Request");
 		return;
 	}
+	webui_token_remove(R.webui_dir);
 	msg_info("admin password set from %s", R.addr);
 	start_session();
 	redirect("/dashboard");
@@ -399,7 +484,7 @@ static void page_login(void)
 	}
 	pre_token(tok);
 	if (strcmp(R.method, "POST") != 0) {
-		password_form("Log in", "/login", tok, NULL, 0);
+		password_form("Log in", "/login", tok, NULL, NULL, 0);
 		send_response(200, "OK");
 		return;
 	}
@@ -407,13 +492,8 @@ static void page_login(void)
 		fail(403, "Forbidden", "The form token is missing or wrong.");
 		return;
 	}
-	if (webauth_login_blocked(R.webui_dir, R.addr)) {
-		msg_warn("login refused from %s: too many failures", R.addr);
-		password_form("Log in", "/login", tok,
-			      "Too many failed logins. Wait five minutes.", 0);
-		send_response(429, "Too Many Requests");
+	if (refuse_blocked("Log in", "/login", tok, "password", 0))
 		return;
-	}
 	buf_init(&pw, FORM_VALUE_MAX + 1);
 	field("password", &pw);
 	ok = buf_len(&pw) <= PASSWORD_MAX &&
@@ -422,13 +502,67 @@ static void page_login(void)
 	if (!ok) {
 		webauth_login_failed(R.webui_dir, R.addr);
 		msg_warn("login failed from %s", R.addr);
-		password_form("Log in", "/login", tok, "Wrong password.", 0);
+		password_form("Log in", "/login", tok, "Wrong password.",
+			      "password", 0);
 		send_response(403, "Forbidden");
 		return;
 	}
 	msg_info("login from %s", R.addr);
 	start_session();
 	redirect("/dashboard");
+}
+
+/* The admin's own password: the current one, the new one twice. A wrong
+ * current password counts as a failed login (the same rate limit). */
+static void page_password(void)
+{
+	struct buf cur, pw, again;
+	const char *err = NULL, *err_field = "password";
+
+	if (strcmp(R.method, "POST") != 0) {
+		password_form("Change password", "/password", R.csrf, NULL,
+			      NULL, 2);
+		send_response(200, "OK");
+		return;
+	}
+	if (refuse_blocked("Change password", "/password", R.csrf, "current",
+			   2))
+		return;
+	buf_init(&cur, FORM_VALUE_MAX + 1);
+	buf_init(&pw, FORM_VALUE_MAX + 1);
+	buf_init(&again, FORM_VALUE_MAX + 1);
+	field("current", &cur);
+	field("password", &pw);
+	field("confirm", &again);
+	if (buf_len(&cur) > PASSWORD_MAX ||
+	    !webauth_admin_check(R.webui_dir, buf_str(&cur), buf_len(&cur))) {
+		webauth_login_failed(R.webui_dir, R.addr);
+		msg_warn("password change refused from %s: wrong current "
+			 "password",
+			 R.addr);
+		err = "The current password is wrong.";
+		err_field = "current";
+	} else if ((err = new_password_error(&pw, &again)) != NULL) {
+		;
+	} else if (webauth_admin_change(R.webui_dir, buf_str(&pw),
+					buf_len(&pw), R.sid) < 0) {
+		err = "The password could not be stored.";
+	}
+	buf_free(&cur);
+	buf_free(&pw);
+	buf_free(&again);
+	if (err) {
+		password_form("Change password", "/password", R.csrf, err,
+			      err_field, 2);
+		send_response(400, "Bad Request");
+		return;
+	}
+	msg_info("admin password changed from %s", R.addr);
+	page_begin("Change password");
+	out("<section><p class=\"ok\" id=\"note\">The password is changed. "
+	    "Other sessions have ended; this one goes on.</p></section>");
+	page_end();
+	send_response(200, "OK");
 }
 
 static void page_logout(void)
@@ -1168,6 +1302,7 @@ int main(void)
 		{"/apply", page_apply, 0},
 		{"/queue", page_queue, 0},
 		{"/queue/view", page_queue_view, 0},
+		{"/password", page_password, 0},
 		{"/logout", page_logout, 1},
 	};
 	const char *dir = getenv("MAIL_CONFIG");

@@ -116,6 +116,49 @@ int webauth_admin_set(const char *dir, const char *pw, size_t len)
 	return rc;
 }
 
+int webauth_admin_change(const char *dir, const char *pw, size_t len,
+			 const char *keep_id)
+{
+	char path[4096], tmp[4096 + 8], keep[4096], sdir[4096];
+	struct buf h;
+	int rc;
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/admin", dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	buf_init(&h, 512);
+	rc = passwd_hash_new(&h, pw, len, WEBAUTH_ITERATIONS) < 0 ? -1 : 0;
+	if (rc == 0) {
+		buf_putc(&h, '\n');
+		unlink(tmp);
+		rc = write_new(tmp, buf_str(&h), buf_len(&h));
+		if (rc == 0 && rename(tmp, path) < 0) {
+			unlink(tmp);
+			rc = -1;
+		}
+	}
+	buf_free(&h);
+	if (rc < 0)
+		return rc;
+	/* Every other session ends: whoever knew the old password is out. */
+	session_path(dir, keep_id, strlen(keep_id), keep, sizeof(keep));
+	snprintf(sdir, sizeof(sdir), "%s/sessions", dir);
+	if ((d = opendir(sdir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char p[4096 + 256];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", sdir, de->d_name);
+		if (strcmp(p, keep) != 0)
+			unlink(p);
+	}
+	closedir(d);
+	return 0;
+}
+
 int webauth_admin_check(const char *dir, const char *pw, size_t len)
 {
 	char path[4096], stored[512];

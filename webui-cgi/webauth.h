@@ -8,7 +8,10 @@
  *   sessions/HASH    one file per session, named by the SHA-256 of the
  *                    session id (the id itself is stored nowhere): "CREATED
  *                    CSRF\n"; its mtime is the last use;
- *   login-failures   "TIME ADDRESS" lines of failed logins.
+ *   login-failures   "TIME ADDRESS" lines of failed logins (and wrong
+ *                    setup tokens or current passwords: one limit);
+ *   setup-token      the one-time token of the first-run page
+ *                    (webui/setuptoken.h).
  * A session id is 128 random bits (getrandom(2)) as 32 hex digits; so is
  * its CSRF token. A session ends after SESSION_IDLE_S without use, after
  * SESSION_MAX_S in all, or at logout. LOGIN_FAILS_MAX failures from one
@@ -36,6 +39,10 @@ int webauth_admin_exists(const char *dir);
 /* webauth_admin_set - store the first password (fails when one exists). 0 or
  * -1. */
 int webauth_admin_set(const char *dir, const char *pw, size_t len);
+/* webauth_admin_change - replace the password (the file is renamed into
+ * place) and end every session but keep_id's. 0 or -1. */
+int webauth_admin_change(const char *dir, const char *pw, size_t len,
+			 const char *keep_id);
 /* webauth_admin_check - 1 when pw is the admin password. */
 int webauth_admin_check(const char *dir, const char *pw, size_t len);
 

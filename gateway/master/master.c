@@ -56,6 +56,7 @@
 #include "tls/keys.h"
 #include "queue/layout.h"
 #include "queue/spool.h"
+#include "webui/setuptoken.h"
 
 #define QMGR_LOCK      "pid/qmgr.lock"
 #define LISTEN_BACKLOG 1024
@@ -1330,6 +1331,7 @@ static int run_master(int foreground)
 	loop_signal_add(M.lp, SIGHUP, on_signal, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	M.webui_uid = webui_uid();
+	webui_token_announce();
 	if ((M.ctl_fd = ctl_open()) < 0)
 		msg_fatal("the mail system was not started");
 	loop_fd_add(M.lp, M.ctl_fd, LOOP_READABLE, on_ctl, NULL);

@@ -1,13 +1,15 @@
 """The web UI end to end: `mailgw webui-tls` (HTTPS) in front of busybox
 httpd serving build/webui.cgi as
 webui_owner, master's control socket behind it, and Chromium driven by
-playwright-core (tests/webui/webui_test.js): first run, login/logout,
+playwright-core (tests/webui/webui_test.js): first run (with the setup
+token master logged), login/logout, change of the admin password,
 dashboard, settings (field errors, XSS probe), CSRF refusals, queue
 actions, staged change -> diff -> apply; then a message sent over SMTP
 arrives at the smarthost the browser configured. Screenshots of every page
 go to build/test-artifacts/."""
 import os
 import pathlib
+import re
 import pwd
 import shutil
 import socket
@@ -118,6 +120,12 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
                    input=f"Subject: {who} me\n\nbody\n")
         assert r.rc == 0, r
     gw.wait_log(r"status=deferred", count=2)
+    # master made the one-time setup token at start and logged it.
+    (line,) = gw.wait_log(r"web UI setup token: [0-9a-f]{32} ")
+    token = re.search(r"setup token: ([0-9a-f]{32})", line).group(1)
+    st = (webui_dir / "setup-token").stat()
+    assert st.st_uid == pw.pw_uid and st.st_mode & 0o777 == 0o600
+    assert token not in (gw.dir / "settings.cf").read_text()
     h = httpd(gw.dir, pw.pw_name)
     # The browser talks HTTPS to `mailgw webui-tls`, which relays to httpd.
     tls_port = free_port()
@@ -129,7 +137,7 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     try:
         wait_until(lambda: listening(tls_port), 20, "mailgw webui-tls")
         run_browser(gw, sink, webui_dir,
-                    f"https://127.0.0.1:{tls_port}/cgi-bin/webui.cgi")
+                    f"https://127.0.0.1:{tls_port}/cgi-bin/webui.cgi", token)
     finally:
         kill_pid(tls.pid, timeout=5)
         tls.wait()
@@ -148,6 +156,12 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     log = (webui_dir / "webui.log").read_text()
     assert "login failed from 127.0.0.1" in log
     assert "admin password set from 127.0.0.1" in log
+    assert "setup token wrong from 127.0.0.1" in log
+    assert "admin password changed from 127.0.0.1" in log
+    # The token is spent; a restart of master makes none (a password is
+    # set).
+    assert not (webui_dir / "setup-token").exists()
+    assert gw.cmd("webui-token").rc == 1
     # The CGI wrote only its own directory (master gives it the control
     # socket).
     owned = [p for p in gw.dir.rglob("*") if not p.is_symlink()
@@ -155,8 +169,9 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     assert all(webui_dir in p.parents or p == webui_dir for p in owned), owned
 
 
-def run_browser(gw, sink, webui_dir, url):
+def run_browser(gw, sink, webui_dir, url, token):
     env = dict(os.environ, WEBUI_URL=url, SINK_PORT=str(sink.port),
+               SETUP_TOKEN=token,
                MAIN_CF=str(gw.dir / "main.cf"), ARTIFACTS=str(ARTIFACTS))
     p = subprocess.run(["node", str(NODE_DIR / "webui_test.js")], env=env,
                        capture_output=True, text=True, timeout=240,

@@ -6,12 +6,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <utime.h>
+#include <ctype.h>
 #include <dirent.h>
 
 #include "diff.h"
 #include "form.h"
 #include "qlist.h"
 #include "webauth.h"
+#include "webui/setuptoken.h"
 
 static void test_form(void **state)
 {
@@ -264,6 +266,66 @@ static void test_webauth(void **state)
 	assert_int_equal(webauth_login_blocked(dir, "192.0.2.2"), 0);
 }
 
+/* The one-time setup token (webui/setuptoken.h) and the password change. */
+static void test_setup_token(void **state)
+{
+	char dir[256], tok[WEBUI_TOKEN_HEX + 1], again[WEBUI_TOKEN_HEX + 1];
+	char path[512], upper[64], id[SESSION_ID_HEX + 1];
+	char csrf[SESSION_ID_HEX + 1], id2[SESSION_ID_HEX + 1];
+	struct stat st;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/webui-token", test_tmpdir());
+	mkdir(dir, 0700);
+	assert_int_equal(webui_token_check(dir, "x", 1), -1); /* none yet */
+	assert_int_equal(webui_token_make(dir, NULL, tok), 1);
+	assert_int_equal(strlen(tok), WEBUI_TOKEN_HEX); /* 128 bits */
+	assert_true(WEBUI_TOKEN_BITS >= 128);
+	snprintf(path, sizeof(path), "%s/%s", dir, WEBUI_TOKEN_FILE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Kept over restarts until spent. */
+	assert_int_equal(webui_token_make(dir, NULL, again), 1);
+	assert_string_equal(tok, again);
+	assert_int_equal(webui_token_check(dir, tok, strlen(tok)), 1);
+	/* Typed back: any case, blanks and dashes ignored. */
+	for (size_t i = 0, j = 0; i <= WEBUI_TOKEN_HEX; i++) {
+		if (i && i % 8 == 0 && i < WEBUI_TOKEN_HEX)
+			upper[j++] = '-';
+		upper[j++] = (char)toupper((unsigned char)tok[i]);
+	}
+	assert_int_equal(webui_token_check(dir, upper, strlen(upper)), 1);
+	assert_int_equal(webui_token_check(dir, tok, strlen(tok) - 1), 0);
+	assert_int_equal(webui_token_check(dir, "", 0), 0);
+	{
+		char longer[WEBUI_TOKEN_HEX + 2];
+
+		snprintf(longer, sizeof(longer), "%s0", tok);
+		assert_int_equal(
+			webui_token_check(dir, longer, strlen(longer)), 0);
+		memcpy(longer, tok, WEBUI_TOKEN_HEX + 1);
+		longer[5] = longer[5] == '0' ? '1' : '0';
+		assert_int_equal(webui_token_check(dir, longer, strlen(longer)),
+				 0);
+	}
+	/* Once the password is set there is no token, and none is made. */
+	assert_int_equal(webauth_admin_set(dir, "first password", 14), 0);
+	webui_token_remove(dir);
+	assert_int_equal(webui_token_check(dir, tok, strlen(tok)), -1);
+	assert_int_equal(webui_token_make(dir, NULL, tok), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	/* Changing the password ends every other session. */
+	assert_int_equal(webauth_session_new(dir, id, csrf), 0);
+	assert_int_equal(webauth_session_new(dir, id2, csrf), 0);
+	assert_int_equal(webauth_admin_change(dir, "second password", 15, id),
+			 0);
+	assert_int_equal(webauth_admin_check(dir, "first password", 14), 0);
+	assert_int_equal(webauth_admin_check(dir, "second password", 15), 1);
+	assert_int_equal(webauth_session_find(dir, id, strlen(id), csrf), 1);
+	assert_int_equal(webauth_session_find(dir, id2, strlen(id2), csrf), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_escape),  cmocka_unit_test(test_qlist),
 		cmocka_unit_test(test_logstat), cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_webauth),
+		cmocka_unit_test(test_setup_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 // keep@ and delete@), and checks delivery afterwards. Environment:
 //   WEBUI_URL    https://127.0.0.1:PORT/cgi-bin/webui.cgi
 //   SINK_PORT    the smtp-sink the smarthost is to be switched to
+//   SETUP_TOKEN  the one-time setup token master logged at start
 //   MAIN_CF      the gateway's main.cf (to check that nothing changed)
 //   ARTIFACTS    where the screenshots go (one per page)
 //   CHROMIUM     the browser (default /usr/bin/chromium)
@@ -20,7 +21,9 @@ const URL = process.env.WEBUI_URL;
 const SINK_PORT = process.env.SINK_PORT;
 const MAIN_CF = process.env.MAIN_CF;
 const ARTIFACTS = process.env.ARTIFACTS;
-const PASSWORD = 'correct horse battery';
+const SETUP_TOKEN = process.env.SETUP_TOKEN;
+const FIRST_PASSWORD = 'correct horse battery';
+const PASSWORD = 'a new staple for the battery';
 
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -59,14 +62,26 @@ async function queueRow(page, sender) {
     await page.goto(URL + '/dashboard');
     check(page.url().endsWith('/setup'), 'first run redirects to /setup');
     await shot(page, 'setup');
-    await page.fill('#password', PASSWORD);
-    await page.fill('#confirm', PASSWORD + 'x');
+    // The setup token from the log is required.
+    await page.fill('#token', '0'.repeat(32));
+    await page.fill('#password', FIRST_PASSWORD);
+    await page.fill('#confirm', FIRST_PASSWORD);
+    await submit(page);
+    check((await page.textContent('#token-error')).includes('setup token is wrong'), 'setup: a wrong setup token is refused');
+    check((await page.getAttribute('#token', 'aria-invalid')) === 'true', 'setup: token field marked');
+    await shot(page, 'setup-token-error');
+    let r = await page.request.get(URL + '/dashboard', { maxRedirects: 0 });
+    check(r.status() === 303 && r.headers()['location'].endsWith('/setup'), 'setup: a wrong token sets no password');
+    await page.fill('#token', SETUP_TOKEN.toUpperCase());
+    await page.fill('#password', FIRST_PASSWORD);
+    await page.fill('#confirm', FIRST_PASSWORD + 'x');
     await submit(page);
     check((await page.textContent('#password-error')).includes('differ'), 'setup: mismatched passwords refused');
-    await page.fill('#password', PASSWORD);
-    await page.fill('#confirm', PASSWORD);
+    await page.fill('#token', SETUP_TOKEN);
+    await page.fill('#password', FIRST_PASSWORD);
+    await page.fill('#confirm', FIRST_PASSWORD);
     await submit(page);
-    check(page.url().endsWith('/dashboard'), 'setup logs in and shows the dashboard');
+    check(page.url().endsWith('/dashboard'), 'setup with the token logs in and shows the dashboard');
 
     // Session cookie attributes.
     const cookies = await context.cookies();
@@ -83,10 +98,33 @@ async function queueRow(page, sender) {
     check((await page.textContent('#today')).includes('accepted'), 'dashboard: today\'s counts');
     await shot(page, 'dashboard');
 
-    // Logout, a wrong password, login.
+    // Change the password: wrong current one, mismatch, then done.
+    await page.click('header a[href$="/password"]');
+    await page.waitForURL(/\/password$/);
+    await shot(page, 'password');
+    await page.fill('#current', 'not the password');
+    await page.fill('#password', PASSWORD);
+    await page.fill('#confirm', PASSWORD);
+    await submit(page);
+    check((await page.textContent('#current-error')).includes('current password is wrong'), 'password: wrong current password refused');
+    await page.fill('#current', FIRST_PASSWORD);
+    await page.fill('#password', PASSWORD);
+    await page.fill('#confirm', PASSWORD + 'x');
+    await submit(page);
+    check((await page.textContent('#password-error')).includes('differ'), 'password: mismatched new passwords refused');
+    r = await page.request.post(URL + '/password', { form: { current: FIRST_PASSWORD, password: 'x'.repeat(12), confirm: 'x'.repeat(12) }, maxRedirects: 0 });
+    check(r.status() === 403, `password change without CSRF token: ${r.status()}`);
+    await page.fill('#current', FIRST_PASSWORD);
+    await page.fill('#password', PASSWORD);
+    await page.fill('#confirm', PASSWORD);
+    await submit(page);
+    check((await page.textContent('#note')).includes('password is changed'), 'password: changed');
+    await shot(page, 'password-changed');
+
+    // Logout, a wrong password (the old one), login with the new one.
     await Promise.all([page.waitForNavigation(), page.click('header button')]);
     check(page.url().endsWith('/login'), 'logout leads to /login');
-    await page.fill('#password', 'wrong password');
+    await page.fill('#password', FIRST_PASSWORD);
     await submit(page);
     check((await page.textContent('#password-error')).includes('Wrong password'), 'login: wrong password refused');
     await shot(page, 'login');
@@ -120,7 +158,7 @@ async function queueRow(page, sender) {
     check(dialogs === 0, 'XSS probe: no script ran');
 
     // CSRF: a POST without the token, or with a wrong one, is refused.
-    let r = await page.request.post(URL + '/settings', { form: { hostname: 'evil.example' }, maxRedirects: 0 });
+    r = await page.request.post(URL + '/settings', { form: { hostname: 'evil.example' }, maxRedirects: 0 });
     check(r.status() === 403, `POST without CSRF token: ${r.status()}`);
     r = await page.request.post(URL + '/apply', { form: { action: 'apply', csrf: '0'.repeat(32) }, maxRedirects: 0 });
     check(r.status() === 403, `POST with a wrong CSRF token: ${r.status()}`);
