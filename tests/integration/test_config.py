@@ -230,5 +230,5 @@ def test_submission_services(gateway, smtp_sink):
     msgs = sink.wait_count(2, timeout=60)
     subjects = sorted(m.header("Subject") for m in msgs)
     assert subjects == ["over submission", "over submissions"]
-    gw.wait_log(r"smtpd\[\d+\]: \w+: client=unknown\[127\.0\.0\.1\], "
+    gw.wait_log(r"smtpd\[\d+\]: \w+: client=\S*\[127\.0\.0\.1\], "
                 r"sasl_method=LOGIN, sasl_username=alice")
