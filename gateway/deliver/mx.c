@@ -26,8 +26,14 @@ struct mx_slot {
 	int soft;               /* a lookup could not complete */
 	struct net_addr a[2][HOSTS_ADDR_MAX];
 	size_t na[2];
-	char why[MX_TEXT_MAX]; /* the first failure */
+	char why[MX_TEXT_MAX]; /* why the host has no address */
+	/* The DNS lookups of each type: 0, or how it failed (FAIL_*). */
+	int fail[2];
+	char fwhy[2][MX_TEXT_MAX];
 };
+
+#define FAIL_HARD 1 /* not found, no record of the type */
+#define FAIL_SOFT 2 /* could not complete: try again */
 
 struct mx_lookup {
 	struct loop *lp;
@@ -319,6 +325,23 @@ static void slot_done(struct mx_slot *s)
 		assemble(l);
 }
 
+/* slot_dns_why - the text of the host's DNS lookups, as Postfix's
+ * dns_lookup_v(): the types are asked in order (A, then AAAA) and each
+ * failure overwrites the text, so the last one is reported; one that could
+ * not complete makes the whole lookup a temporary failure. */
+static void slot_dns_why(struct mx_slot *s)
+{
+	int f;
+
+	for (f = 0; f < 2; f++) {
+		if (!s->fail[f])
+			continue;
+		memcpy(s->why, s->fwhy[f], sizeof(s->why));
+		if (s->fail[f] == FAIL_SOFT)
+			s->soft = 1;
+	}
+}
+
 static void on_addr(int status, const struct dns_answer *ans, void *arg,
 		    int f)
 {
@@ -329,6 +352,7 @@ static void on_addr(int status, const struct dns_answer *ans, void *arg,
 	s->q[f] = NULL;
 	if (status == DNS_OK) {
 		uint16_t want = f == 0 ? DNS_T_A : DNS_T_AAAA;
+		size_t before = s->na[f];
 
 		for (i = 0; i < ans->n && s->na[f] < HOSTS_ADDR_MAX; i++) {
 			const struct dns_rr *rr = &ans->rr[i];
@@ -352,25 +376,25 @@ static void on_addr(int status, const struct dns_answer *ans, void *arg,
 			}
 			s->na[f]++;
 		}
-	} else if (status == DNS_TEMPFAIL) {
-		slot_fail(s, 1,
-			  "Host or domain name not found. Name service error "
-			  "for name=%s type=%s: Host not found, try again",
-			  name, fam_type[f]);
-	} else if (status == DNS_NODATA) {
-		slot_fail(s, 0,
-			  "Host or domain name not found. Name service error "
-			  "for name=%s type=%s: Host found but no data record "
-			  "of requested type",
-			  name, fam_type[f]);
-	} else {
-		slot_fail(s, 0,
-			  "Host or domain name not found. Name service error "
-			  "for name=%s type=%s: Host not found",
-			  name, fam_type[f]);
+		/* An answer without a record of the type is no data. */
+		if (s->na[f] == before)
+			status = DNS_NODATA;
+	}
+	if (status != DNS_OK) {
+		s->fail[f] = status == DNS_TEMPFAIL ? FAIL_SOFT : FAIL_HARD;
+		snprintf(s->fwhy[f], sizeof(s->fwhy[f]),
+			 "Host or domain name not found. Name service error "
+			 "for name=%s type=%s: %s",
+			 name, fam_type[f],
+			 status == DNS_TEMPFAIL ? "Host not found, try again"
+			 : status == DNS_NODATA
+				 ? "Host found but no data record of "
+				   "requested type"
+				 : "Host not found");
 	}
 	if (--s->pending > 0)
 		return;
+	slot_dns_why(s);
 	/* "dns, native": the hosts file when DNS found nothing. */
 	if (s->na[0] + s->na[1] == 0 && (s->l->req.lookup & MX_LOOKUP_NATIVE) &&
 	    !s->l->req.native_first && slot_native(s)) {
@@ -445,7 +469,8 @@ static void start_addresses(struct mx_lookup *l)
 static void assemble(struct mx_lookup *l)
 {
 	struct mx_result *res = &l->res;
-	const struct mx_slot *soft = NULL, *hard = NULL;
+	const struct mx_slot *last = NULL;
+	int soft = 0, retry = 0;
 	unsigned limit = l->req.limit ? l->req.limit : MX_TARGET_MAX;
 	unsigned best = l->nnames ? l->names[0].pref : 0, best_found;
 	size_t i, j;
@@ -457,11 +482,13 @@ static void assemble(struct mx_lookup *l)
 	for (i = 0; i < l->nnames; i++) {
 		const struct mx_slot *s = &l->slot[i];
 
+		/* As Postfix's smtp_addr_list(): each host's failure
+		 * overwrites the text, a temporary one makes the status
+		 * temporary for good. */
 		if (s->na[0] + s->na[1] == 0) {
-			if (s->soft && !soft)
-				soft = s;
-			else if (!s->soft && !hard)
-				hard = s;
+			last = s;
+			retry = s->soft;
+			soft |= s->soft;
 		}
 		for (f = 0; f < 2; f++)
 			for (j = 0; j < s->na[f] && res->n < limit; j++) {
@@ -474,14 +501,23 @@ static void assemble(struct mx_lookup *l)
 			}
 	}
 	if (res->n == 0) {
-		const struct mx_slot *s = soft ? soft : hard;
+		/* dns_lookup_v(): a retry is 4.4.3, not found 4.4.4 after an
+		 * earlier retry, else 5.4.4. */
+		const char *dsn = retry ? "4.4.3" : soft ? "4.4.4" : "5.4.4";
 
 		if (l->by_mx)
 			msg_warn("no MX host for %s has a valid address record",
 				 l->host);
-		result_set(res, soft ? DELIVER_DEFER : DELIVER_BOUNCE,
-			   soft ? "4.4.3" : "5.4.4", "%s%s",
-			   s ? s->why : "server unavailable", "");
+		if (last && last->why[0])
+			result_set(res, soft ? DELIVER_DEFER : DELIVER_BOUNCE,
+				   dsn, "%s%s", last->why, "");
+		else /* no lookup said why (none could be made) */
+			result_set(res, DELIVER_BOUNCE, "5.4.4",
+				   "Host or domain name not found. Name service "
+				   "error for name=%s type=%s: Host found but no "
+				   "data record of requested type",
+				   last ? l->names[last->idx].name : l->host,
+				   (l->req.families & HOSTS_INET6) ? "AAAA" : "A");
 		finish(l);
 		return;
 	}

@@ -13,7 +13,13 @@
  * ("dns"), in the order smtp_host_lookup lists them; the first that knows
  * the name wins. A lookup that could not complete (DNS_TEMPFAIL) is never
  * taken for "not found": unless another exchanger gave addresses, the
- * result is a deferral (4.4.3), never a bounce.
+ * result is a deferral (4.4.3), never a bounce. When no exchanger has an
+ * address, the text is the one of the last lookup that failed (types in
+ * the order A, AAAA; exchangers in preference order), as Postfix's
+ * dns_lookup_v() and smtp_addr_list() overwrite it; the status is 4.4.3
+ * when that lookup could not complete, 4.4.4 when an earlier one could
+ * not, else 5.4.4. An answer without a record of the type counts as "no
+ * data": the text is never empty.
  *
  * Loop detection (MX next hops only, as Postfix does it for domains): when
  * an exchanger's address is one of our own (self[]), the list is cut before

@@ -52,6 +52,12 @@ ZONE = "\n".join([
     "v6 IN MX 10 mx6.v6", "mx6.v6 IN AAAA ::1",
     # MX of a name without an address: the next one is used
     "half IN MX 10 noaddr.half", "half IN MX 20 mx2.pref",
+    # names with a TXT record only: no address of any type
+    'txtonly IN TXT "no mail here"',
+    "notxt IN MX 10 txthost.notxt", 'txthost.notxt IN TXT "no mail"',
+    # the better exchanger cannot be looked up (outside every zone nsd
+    # serves: REFUSED), the other has no address
+    "mixed IN MX 10 mx.elsewhere.invalid.", "mixed IN MX 20 txthost.notxt",
 ] + [f"big IN MX {i + 1} exchanger-with-a-rather-long-name-{i:02d}.big"
      for i in range(BIG_MX)]
   + [f"exchanger-with-a-rather-long-name-{i:02d}.big IN A 127.0.0.7"
@@ -304,3 +310,41 @@ def test_implicit_mx_to_self_loops(dnsgw):
     gw.wait_log(r"to=<u@selfa\.dnstest>, relay=none, .*dsn=5\.4\.6, "
                 r"status=bounced \(mail for selfa\.dnstest loops back to "
                 r"myself\)")
+
+
+def test_no_address_record_texts(dnsgw, smtp_sink):
+    """Names that exist without an A or AAAA record: Postfix's texts from
+    smtp_addr.c and dns_lookup_v() (the last type asked, AAAA, names the
+    failure; 5.4.4), in the log and in the bounce; an exchanger that could
+    not be looked up makes it a deferral (4.4.4) with the last text."""
+    port = common_port()
+    amx = smtp_sink(host="127.0.0.5", port=port)  # the sender's domain
+    gw = dnsgw(port, inet_protocols="all")
+    gw.start()
+    send(gw, "u@txtonly.dnstest")
+    send(gw, "u@notxt.dnstest")
+    send(gw, "u@mixed.dnstest")
+    nodata = ("Host or domain name not found. Name service error for "
+              "name={} type=AAAA: Host found but no data record of "
+              "requested type")
+    want = {"u@txtonly.dnstest": nodata.format("txtonly.dnstest"),
+            "u@notxt.dnstest": nodata.format("txthost.notxt.dnstest")}
+    for rcpt, why in want.items():
+        gw.wait_log(rf"to=<{re.escape(rcpt)}>, relay=none, .*dsn=5\.4\.4, "
+                    rf"status=bounced \({re.escape(why)}\)$")
+    gw.wait_log(r"warning: no MX host for notxt\.dnstest has a valid "
+                r"address record")
+    gw.wait_log(r"to=<u@mixed\.dnstest>, relay=none, .*dsn=4\.4\.4, "
+                r"status=deferred \(" +
+                re.escape(nodata.format("txthost.notxt.dnstest")) + r"\)$")
+    # The notices carry the same text, in the report and the DSN.
+    msgs = amx.wait_count(2)
+    assert sorted(m.recipients[0] for m in msgs) == ["s@amx.dnstest"] * 2
+    for m in msgs:
+        body = m.content.decode()
+        rcpt = re.search(r"^Final-Recipient: rfc822; (\S+)$", body,
+                         re.M).group(1)
+        why = want[rcpt]
+        assert f"\n<{rcpt}>: {why}\n" in body, body
+        assert "\nStatus: 5.4.4\n" in body, body
+        assert f"\nDiagnostic-Code: X-Postfix; {why}\n" in body, body
