@@ -323,32 +323,6 @@ static int same_question(const struct dns_query *a, const struct dns_query *b)
 	return a != b && a->type == b->type && str_casecmp(a->name, b->name) == 0;
 }
 
-/* wake_twins - q's question has an outcome (cached, or a temporary
- * failure), or q stops asking it: the queries that waited for it go on.
- * They start again (the cache answers them, or one of them becomes the
- * one on the network); a temporary failure is theirs too, so a dead
- * server costs one timeout, not one per waiting query. */
-static void query_start(struct dns_query *q);
-
-static void wake_twins(struct dns_query *q, int tempfail)
-{
-	struct dns_query *w, *next;
-
-	for (w = q->r->pending; w; w = next) {
-		next = w->next;
-		if (w->state != Q_WAIT || !same_question(w, q))
-			continue;
-		if (tempfail) {
-			q->r->stats.tempfails++;
-			w->status = DNS_TEMPFAIL;
-			w->state = Q_DELIVER;
-			loop_timer_set(w->r->lp, &w->timer, 0);
-		} else {
-			query_start(w);
-		}
-	}
-}
-
 /* Hand the result over on the zero timer (never from dns_query()). */
 static void query_deliver_later(struct dns_query *q, int status)
 {
@@ -358,9 +332,46 @@ static void query_deliver_later(struct dns_query *q, int status)
 	loop_timer_set(q->r->lp, &q->timer, 0);
 }
 
+/* wake_twins - q's question has an outcome, or q stops asking it: the
+ * queries that waited for it go on. An outcome (status DNS_*) is theirs
+ * too: each gets its own copy of q's answer, or the temporary failure, so
+ * one question costs one exchange with the server even when the answer is
+ * not cached (TTL 0, no SOA) and a dead server costs one timeout, not one
+ * per waiting query. TWINS_RESTART (q was cancelled): they start again,
+ * and the first becomes the one on the network. */
+#define TWINS_RESTART (-1)
+
+static void query_start(struct dns_query *q);
+static int query_follow(struct dns_query *q);
+
+static void wake_twins(struct dns_query *q, int status)
+{
+	struct dns_query *w, *next;
+
+	for (w = q->r->pending; w; w = next) {
+		next = w->next;
+		if (w->state != Q_WAIT || !same_question(w, q))
+			continue;
+		if (status == TWINS_RESTART) {
+			query_start(w);
+			continue;
+		}
+		if (status == DNS_TEMPFAIL) {
+			q->r->stats.tempfails++;
+			query_deliver_later(w, DNS_TEMPFAIL);
+			continue;
+		}
+		w->ans = mem_memdup(q->ans, sizeof(*q->ans));
+		/* A CNAME to chase is chased by each, asked once on the
+		 * wire: the first goes there, the others wait for it. */
+		if (status == DNS_NODATA && query_follow(w))
+			continue;
+		query_deliver_later(w, status);
+	}
+}
+
 /* A usable reply arrived: cache it and deliver. */
 static void query_try(struct dns_query *q);
-static int query_follow(struct dns_query *q);
 
 static void query_answered(struct dns_query *q)
 {
@@ -376,7 +387,7 @@ static void query_answered(struct dns_query *q)
 	key_name(q->name, key);
 	cache_store(q->r, key, q->type, status, q->ans);
 	q->state = Q_DELIVER; /* off the network: not a twin to wait for */
-	wake_twins(q, 0);
+	wake_twins(q, status);
 	if (status == DNS_NODATA && query_follow(q))
 		return;
 	query_deliver_later(q, status);
@@ -391,7 +402,7 @@ static void query_next(struct dns_query *q)
 	if (q->tries >= r->conf.nserver * r->conf.attempts) {
 		r->stats.tempfails++;
 		q->state = Q_DELIVER;
-		wake_twins(q, 1);
+		wake_twins(q, DNS_TEMPFAIL);
 		query_deliver_later(q, DNS_TEMPFAIL);
 		return;
 	}
@@ -744,7 +755,7 @@ void dns_query_cancel(struct dns_query *q)
 	/* Those that waited for q's answer ask for themselves. */
 	if (on_network(q)) {
 		q->state = Q_DELIVER;
-		wake_twins(q, 0);
+		wake_twins(q, TWINS_RESTART);
 	}
 	query_free(q);
 }

@@ -31,6 +31,12 @@
  * comes back with ans->ttl set to the seconds it has left; the records'
  * own TTLs are as received.
  *
+ * In flight: a question (name ignoring case, and type) asked while the same
+ * one is on the network is not sent again; the query waits and gets its
+ * own copy of the outcome (answer, or DNS_TEMPFAIL), cacheable or not.
+ * When the query on the network is cancelled, one waiting query asks in
+ * its place.
+ *
  * Callbacks always run later from the loop, never from inside dns_query()
  * (a cache or hosts hit is delivered on a zero timer), so the caller may
  * store the handle first. The answer passed to the callback is valid only

@@ -73,6 +73,7 @@ static void write_zone(void)
 		     "c2 IN CNAME c3\n"
 		     "c3 IN A 127.0.0.13\n"
 		     "short 1 IN A 127.0.0.14\n"
+		     "zero 0 IN A 127.0.0.15\n"
 		     "x IN CNAME t.other.example.\n"
 		     "dangling IN CNAME nowhere.other.example.\n");
 	/* mid: about 760 bytes (over 512, under the EDNS0 size) */
@@ -580,6 +581,54 @@ static void test_concurrent(void **state)
 	assert_int_equal(fd_count(), fds);
 }
 
+/* ask_twins - n queries of one question at once; runs the loop until
+ * every one not cancelled (cancel: index of one to cancel before the loop
+ * runs, or -1) has its callback. */
+static void ask_twins(struct dns_resolver *r, const char *name,
+		      struct result *res, int n, int cancel)
+{
+	struct dns_query *q[8];
+	int left;
+
+	assert_true(n <= 8);
+	memset(res, 0, (size_t)n * sizeof(*res));
+	for (int i = 0; i < n; i++)
+		q[i] = dns_query(r, name, DNS_T_A, done, &res[i]);
+	if (cancel >= 0)
+		dns_query_cancel(q[cancel]);
+	do {
+		loop_run_once(lp, -1);
+		left = 0;
+		for (int i = 0; i < n; i++)
+			left += i != cancel && res[i].done == 0;
+	} while (left);
+}
+
+/* Questions in flight asked once, even when the answer is not cached. */
+static void test_twins(void **state)
+{
+	static struct result res[5];
+	struct dns_resolver *r;
+	const struct dns_stats *st;
+
+	(void)state;
+	NEED_SERVER();
+	r = resolver("nameserver 127.0.0.53\n");
+	st = dns_resolver_stats(r);
+	/* TTL 0: not cached, yet five queries are one on the wire. */
+	ask_twins(r, "zero.test.example", res, 5, -1);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(res[i].done, 1);
+		assert_int_equal(res[i].status, DNS_OK);
+		assert_int_equal(res[i].ans.ttl, 0);
+		assert_string_equal(ip(&res[i].ans.rr[0]), "127.0.0.15");
+	}
+	assert_int_equal(st->udp_sent, 1);
+	assert_int_equal(st->coalesced, 4);
+	assert_int_equal(st->cache_entries, 0);
+	dns_resolver_free(r);
+}
+
 /* The cache holds at most DNS_CACHE_MAX entries. */
 static void test_cache_bound(void **state)
 {
@@ -750,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_cache_bound),
 		cmocka_unit_test(test_hostile),
 	};
