@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include <dirent.h>
 
 #include "core/loop.h"
 #include "dns/packet.h"
@@ -173,19 +172,6 @@ static int teardown(void **state)
 	loop_free(lp);
 	test_cleanup_tmpdir();
 	return 0;
-}
-
-/* Open descriptors of this process. */
-static int fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* ---- running queries ---- */
@@ -531,7 +517,7 @@ static void test_concurrent(void **state)
 
 	(void)state;
 	NEED_SERVER();
-	fds = fd_count();
+	fds = test_fd_count();
 	r = resolver("nameserver 127.0.0.53\n");
 	memset(res, 0, sizeof(res));
 	for (int i = 0; i < 20; i++)
@@ -554,7 +540,7 @@ static void test_concurrent(void **state)
 	/* Five questions on the wire; the other fifteen waited for them. */
 	assert_int_equal(dns_resolver_stats(r)->udp_sent, 5);
 	assert_int_equal(dns_resolver_stats(r)->coalesced, 15);
-	assert_int_equal(fd_count(), fds); /* every socket closed */
+	assert_int_equal(test_fd_count(), fds); /* every socket closed */
 	/* The one on the wire is cancelled: a waiting one asks instead. */
 	dns_cache_flush(r);
 	memset(res, 0, sizeof(res));
@@ -578,7 +564,7 @@ static void test_concurrent(void **state)
 		dns_query(r, "big.test.example", DNS_T_TXT, done, &res[0]);
 	loop_run_once(lp, 50);
 	dns_resolver_free(r);
-	assert_int_equal(fd_count(), fds);
+	assert_int_equal(test_fd_count(), fds);
 }
 
 /* ask_twins - n queries of one question at once; runs the loop until
@@ -604,7 +590,9 @@ static void ask_twins(struct dns_resolver *r, const char *name,
 	} while (left);
 }
 
-/* Questions in flight asked once, even when the answer is not cached. */
+/* Questions in flight asked once, even when the answer is not cached; a
+ * waiting query cancelled, the one on the network cancelled, and all of
+ * them on a server that never answers. */
 static void test_twins(void **state)
 {
 	static struct result res[5];
@@ -626,6 +614,41 @@ static void test_twins(void **state)
 	assert_int_equal(st->udp_sent, 1);
 	assert_int_equal(st->coalesced, 4);
 	assert_int_equal(st->cache_entries, 0);
+	/* A waiting query cancelled: never called; the others are, and the
+	 * question is still asked once. */
+	ask_twins(r, "zero.test.example", res, 4, 2);
+	assert_int_equal(res[2].done, 0);
+	for (int i = 0; i < 4; i++)
+		if (i != 2) {
+			assert_int_equal(res[i].done, 1);
+			assert_int_equal(res[i].status, DNS_OK);
+		}
+	assert_int_equal(st->udp_sent, 2);
+	/* The one on the network cancelled: a waiting one asks instead,
+	 * once for the rest. */
+	ask_twins(r, "zero.test.example", res, 4, 0);
+	assert_int_equal(res[0].done, 0);
+	for (int i = 1; i < 4; i++) {
+		assert_int_equal(res[i].done, 1);
+		assert_int_equal(res[i].status, DNS_OK);
+	}
+	assert_int_equal(st->udp_sent, 4);
+	/* Let the cancelled one's datagram come and go: nothing more. */
+	loop_run_once(lp, 100);
+	assert_int_equal(res[0].done, 0);
+	dns_resolver_free(r);
+	/* A server that never answers: every waiting query gets the
+	 * temporary failure after the one query's timeout. */
+	r = resolver("nameserver 127.0.0.9\noptions timeout:1 attempts:1\n");
+	st = dns_resolver_stats(r);
+	ask_twins(r, "test.example", res, 5, -1);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(res[i].done, 1);
+		assert_int_equal(res[i].status, DNS_TEMPFAIL);
+	}
+	assert_int_equal(st->udp_sent, 1);
+	assert_int_equal(st->timeouts, 1);
+	assert_int_equal(st->tempfails, 5);
 	dns_resolver_free(r);
 }
 

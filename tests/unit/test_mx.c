@@ -1,13 +1,18 @@
 /* test_mx - the pure parts of the next hop's address lookup
  * (deliver/mx.c): MX answers into a sorted exchanger list, the null MX,
- * loop detection, smtp_host_lookup and our own addresses. The lookups
- * themselves run against a real DNS server in
+ * loop detection, smtp_host_lookup and our own addresses; and a lookup
+ * cancelled while it waits (for a DNS server on loopback that never
+ * answers, or for the hosts file's answer): no callback, nothing left
+ * behind (ASan). The lookups themselves run against a real DNS server in
  * tests/integration/test_dns.py. */
 #include "testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include "core/loop.h"
 #include "deliver/hosts.h"
 #include "deliver/mx.h"
 
@@ -164,6 +169,99 @@ static void test_self_addrs(void **state)
 			 2);
 }
 
+/* ---- lookups cancelled while they wait ---- */
+
+static void never_called(const struct mx_result *res, void *arg)
+{
+	(void)res;
+	(*(int *)arg)++;
+}
+
+/* run_for - the loop for about ms milliseconds (the callbacks that are
+ * due run; none is expected). */
+static void run_for(struct loop *lp, uint64_t ms)
+{
+	uint64_t t0 = loop_clock_ms();
+
+	while (loop_clock_ms() - t0 < ms)
+		loop_run_once(lp, 50);
+}
+
+static void test_cancel(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	struct loop *lp = loop_new();
+	struct dns_resolver *r;
+	struct dns_conf c;
+	struct mx_request req;
+	struct mx_lookup *l;
+	struct pollfd pfd;
+	uint8_t buf[512];
+	int calls = 0, silent, fds;
+	const char *hosts = test_write_file(
+		"hosts", "127.0.0.7 h.example.test\n::7 h.example.test\n");
+
+	(void)state;
+	/* A DNS server on loopback that never answers: a UDP socket. */
+	silent = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(silent >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_int_equal(bind(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(silent, (struct sockaddr *)&sa, &sl), 0);
+	dns_conf_parse("", 0, &c); /* 127.0.0.1:53, then our port */
+	((struct sockaddr_in *)&c.server[0].sa)->sin_port = sa.sin_port;
+	c.timeout = 1;
+	c.attempts = 1;
+	fds = test_fd_count();
+	r = dns_resolver_new(lp, &c, hosts);
+
+	/* Waiting for the MX answer. */
+	memset(&req, 0, sizeof(req));
+	req.host = "example.test";
+	req.families = HOSTS_INET4 | HOSTS_INET6;
+	req.lookup = MX_LOOKUP_DNS;
+	req.mx_enabled = 1;
+	l = mx_lookup_start(lp, r, &req, never_called, &calls);
+	pfd.fd = silent;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 10000), 1); /* the query is out */
+	assert_true(recv(silent, buf, sizeof(buf), 0) > DNS_HEADER_LEN);
+	loop_run_once(lp, 0);
+	mx_lookup_cancel(l);
+	assert_int_equal(test_fd_count(), fds); /* the query's socket is closed */
+	run_for(lp, 1500); /* past the resolver's timeout */
+	assert_int_equal(calls, 0);
+
+	/* Waiting for the A and AAAA answers (from the resolver's hosts
+	 * file, delivered from the loop): cancelled before they come. */
+	req.host = "h.example.test";
+	req.literal = 1;
+	l = mx_lookup_start(lp, r, &req, never_called, &calls);
+	mx_lookup_cancel(l);
+	run_for(lp, 100);
+	assert_int_equal(calls, 0);
+
+	/* Answered from the hosts file ("native"), reported from the loop:
+	 * cancelled before. */
+	req.lookup = MX_LOOKUP_NATIVE;
+	req.hosts = hosts;
+	l = mx_lookup_start(lp, NULL, &req, never_called, &calls);
+	mx_lookup_cancel(l);
+	/* An address literal: the same. */
+	req.host = "192.0.2.1";
+	l = mx_lookup_start(lp, NULL, &req, never_called, &calls);
+	mx_lookup_cancel(l);
+	run_for(lp, 100);
+	assert_int_equal(calls, 0);
+	/* Only the MX question went to the network (A and AAAA came from
+	 * the hosts file); what was cancelled left nothing (ASan). */
+	assert_int_equal(dns_resolver_stats(r)->udp_sent, 1);
+	dns_resolver_free(r);
+	loop_free(lp);
+	close(silent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,7 +270,10 @@ int main(void)
 		cmocka_unit_test(test_cut_self),
 		cmocka_unit_test(test_lookup_flags),
 		cmocka_unit_test(test_self_addrs),
+		cmocka_unit_test(test_cancel),
 	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	test_cleanup_tmpdir();
+	return rc;
 }

@@ -2,7 +2,8 @@
  *
  * Include after <stdarg.h>/<stddef.h>/<setjmp.h>/<stdint.h> as cmocka
  * requires; this header does that. Helpers: a scratch directory per test
- * binary, writing a file from a string, and capturing log lines. */
+ * binary, writing a file from a string, capturing log lines, and counting
+ * open descriptors. */
 #ifndef MAILGW_TESTUTIL_H
 #define MAILGW_TESTUTIL_H
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,20 @@ static inline void test_log_capture(void)
 		buf_init(&test_log_lines, 1 << 20);
 	buf_reset(&test_log_lines);
 	log_set_sink(test_log_sink, NULL);
+}
+
+/* The number of open descriptors of this process (/proc/self/fd). */
+static inline int test_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		abort();
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
 }
 
 static inline void test_cleanup_tmpdir(void)
