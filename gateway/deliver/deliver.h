@@ -107,6 +107,11 @@ struct route {
  * "inet:[host]:port", "[host]:port", "host:port", "host" (port default
  * lmtp_tcp_port); never an MX lookup, so literal is always 1. */
 int route_rcpt(const char *rcpt, size_t len, struct route *out);
+/* The route of a content filter "transport:nexthop" (content_filter,
+ * the FILTER access action): every recipient of the message goes there.
+ * An empty nexthop is $myhostname, as Postfix's qmgr. 0 or -1 (logged:
+ * no such transport, bad next hop). */
+int route_filter(const char *filter, size_t len, struct route *out);
 /* Equal routes share jobs and connections. */
 int route_same(const struct route *a, const struct route *b);
 

@@ -366,6 +366,68 @@ static void first_of(const char *list, char *out, size_t max)
 		out[0] = 0;
 }
 
+/* route_fill - out for transport tpname and next hop nexthop (what names
+ * the recipient in warnings). 0 or -1 (logged). */
+static int route_fill(const char *tpname, const char *nexthop,
+		      const char *what, struct route *out)
+{
+	if ((out->tp = transport_find(tpname)) == NULL) {
+		msg_warn("route: mail transport \"%s\" for %s is not defined "
+			 "in master.cf",
+			 tpname, what);
+		return -1;
+	}
+	switch (out->tp->kind) {
+	case TRANSPORT_ERROR:
+	case TRANSPORT_DISCARD:
+		copy(out->text, sizeof(out->text), nexthop);
+		break;
+	case TRANSPORT_HOLD:
+		break;
+	case TRANSPORT_LOCAL:
+		copy(out->host, sizeof(out->host), nexthop);
+		break;
+	case TRANSPORT_LMTP:
+		if (parse_lmtp_nexthop(nexthop, out) < 0) {
+			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
+				 what);
+			return -1;
+		}
+		break;
+	case TRANSPORT_SMTP:
+		if (parse_nexthop(nexthop, out) < 0) {
+			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
+				 what);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+int route_filter(const char *filter, size_t len, struct route *out)
+{
+	char tpname[TRANSPORT_NAME_MAX + 64], nexthop[ROUTE_TEXT_MAX];
+	char f[ROUTE_TEXT_MAX + TRANSPORT_NAME_MAX + 64];
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len >= sizeof(f) || memchr(filter, 0, len)) {
+		msg_warn("route: bad content filter (%zu bytes)", len);
+		return -1;
+	}
+	memcpy(f, filter, len);
+	f[len] = 0;
+	split_result(f, tpname, sizeof(tpname), nexthop, sizeof(nexthop));
+	/* qmgr's default next hop for a filter without one */
+	if (*nexthop == 0)
+		first_of(conf_get("myhostname"), nexthop, sizeof(nexthop));
+	if (*tpname == 0 || route_fill(tpname, nexthop, f, out) < 0) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return 0;
+}
+
 int route_rcpt(const char *rcpt, size_t len, struct route *out)
 {
 	char tpname[TRANSPORT_NAME_MAX + 64], nexthop[ROUTE_TEXT_MAX];
@@ -423,39 +485,7 @@ int route_rcpt(const char *rcpt, size_t len, struct route *out)
 		if (*mnh)
 			copy(nexthop, sizeof(nexthop), mnh);
 	}
-	rc = -1;
-	if ((out->tp = transport_find(tpname)) == NULL) {
-		msg_warn("route: mail transport \"%s\" for %s is not defined "
-			 "in master.cf",
-			 tpname, buf_str(&addr));
-		goto out;
-	}
-	switch (out->tp->kind) {
-	case TRANSPORT_ERROR:
-	case TRANSPORT_DISCARD:
-		copy(out->text, sizeof(out->text), nexthop);
-		break;
-	case TRANSPORT_HOLD:
-		break;
-	case TRANSPORT_LOCAL:
-		copy(out->host, sizeof(out->host), nexthop);
-		break;
-	case TRANSPORT_LMTP:
-		if (parse_lmtp_nexthop(nexthop, out) < 0) {
-			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
-				 buf_str(&addr));
-			goto out;
-		}
-		break;
-	case TRANSPORT_SMTP:
-		if (parse_nexthop(nexthop, out) < 0) {
-			msg_warn("route: bad next hop \"%s\" for %s", nexthop,
-				 buf_str(&addr));
-			goto out;
-		}
-		break;
-	}
-	rc = 0;
+	rc = route_fill(tpname, nexthop, buf_str(&addr), out);
 out:
 	buf_free(&addr);
 	if (rc < 0)

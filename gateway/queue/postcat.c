@@ -162,6 +162,8 @@ static void state(const struct qfile_msg *m)
 		put_time("defer_warn_time", m->warned);
 	if (m->hold)
 		printf("hold: yes\n");
+	if (m->filter.len) /* as Postfix's postcat shows a FILT record */
+		put_str("content_filter: ", &m->filter);
 }
 
 static int postcat(const char *label, const void *p, size_t n, int flags)

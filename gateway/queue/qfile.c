@@ -46,6 +46,7 @@ enum {
 	REC_DEFER = 'F',
 	REC_RETRY = 'Y',
 	REC_HOLD = 'H',
+	REC_FILTER = 'C', /* version 2 */
 	REC_WARNED = 'W',
 };
 
@@ -474,6 +475,13 @@ int qfile_format_hold(struct buf *out, int on)
 	return put_appended(out, REC_HOLD, on ? "1" : "0", 1, "", 0);
 }
 
+int qfile_format_filter(struct buf *out, const char *filter, size_t len)
+{
+	if (len == 0 || len > QFILE_TEXT_MAX || memchr(filter, 0, len) != NULL)
+		return QFILE_ERR_VALUE;
+	return put_appended(out, REC_FILTER, filter, len, "", 0);
+}
+
 int qfile_format_warned(struct buf *out, int64_t when)
 {
 	char head[24];
@@ -803,6 +811,12 @@ static int apply_record(struct qfile_msg *m, int type, const char *s, size_t n)
 			return QFILE_ERR_VALUE;
 		m->hold = s[0] == '1';
 		return 0;
+	case REC_FILTER:
+		if (m->version < QFILE_VERSION_FILTER || n == 0)
+			return QFILE_ERR_RECORD;
+		m->filter.p = s;
+		m->filter.len = n;
+		return 0;
 	case REC_WARNED:
 		if (num_value(s, n, &a) < 0 || a > INT64_MAX)
 			return QFILE_ERR_VALUE;
@@ -814,7 +828,7 @@ static int apply_record(struct qfile_msg *m, int type, const char *s, size_t n)
 }
 
 /* "MAILGW-QUEUE" SP VERSION LF */
-static int parse_magic(struct cursor *c)
+static int parse_magic(struct cursor *c, unsigned *out)
 {
 	const size_t k = sizeof(QFILE_MAGIC) - 1;
 	uint64_t version = 0;
@@ -838,7 +852,10 @@ static int parse_magic(struct cursor *c)
 		return QFILE_ERR_TRUNCATED;
 	if (digits == 0 || c->p[c->off++] != '\n')
 		return QFILE_ERR_MAGIC;
-	return version == QFILE_VERSION ? 0 : QFILE_ERR_VERSION;
+	if (version < QFILE_VERSION || version > QFILE_VERSION_FILTER)
+		return QFILE_ERR_VERSION;
+	*out = (unsigned)version;
+	return 0;
 }
 
 /* The initial part: magic, envelope, content, end record. */
@@ -850,7 +867,7 @@ static int parse_initial(struct qfile_msg *m, struct cursor *c)
 	int rcpt_open = 0, rc;
 	struct rec r;
 
-	if ((rc = parse_magic(c)) < 0)
+	if ((rc = parse_magic(c, &m->version)) < 0)
 		return rc;
 	for (;;) {
 		if ((rc = next_record(c, &r)) < 0)

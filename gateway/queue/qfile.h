@@ -38,6 +38,11 @@
 
 #define QFILE_MAGIC   "MAILGW-QUEUE"
 #define QFILE_VERSION 1
+/* A file with a content filter record is version 2 (a version 1 reader
+ * refuses it instead of delivering around the filter); the writer turns
+ * the version digit at QFILE_VERSION_OFF into '2' when it appends one. */
+#define QFILE_VERSION_FILTER 2
+#define QFILE_VERSION_OFF    (sizeof(QFILE_MAGIC))
 
 /* Limits (STYLE.md rule 8). A value is any record's payload: an address,
  * a HELO name, a reply text. Replies of many lines are joined into one. */
@@ -134,6 +139,8 @@ struct qfile_msg {
 	unsigned attempts;   /* delivery attempts recorded */
 	int hold;            /* 1 while on hold; hold/ follows this */
 	int64_t warned;      /* 0, or when the delay warning was sent */
+	unsigned version;    /* of the file: 1, or 2 with a filter */
+	struct qfile_str filter; /* "transport:nexthop" (FILTER), or empty */
 	size_t nrcpt_todo;   /* recipients still in QFILE_RCPT_TODO */
 	size_t err_off;      /* on error: where in the input */
 };
@@ -199,6 +206,10 @@ int qfile_format_defer(struct buf *out, size_t idx, const char *dsn,
 /* Next attempt not before `when`; attempts made so far. */
 int qfile_format_retry(struct buf *out, int64_t when, unsigned attempts);
 int qfile_format_hold(struct buf *out, int on);
+/* Deliver every recipient through this "transport:nexthop" instead of
+ * its route (Postfix's content_filter and the FILTER access action; the
+ * last one wins). Only in a version 2 file (QFILE_VERSION_FILTER). */
+int qfile_format_filter(struct buf *out, const char *filter, size_t len);
 /* A delay warning was sent at `when`. */
 int qfile_format_warned(struct buf *out, int64_t when);
 

@@ -731,7 +731,12 @@ static void msg_plan(struct qmsg *qm)
 		memcpy(addr, m->rcpt[i].addr.p, m->rcpt[i].addr.len);
 		addr[m->rcpt[i].addr.len] = 0;
 		memset(&r, 0, sizeof r);
-		if (route_rcpt(addr, m->rcpt[i].addr.len, &r) < 0 || !r.tp) {
+		/* a content filter (content_filter, FILTER) takes every
+		 * recipient, as Postfix's qmgr_message_resolve() */
+		int rr = m->filter.len > 0
+				 ? route_filter(m->filter.p, m->filter.len, &r)
+				 : route_rcpt(addr, m->rcpt[i].addr.len, &r);
+		if (rr < 0 || !r.tp) {
 			if (!failed) {
 				struct route fr = {0};
 				fr.tp = &qmgr_tp;
@@ -823,6 +828,13 @@ static void msg_activate(const char *qid)
 			msg_free(qm);
 			return;
 		}
+	}
+	if (qm->m.hold) {
+		/* HOLD from smtpd (or a crash between postsuper's record and
+		 * its move): the record is the truth, hold/ follows it */
+		spool_move(&Q.sp, qid, SPOOL_ACTIVE, SPOOL_HOLD, 0);
+		msg_free(qm);
+		return;
 	}
 	qm->active_at = deliver_now();
 	struct buf l;

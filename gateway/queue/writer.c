@@ -23,6 +23,8 @@ struct qw_msg {
 	int result;     /* commit result */
 	qw_done_fn *done;
 	void *arg;
+	int hold;     /* qw_set_hold() */
+	char *filter; /* qw_set_filter(), or NULL */
 	struct qw_msg *next;
 };
 
@@ -92,6 +94,7 @@ static void *commit_thread(void *arg)
 
 static void msg_free(struct qw_msg *m)
 {
+	mem_free(m->filter);
 	buf_free(&m->out);
 	mem_free(m);
 }
@@ -302,6 +305,21 @@ void qw_finish(struct qw_msg *m, qw_done_fn *done, void *arg)
 				m->err = r;
 		}
 	}
+	/* access actions: records appended before the sync, so they are
+	 * part of what the commit makes durable */
+	if (m->err == 0 && m->filter != NULL) {
+		char v = '0' + QFILE_VERSION_FILTER;
+		if (qfile_format_filter(&m->out, m->filter,
+					strlen(m->filter)) < 0)
+			m->err = -EINVAL;
+		else
+			m->err = spool_file_pwrite(&m->f, &v, 1,
+						   (off_t)QFILE_VERSION_OFF);
+	}
+	if (m->err == 0 && m->hold && qfile_format_hold(&m->out, 1) < 0)
+		m->err = -EINVAL;
+	if (m->err == 0)
+		flush(m);
 	if (m->err != 0) {
 		/* The file is aborted here; the batch thread reports it
 		 * with its error, so done still runs later, in order. */
@@ -315,6 +333,17 @@ void qw_finish(struct qw_msg *m, qw_done_fn *done, void *arg)
 	m->next = NULL;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+void qw_set_hold(struct qw_msg *m)
+{
+	m->hold = 1;
+}
+
+void qw_set_filter(struct qw_msg *m, const char *filter)
+{
+	mem_free(m->filter);
+	m->filter = filter != NULL && *filter ? mem_strdup(filter) : NULL;
 }
 
 void qw_detach(struct qw_msg *m)

@@ -54,6 +54,12 @@ const char *qw_qid(const struct qw_msg *m);
  * or the message's first error (-errno, or -EINVAL for bad content). */
 int qw_write(struct qw_msg *m, const void *p, size_t n);
 int qw_error(const struct qw_msg *m);
+/* Access actions for qw_finish() (Postfix's cleanup records): put the
+ * message on hold (an "H 1" record: qmgr moves it to hold/ and does not
+ * deliver it), and route it through filter "transport:nexthop" (a
+ * version 2 file, qfile.h). NULL or "" clears the filter. */
+void qw_set_hold(struct qw_msg *m);
+void qw_set_filter(struct qw_msg *m, const char *filter);
 /* End the message and queue it for the next commit batch; done runs in
  * loop context later (never from inside this call). */
 void qw_finish(struct qw_msg *m, qw_done_fn *done, void *arg);

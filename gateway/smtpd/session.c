@@ -571,6 +571,13 @@ static void eod_continue(struct session *s)
 		return;
 	}
 	struct qw_msg *m = s->msg;
+	/* what Postfix's smtpd hands cleanup: content_filter when the file
+	 * opens, then the access actions (the last FILTER wins) */
+	const struct restrict_actions *act = restrict_actions(s->rs);
+	qw_set_filter(m, act->filter != NULL ? act->filter
+					     : s->srv->content_filter);
+	if (act->hold)
+		qw_set_hold(m);
 	s->waiting = 1;
 	qw_finish(m, committed, s);
 }
@@ -1864,6 +1871,7 @@ void smtpd_server_config(struct smtpd_server *srv)
 	srv->myhostname = conf_str("myhostname", "localhost");
 	srv->banner = conf_str("smtpd_banner", "localhost ESMTP mailgw");
 	srv->queue_dir = conf_str("queue_directory", "/var/spool/mailgw");
+	srv->content_filter = conf_str("content_filter", "");
 	srv->timeout_ms = (uint64_t)conf_get_time("smtpd_timeout") * 1000;
 	if (srv->timeout_ms == 0)
 		srv->timeout_ms = 300000;
@@ -1960,4 +1968,5 @@ void smtpd_server_free(struct smtpd_server *srv)
 	mem_free(srv->myhostname);
 	mem_free(srv->banner);
 	mem_free(srv->queue_dir);
+	mem_free(srv->content_filter);
 }

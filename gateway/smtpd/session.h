@@ -64,6 +64,7 @@ struct smtpd_server {
 	char *myhostname;
 	char *banner;
 	char *queue_dir;
+	char *content_filter; /* "transport:nexthop" for every message */
 	uint64_t timeout_ms;
 	long rcpt_limit;
 	long soft_limit, hard_limit;

@@ -308,6 +308,28 @@ static void test_lmtp_nexthops(void **state)
 	conf_set("transport_maps", "");
 }
 
+/* A content filter takes the message whatever the recipient's class;
+ * without a next hop it goes to $myhostname (Postfix's qmgr). */
+static void test_filter(void **state)
+{
+	struct route r;
+
+	(void)state;
+	assert_int_equal(route_filter("relay:[127.0.0.1]:10025", 23, &r), 0);
+	assert_string_equal(r.tp->name, "relay");
+	assert_string_equal(r.host, "127.0.0.1");
+	assert_int_equal(r.port, 10025);
+	assert_int_equal(r.literal, 1);
+	assert_int_equal(route_filter("smtp:", 5, &r), 0);
+	assert_string_equal(r.tp->name, "smtp");
+	assert_string_equal(r.host, "mx.example.net");
+	assert_int_equal(r.literal, 0);
+	assert_int_equal(route_filter("nosuch:[127.0.0.1]", 18, &r), -1);
+	assert_null(r.tp);
+	assert_int_equal(route_filter(":[127.0.0.1]", 12, &r), -1);
+	assert_int_equal(route_filter("", 0, &r), -1);
+}
+
 static void test_route_same(void **state)
 {
 	struct route a, b;
@@ -338,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_transport_maps_lmdb_regexp),
 		cmocka_unit_test(test_lmtp_nexthops),
 		cmocka_unit_test(test_route_same),
+		cmocka_unit_test(test_filter),
 	};
 	int rc;
 
