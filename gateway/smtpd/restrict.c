@@ -1226,6 +1226,13 @@ static int table_result(struct ev *e, const struct stg *st, const char *tab,
 		return R_DUNNO;
 	}
 	case ACCESS_PREPEND:
+		/* the headers are written before the content, as Postfix */
+		if (st->stage == RESTRICT_EOD) {
+			msg_warn("access table %s: action PREPEND must be used "
+				 "before %s",
+				 tab, restrict_stage_param(RESTRICT_EOD));
+			return R_DUNNO;
+		}
 		buf_append(&e->act.prepend, text, (size_t)tl);
 		buf_puts(&e->act.prepend, "\r\n");
 		return R_DUNNO;

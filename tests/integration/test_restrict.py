@@ -389,3 +389,103 @@ def test_recipient_delimiter(restricted):
     assert sorted(msgs[0].recipients) == ["anyone+x@relay.test",
                                           "blocked+ok@example.net",
                                           "known+tag@example.net"], msgs[0].raw[:400]
+
+
+def test_hold_and_filter(restricted, smtp_sink):
+    """HOLD puts the message in the hold queue (not delivered; mailq marks
+    it with "!") until postsuper -H releases it; FILTER routes the whole
+    message to transport:destination instead of its route (content_filter
+    for that message, the last FILTER wins), here a second smtp-sink. Both
+    are logged as Postfix logs them."""
+    gw, sink = restricted()
+    fsink = smtp_sink()
+    rcpt = write(gw, "rcpt_access",
+                 "held@example.net HOLD Quarantine\n"
+                 f"filtered@example.net FILTER smtp:[127.0.0.1]:{fsink.port}\n"
+                 "first@example.net FILTER smtp:[127.0.0.1]:9\n")
+    gw.set(smtpd_recipient_restrictions=f"check_recipient_access {rcpt}")
+    gw.start()
+    c = conn(gw)
+    code, text = c.send("a@sender.test", ["held@example.net",
+                                          "filtered@example.net"],
+                        b"Subject: held\r\nMessage-ID: <held@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    held = text.split()[-1]
+    code, text = c.send("b@sender.test", ["first@example.net",
+                                          "filtered@example.net"],
+                        b"Subject: filtered\r\nMessage-ID: <filtered@x>\r\n\r\n"
+                        b"body\r\n")
+    assert code == 250, text
+    code, text = c.send("c@sender.test", ["u@example.net"],
+                        b"Subject: plain\r\nMessage-ID: <plain@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    gw.wait_log(r"NOQUEUE: hold: RCPT from \S+\[127\.0\.0\.1\]: "
+                r"<held@example\.net>: Recipient address Quarantine; "
+                r"from=<a@sender\.test> to=<held@example\.net> proto=ESMTP "
+                r"helo=<client\.test>")
+    gw.wait_log(r"\w+: filter: RCPT from \S+\[127\.0\.0\.1\]: "
+                r"<filtered@example\.net>: Recipient address triggers FILTER "
+                rf"smtp:\[127\.0\.0\.1\]:{fsink.port}; from=<b@sender\.test> "
+                r"to=<filtered@example\.net> proto=ESMTP helo=<client\.test>")
+    # the later messages arrive; the held one stays in hold/
+    fsink.wait_count(1)
+    sink.wait_count(1)
+    m = fsink.messages()[0]
+    assert m.header("Subject") == "filtered", m.raw[:400]
+    assert sorted(m.recipients) == ["filtered@example.net",
+                                    "first@example.net"], m.raw[:400]
+    assert sink.messages()[0].header("Subject") == "plain"
+    wait_until(lambda: [p.name for p in gw.queue_files(["hold"])] == [held],
+               30, "the held message in hold/")
+    r = gw.cmd("mailq")
+    assert r.rc == 0, r
+    assert re.search(rf"^{held}!\s", r.out, re.M), r.out
+    r = gw.cmd("postcat", "-q", held)
+    assert r.rc == 0, r
+    assert f"content_filter: smtp:[127.0.0.1]:{fsink.port}\n" in r.out, r.out
+    assert fsink.count() == 1 and sink.count() == 1
+    # released: delivered through its filter
+    r = gw.cmd("postsuper", "-H", held)
+    assert r.rc == 0, r
+    fsink.wait_count(2)
+    m = [m for m in fsink.messages() if m.header("Subject") == "held"]
+    assert len(m) == 1, [x.raw[:200] for x in fsink.messages()]
+    assert sorted(m[0].recipients) == ["filtered@example.net",
+                                       "held@example.net"], m[0].raw[:400]
+    gw.wait_queue_empty()
+    assert sink.count() == 1
+
+
+def test_prepend_every_stage(restricted):
+    """PREPEND from the client, helo, sender, recipient and data
+    restrictions is in the message (in that order, before our Received:);
+    at end-of-data it comes too late: a warning, and no header."""
+    gw, sink = restricted(
+        smtpd_client_restrictions="check_client_access "
+                                  "inline:{ {127.0.0.1 = PREPEND X-Client: c} }",
+        smtpd_helo_restrictions="check_helo_access "
+                                "inline:{ {client.test = PREPEND X-Helo: h} }",
+        smtpd_sender_restrictions="check_sender_access "
+                                  "inline:{ {a@sender.test = PREPEND X-Sender: s} }",
+        smtpd_recipient_restrictions="check_recipient_access "
+                                     "inline:{ {u@example.net = PREPEND X-Rcpt: r} }",
+        smtpd_data_restrictions="check_sender_access "
+                                "inline:{ {a@sender.test = PREPEND X-Data: d} }",
+        smtpd_end_of_data_restrictions="check_sender_access "
+                                       "inline:{ {a@sender.test = PREPEND X-Eod: e} }")
+    gw.start()
+    c = conn(gw)
+    code, text = c.send("a@sender.test", ["u@example.net"],
+                        b"Subject: prepend\r\nMessage-ID: <pre@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    sink.wait_count(1)
+    raw = sink.messages()[0].content
+    want = [b"X-Client: c\n", b"X-Helo: h\n", b"X-Sender: s\n", b"X-Rcpt: r\n",
+            b"X-Data: d\n", b"Received: "]
+    at = [raw.find(w) for w in want]
+    assert -1 not in at and at == sorted(at), raw[:800]
+    assert b"X-Eod:" not in raw, raw[:800]
+    gw.wait_log(r"warning: access table inline:\S.*: action PREPEND must be "
+                r"used before smtpd_end_of_data_restrictions")
