@@ -262,6 +262,7 @@ static int rr_keep(const uint8_t *msg, size_t len, const struct rr_head *h,
 		at = h->rdata + 2;
 		break;
 	case DNS_T_CNAME:
+	case DNS_T_NS:
 	case DNS_T_PTR:
 		at = h->rdata;
 		break;
@@ -302,7 +303,8 @@ static int rr_keep(const uint8_t *msg, size_t len, const struct rr_head *h,
 static int type_kept(uint16_t t)
 {
 	return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_MX ||
-	       t == DNS_T_TXT || t == DNS_T_PTR || t == DNS_T_CNAME;
+	       t == DNS_T_TXT || t == DNS_T_PTR || t == DNS_T_CNAME ||
+	       t == DNS_T_NS;
 }
 
 /* dns_answer_parse - header, question check, answers along the CNAME

@@ -18,7 +18,7 @@
  * Answers: the records of the question's type owned by the question name
  * or, following CNAME records found in the answer section, by the end of
  * the chain (at most DNS_CNAME_MAX links; a longer chain or a loop is
- * DNS_ERR_FORMAT). Kept types: A, AAAA, MX, TXT, PTR, CNAME; records of
+ * DNS_ERR_FORMAT). Kept types: A, AAAA, MX, NS, TXT, PTR, CNAME; records of
  * other types and classes are skipped. Names come out in presentation form
  * without the trailing dot ("mx.example"; the root is "."); bytes other than
  * letters, digits, '-', '_' and '*' are written as \DDD, so a name never
@@ -95,7 +95,7 @@ struct dns_rr {
 	uint16_t pref; /* MX preference */
 	uint32_t ttl;
 	uint8_t addr[16];  /* A: 4 octets, AAAA: 16 */
-	uint32_t off, len; /* MX/PTR/CNAME target name, TXT data: in the pool */
+	uint32_t off, len; /* MX/NS/PTR/CNAME target name, TXT data: pool */
 };
 
 struct dns_answer {
