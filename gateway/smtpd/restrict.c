@@ -86,6 +86,7 @@ struct restrict_cfg {
 	int reject_unlisted_sender;
 	int delay_reject;
 	int pdms_access; /* smtpd_access_maps in parent_domain_matches_... */
+	int ipv6; /* inet_protocols has IPv6: AAAA lookups for MX hosts */
 	int tempfail_permit; /* reject_tempfail_action = defer_if_permit */
 	char *null_key;
 	char *rbl_template;
@@ -495,6 +496,9 @@ struct restrict_cfg *restrict_new(void)
 		conf_get_bool("smtpd_reject_unlisted_sender") > 0;
 	c->delay_reject = conf_get_bool("smtpd_delay_reject") != 0;
 	c->pdms_access = pdms_has("smtpd_access_maps");
+	const char *ip = conf_get("inet_protocols");
+	c->ipv6 = ip == NULL || strstr(ip, "ipv6") != NULL ||
+		  strstr(ip, "all") != NULL;
 	const char *tf = conf_get("reject_tempfail_action");
 	c->tempfail_permit = tf == NULL || strcmp(tf, "defer") != 0;
 	c->relay_code = code_param("relay_domains_reject_code", 554);
@@ -939,7 +943,7 @@ static void dns_done(int status, const struct dns_answer *ans, void *arg)
 				buf_putc(&v, t[k] == '\n' || t[k] == 0 ? ' '
 								       : t[k]);
 			buf_putc(&v, '\n');
-		} else if (rr->type == DNS_T_PTR) {
+		} else if (rr->type == DNS_T_PTR || rr->type == DNS_T_NS) {
 			buf_printf(&v, "%s\n", dns_rr_text(ans, rr));
 		}
 	}
@@ -985,6 +989,7 @@ struct ev {
 	int sleeps;         /* sleep restrictions seen, for their keys */
 	struct dflag dip, dir;
 	struct buf log; /* lines, '\n' after each */
+	struct buf warn; /* warnings, logged with the lines */
 	struct restrict_actions act;
 };
 
@@ -994,6 +999,19 @@ struct stg {
 	const char *cls;
 	enum restrict_stage stage;
 };
+
+/* A warning logged once the evaluation completes (an evaluation that
+ * waits for DNS answers runs again, and would repeat it). */
+static void ev_warn(struct ev *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void ev_warn(struct ev *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&e->warn, fmt, ap);
+	va_end(ap);
+	buf_putc(&e->warn, '\n');
+}
 
 static void ev_log(struct ev *e, const char *what, const char *text,
 		   size_t n)
@@ -1788,54 +1806,150 @@ static int r_check_recipient(struct ev *e, const struct stg *st,
 	return r == R_OK && routed(s) ? R_DUNNO : r;
 }
 
-/* check_server_access(): MX hosts (or A records) of a name, by host name
- * and then by address, in table t. */
+/* The addresses of host (A, and AAAA unless inet_protocols = ipv4), each
+ * with its shorter prefixes (check_addr_access). *looked is set when some
+ * address lookup answered (else the host has no address we can check). */
+static int host_addr_access(struct ev *e, const struct stg *st, const char *t,
+			    const char *host, const char *name, const char *cls,
+			    int *found, int *looked, int *tempfail)
+{
+	static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
+	int status, r;
+	const char *val;
+	char line[600];
+
+	*found = 0;
+	for (int i = 0; i < (e->c->ipv6 ? 2 : 1); i++) {
+		if (!dns_get(e, host, types[i], &status, &val))
+			continue;
+		if (status == DNS_TEMPFAIL)
+			*tempfail = 1;
+		while (status == DNS_OK &&
+		       next_line(&val, line, sizeof(line))) {
+			*looked = 1;
+			r = addr_access(e, st, t, line, 1, name, cls, found);
+			if (*found || r != R_DUNNO)
+				return r;
+		}
+	}
+	return R_DUNNO;
+}
+
+/* Postfix's check_server_access(): the MX hosts (type MX; the domain
+ * itself when it has no MX record, nothing for a null MX), the name
+ * servers (NS; those of the nearest parent domain that has some), or the
+ * domain itself (A) of the domain in addr (after any '@'); each host by
+ * name with its parent domains (not for A) and then by its addresses,
+ * with their prefixes (so cidr tables see every address). An address
+ * literal [ip] is its own MX host. A lookup that fails gives no decision
+ * (Postfix logs "Unable to look up ..."). */
 static int server_access(struct ev *e, const struct stg *st, const char *t,
-			 const char *domain, uint16_t type, const char *name,
+			 const char *addr, uint16_t type, const char *name,
 			 const char *cls)
 {
 	int status, found, r;
 	const char *val, *p;
-	char line[600], host[512];
+	const char *tname = type == DNS_T_MX   ? "MX"
+			    : type == DNS_T_NS ? "NS"
+					       : "A";
+	char line[600];
 	char hosts[MX_HOSTS_MAX][256];
 	size_t nh = 0;
 
-	if (domain == NULL || *domain == 0 || *domain == '[')
+	if (addr == NULL)
 		return R_DUNNO;
-	if (!dns_get(e, domain, type, &status, &val))
+	const char *at = strrchr(addr, '@');
+	const char *domain = at != NULL ? at + 1 : addr;
+	if (*domain == 0)
 		return R_DUNNO;
-	if (type == DNS_T_MX && (status == DNS_NODATA)) {
-		/* no MX: the domain itself is the mail host */
-		snprintf(hosts[nh++], sizeof(hosts[0]), "%.255s", domain);
-	} else if (status != DNS_OK) {
-		return R_DUNNO;
+	if (*domain == '[') {
+		size_t n = strlen(domain);
+		char lit[128];
+		unsigned char a[16];
+		if (type == DNS_T_NS || domain[n - 1] != ']' || n - 2 >= 128)
+			return R_DUNNO;
+		snprintf(lit, sizeof(lit), "%.*s", (int)(n - 2), domain + 1);
+		const char *bare =
+			str_ncasecmp(lit, "ipv6:", 5) == 0 ? lit + 5 : lit;
+		if (inet_pton(AF_INET, bare, a) != 1 &&
+		    (bare == lit || inet_pton(AF_INET6, bare, a) != 1))
+			return R_DUNNO;
+		return addr_access(e, st, t, bare, 1, name, cls, &found);
 	}
-	p = val;
-	while (status == DNS_OK && nh < MX_HOSTS_MAX &&
-	       next_line(&p, line, sizeof(line))) {
-		if (type == DNS_T_MX) {
-			const char *sp = strchr(line, ' ');
+	if (type == DNS_T_A) {
+		snprintf(hosts[nh++], sizeof(hosts[0]), "%.255s", domain);
+	} else {
+		const char *d = domain;
+		for (;;) {
+			if (!dns_get(e, d, type, &status, &val))
+				return R_DUNNO;
+			if (status != DNS_NOTFOUND && status != DNS_NODATA)
+				break;
+			if (type == DNS_T_MX)
+				break;
+			/* NS: the nearest parent domain that has some */
+			const char *dot = strchr(d, '.');
+			if (dot == NULL || dot[1] == 0)
+				break;
+			d = dot + 1;
+		}
+		if (type == DNS_T_MX &&
+		    (status == DNS_NOTFOUND || status == DNS_NODATA)) {
+			/* no MX: the domain is its own mail host (also for
+			 * NXDOMAIN, as Postfix works around broken servers) */
 			snprintf(hosts[nh++], sizeof(hosts[0]), "%.255s",
-				 sp ? sp + 1 : line);
-		} else {
-			r = addr_access(e, st, t, line, 0, name, cls, &found);
-			if (found || r != R_DUNNO)
-				return r;
+				 domain);
+		} else if (status != DNS_OK) {
+			ev_warn(e, "Unable to look up %s host for %s: %s",
+				tname, domain,
+				status == DNS_TEMPFAIL
+					? "Host not found, try again"
+					: "Host not found");
+			return R_DUNNO;
+		}
+		p = val;
+		while (status == DNS_OK && nh < MX_HOSTS_MAX &&
+		       next_line(&p, line, sizeof(line))) {
+			const char *h = line;
+			if (type == DNS_T_MX) {
+				const char *sp = strchr(line, ' ');
+				h = sp != NULL ? sp + 1 : line;
+				if (strcmp(h, ".") == 0)
+					return R_DUNNO; /* null MX */
+			}
+			snprintf(hosts[nh++], sizeof(hosts[0]), "%.255s", h);
 		}
 	}
 	for (size_t i = 0; i < nh; i++) {
-		snprintf(host, sizeof(host), "%.255s", hosts[i]);
-		r = domain_access(e, st, t, host, 0, name, cls, &found);
-		if (found || r != R_DUNNO)
-			return r;
-		if (!dns_get(e, host, DNS_T_A, &status, &val))
+		unsigned char a[16];
+		int looked = 0, tf = 0;
+		if (inet_pton(AF_INET, hosts[i], a) == 1 ||
+		    inet_pton(AF_INET6, hosts[i], a) == 1) {
+			r = addr_access(e, st, t, hosts[i], 1, name, cls,
+					&found);
+			if (found || r != R_DUNNO)
+				return r;
 			continue;
-		p = val;
-		while (status == DNS_OK && next_line(&p, line, sizeof(line))) {
-			r = addr_access(e, st, t, line, 0, name, cls, &found);
+		}
+		if (type != DNS_T_A) {
+			r = domain_access(e, st, t, hosts[i], 1, name, cls,
+					  &found);
 			if (found || r != R_DUNNO)
 				return r;
 		}
+		int pend = e->pending;
+		e->pending = 0;
+		r = host_addr_access(e, st, t, hosts[i], name, cls, &found,
+				     &looked, &tf);
+		int now_pending = e->pending;
+		e->pending = pend || now_pending;
+		if (found || r != R_DUNNO)
+			return r;
+		if (!now_pending && !looked && type != DNS_T_A)
+			ev_warn(e, "Unable to look up %s host %s for %s %s: %s",
+				tname, hosts[i], cls, name,
+				tf ? "Temporary failure in name resolution"
+				   : "Name or service not known");
 	}
 	return R_DUNNO;
 }
@@ -1852,19 +1966,41 @@ static int r_helo_mx(struct ev *e, const struct stg *st, const char *t)
 			     "Helo command");
 }
 
+static int r_helo_ns(struct ev *e, const struct stg *st, const char *t)
+{
+	return server_access(e, st, t, e->x->helo, DNS_T_NS, e->x->helo,
+			     "Helo command");
+}
+
 static int r_sender_mx(struct ev *e, const struct stg *st, const char *t)
 {
 	if (e->x->sender == NULL || *e->x->sender == 0)
 		return R_DUNNO;
-	return server_access(e, st, t, domain_of(e->x->sender), DNS_T_MX,
-			     e->x->sender, "Sender address");
+	return server_access(e, st, t, e->x->sender, DNS_T_MX, e->x->sender,
+			     "Sender address");
+}
+
+static int r_sender_ns(struct ev *e, const struct stg *st, const char *t)
+{
+	if (e->x->sender == NULL || *e->x->sender == 0)
+		return R_DUNNO;
+	return server_access(e, st, t, e->x->sender, DNS_T_NS, e->x->sender,
+			     "Sender address");
 }
 
 static int r_recipient_mx(struct ev *e, const struct stg *st, const char *t)
 {
 	if (e->x->recipient == NULL)
 		return R_DUNNO;
-	return server_access(e, st, t, domain_of(e->x->recipient), DNS_T_MX,
+	return server_access(e, st, t, e->x->recipient, DNS_T_MX,
+			     e->x->recipient, "Recipient address");
+}
+
+static int r_recipient_ns(struct ev *e, const struct stg *st, const char *t)
+{
+	if (e->x->recipient == NULL)
+		return R_DUNNO;
+	return server_access(e, st, t, e->x->recipient, DNS_T_NS,
 			     e->x->recipient, "Recipient address");
 }
 
@@ -2740,6 +2876,9 @@ static const struct row {
 	{"check_helo_mx_access", r_helo_mx, 1},
 	{"check_sender_mx_access", r_sender_mx, 1},
 	{"check_recipient_mx_access", r_recipient_mx, 1},
+	{"check_helo_ns_access", r_helo_ns, 1},
+	{"check_sender_ns_access", r_sender_ns, 1},
+	{"check_recipient_ns_access", r_recipient_ns, 1},
 	{"check_policy_service", r_policy, 1},
 	{"reject_rbl_client", r_rbl_client, 1},
 	{"permit_dnswl_client", r_dnswl_client, 1},
@@ -2909,6 +3048,7 @@ static void ev_init(struct ev *e, struct restrict_sess *rs,
 	dflag_init(&e->dip);
 	dflag_init(&e->dir);
 	buf_init(&e->log, 256 * 1024);
+	buf_init(&e->warn, 64 * 1024);
 	buf_init(&e->act.prepend, 64 * 1024);
 }
 
@@ -2917,12 +3057,21 @@ static void ev_free(struct ev *e)
 	buf_free(&e->dip.reply);
 	buf_free(&e->dir.reply);
 	buf_free(&e->log);
+	buf_free(&e->warn);
 	actions_reset(&e->act);
 	buf_free(&e->act.prepend);
 }
 
 static void ev_flush_log(struct ev *e)
 {
+	for (char *w = e->warn.data; w != NULL && *w;) {
+		char *nl = strchr(w, '\n');
+		if (nl == NULL)
+			break;
+		*nl = 0;
+		msg_warn("%s", w);
+		w = nl + 1;
+	}
 	char *p = e->log.data;
 	while (*p) {
 		char *nl = strchr(p, '\n');

@@ -17,8 +17,11 @@
  * (access.h), restriction classes (smtpd_restriction_classes),
  * warn_if_reject, defer_if_permit, defer_if_reject, sleep, DNS checks
  * (reject_rbl_client, reject_rhsbl_*, permit_dnswl_client,
- * reject_unknown_*) through the asynchronous resolver and
- * check_policy_service through policy.h.
+ * reject_unknown_*, check_{helo,sender,recipient}_{mx,ns}_access and
+ * check_helo_a_access as Postfix's check_server_access) through the
+ * asynchronous resolver and check_policy_service through policy.h. The
+ * client's names and their status come from the session's lookup at
+ * connect (peer.h), as Postfix's smtpd_peer.
  *
  * Asynchronous evaluation: a restriction that needs a DNS answer, a policy
  * server's reply or a sleep that is not yet at hand starts it and marks
