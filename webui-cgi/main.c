@@ -1274,6 +1274,30 @@ static void page_queue(void)
 
 /* ------------------------------------------------------------ main */
 
+/* The client's address: what `mailgw webui-tls` put in its request field
+ * (webui/httphead.h) when the field carries the proxy key, else httpd's
+ * REMOTE_ADDR (then the proxy itself, or a local client). */
+static const char *client_addr(void)
+{
+	static char a[64];
+	const char *f = getenv("HTTP_X_MAILGW_CLIENT");
+	char key[WEBUI_TOKEN_HEX + 1];
+	const char *ip;
+	size_t n;
+
+	if (f == NULL || strlen(f) <= WEBUI_TOKEN_HEX + 1 ||
+	    f[WEBUI_TOKEN_HEX] != ' ' ||
+	    webui_secret_read(R.webui_dir, WEBUI_PROXY_KEY_FILE, key) < 0 ||
+	    !str_secure_eq(f, WEBUI_TOKEN_HEX, key, WEBUI_TOKEN_HEX))
+		return R.addr;
+	ip = f + WEBUI_TOKEN_HEX + 1;
+	n = strspn(ip, "0123456789abcdefABCDEF.:");
+	if (n == 0 || n >= sizeof(a) || ip[n] != 0)
+		return R.addr;
+	memcpy(a, ip, n + 1);
+	return a;
+}
+
 static int authenticate(void)
 {
 	struct buf c;
@@ -1333,6 +1357,7 @@ int main(void)
 		fail(500, "Error", "webui_directory is not set.");
 		return 0;
 	}
+	R.addr = client_addr();
 	{
 		char logpath[4096];
 

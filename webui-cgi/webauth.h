@@ -11,7 +11,9 @@
  *   login-failures   "TIME ADDRESS" lines of failed logins (and wrong
  *                    setup tokens or current passwords: one limit);
  *   setup-token      the one-time token of the first-run page
- *                    (webui/setuptoken.h).
+ *                    (webui/setuptoken.h);
+ *   proxy-key        the secret of `mailgw webui-tls`'s client address
+ *                    field (webui/httphead.h).
  * A session id is 128 random bits (getrandom(2)) as 32 hex digits; so is
  * its CSRF token. A session ends after SESSION_IDLE_S without use, after
  * SESSION_MAX_S in all, or at logout. LOGIN_FAILS_MAX failures from one

@@ -33,14 +33,14 @@ static int admin_set(const char *dir)
 	return path_of(dir, "admin", p, sizeof(p)) == 0 && access(p, F_OK) == 0;
 }
 
-/* The stored token, or -1 (none, or not a token). */
-static int read_token(const char *dir, char tok[WEBUI_TOKEN_HEX + 1])
+int webui_secret_read(const char *dir, const char *name,
+		      char tok[WEBUI_TOKEN_HEX + 1])
 {
 	char p[4096], data[WEBUI_TOKEN_HEX + 2];
 	ssize_t n;
 	int fd;
 
-	if (path_of(dir, WEBUI_TOKEN_FILE, p, sizeof(p)) < 0 ||
+	if (path_of(dir, name, p, sizeof(p)) < 0 ||
 	    (fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, data, sizeof(data));
@@ -55,25 +55,20 @@ static int read_token(const char *dir, char tok[WEBUI_TOKEN_HEX + 1])
 	return 0;
 }
 
-int webui_token_make(const char *dir, const char *owner,
+int webui_secret_new(const char *dir, const char *name, const char *owner,
 		     char tok[WEBUI_TOKEN_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[WEBUI_TOKEN_BITS / 8];
-	char p[4096], tmp[4096];
+	char p[4096], tmp[4096], tmpname[256];
 	struct passwd *pw = NULL;
 	int fd, e;
 
-	if (admin_set(dir)) {
-		webui_token_remove(dir);
-		return 0;
-	}
-	if (read_token(dir, tok) == 0)
-		return 1;
 	if (owner && *owner && (pw = getpwnam(owner)) == NULL)
 		return -ENOENT;
-	if (path_of(dir, WEBUI_TOKEN_FILE, p, sizeof(p)) < 0 ||
-	    path_of(dir, WEBUI_TOKEN_FILE ".new", tmp, sizeof(tmp)) < 0)
+	snprintf(tmpname, sizeof(tmpname), "%s.new", name);
+	if (path_of(dir, name, p, sizeof(p)) < 0 ||
+	    path_of(dir, tmpname, tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		return -EIO;
@@ -87,6 +82,7 @@ int webui_token_make(const char *dir, const char *owner,
 		  0600);
 	if (fd < 0)
 		return -errno;
+	errno = 0;
 	if (write(fd, tok, WEBUI_TOKEN_HEX) != WEBUI_TOKEN_HEX ||
 	    write(fd, "\n", 1) != 1 ||
 	    (pw && fchown(fd, pw->pw_uid, pw->pw_gid) < 0) || fsync(fd) < 0) {
@@ -100,7 +96,22 @@ int webui_token_make(const char *dir, const char *owner,
 		unlink(tmp);
 		return -e;
 	}
-	return 1;
+	return 0;
+}
+
+int webui_token_make(const char *dir, const char *owner,
+		     char tok[WEBUI_TOKEN_HEX + 1])
+{
+	int rc;
+
+	if (admin_set(dir)) {
+		webui_token_remove(dir);
+		return 0;
+	}
+	if (webui_secret_read(dir, WEBUI_TOKEN_FILE, tok) == 0)
+		return 1;
+	rc = webui_secret_new(dir, WEBUI_TOKEN_FILE, owner, tok);
+	return rc < 0 ? rc : 1;
 }
 
 int webui_token_check(const char *dir, const char *given, size_t len)
@@ -109,7 +120,7 @@ int webui_token_check(const char *dir, const char *given, size_t len)
 	size_t n = 0;
 	int bad = 0;
 
-	if (read_token(dir, tok) < 0)
+	if (webui_secret_read(dir, WEBUI_TOKEN_FILE, tok) < 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		char c = given[i];

@@ -42,6 +42,22 @@ void webui_token_remove(const char *dir);
  * also to stderr, the console, when the log goes elsewhere). */
 void webui_token_announce(void);
 
+/* The proxy key: `mailgw webui-tls` tells the CGI each client's address
+ * in a request field that carries this secret too (webui/httphead.h), so
+ * a field from anyone else (a local process talking to httpd directly)
+ * is not believed. The proxy makes a new one at start, as webui_owner. */
+#define WEBUI_PROXY_KEY_FILE "proxy-key"
+
+/* webui_secret_new - WEBUI_TOKEN_BITS random bits as hex into tok and
+ * into dir/name (0600, owned by owner when given; written aside and
+ * renamed into place, links not followed). 0 or -errno. */
+int webui_secret_new(const char *dir, const char *name, const char *owner,
+		     char tok[WEBUI_TOKEN_HEX + 1]);
+/* webui_secret_read - dir/name's secret into tok. 0, or -1 when there is
+ * none (or it is not one). */
+int webui_secret_read(const char *dir, const char *name,
+		      char tok[WEBUI_TOKEN_HEX + 1]);
+
 /* webui_token_main: in commands.h */
 
 #endif

@@ -237,3 +237,126 @@ def test_control_socket_refuses_bad_jobs(gateway):
     assert out.endswith("status 1\n"), out
     os.close(r)
     os.close(w)
+
+
+def https_request(port, src, method, path, body=None, cookie=None,
+                  headers=None):
+    """One request over `mailgw webui-tls` from source address src."""
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE     # webui-tls' self-signed certificate
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=60,
+                                    context=ctx, source_address=(src, 0))
+    h = dict(headers or {})
+    if cookie:
+        h["Cookie"] = cookie
+    if body is not None:
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        c.request(method, "/cgi-bin/webui.cgi" + path, body=body, headers=h)
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+    finally:
+        c.close()
+
+
+def form_start(port, src, path):
+    """GET a pre-session form: its cookie and CSRF token."""
+    status, headers, page = https_request(port, src, "GET", path)
+    assert status == 200, (status, page)
+    cookie = "; ".join(v.split(";")[0] for k, v in headers
+                       if k.lower() == "set-cookie")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+    return cookie, csrf
+
+
+def test_login_limit_per_client_behind_proxy(gateway, httpd):
+    """Behind `mailgw webui-tls` httpd sees every client as 127.0.0.1; the
+    proxy tells the CGI the real address in a field keyed with a secret
+    (client-sent copies are dropped), so the login limit is per client:
+    127.0.0.2 is locked out after 5 failures, 127.0.0.3 still logs in."""
+    from urllib.parse import quote
+    gw = gateway()
+    pw = webui_user()
+    webui_dir = gw.dir / "webui"
+    webui_dir.mkdir(mode=0o700)
+    os.chown(webui_dir, pw.pw_uid, pw.pw_gid)
+    (gw.dir / "settings.cf").write_text(
+        settings_text(gw, free_port(), webui_dir, pw.pw_name))
+    assert gw.cmd("config", "apply").rc == 0
+    gw.start()
+    (line,) = gw.wait_log(r"web UI setup token: [0-9a-f]{32} ")
+    token = re.search(r"setup token: ([0-9a-f]{32})", line).group(1)
+    h = httpd(gw.dir, pw.pw_name)
+    port = free_port()
+    tls = subprocess.Popen(
+        [str(BUILD / "mailgw"), "-c", str(gw.dir), "webui-tls", "-u",
+         pw.pw_name, f"127.0.0.1:{port}", f"127.0.0.1:{h.port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: listening(port), 20, "mailgw webui-tls")
+        wait_until(lambda: (webui_dir / "proxy-key").exists(), 20,
+                   "the proxy key")
+        password = "correct horse battery"
+        pwq = quote(password)
+        cookie, csrf = form_start(port, "127.0.0.3", "/setup")
+        status, _, page = https_request(
+            port, "127.0.0.3", "POST", "/setup", cookie=cookie,
+            body=f"csrf={csrf}&token={token}&password={pwq}&confirm={pwq}")
+        assert status == 303, (status, page)
+        # 127.0.0.2 fails five times, claiming other addresses in forged
+        # fields (dropped by the proxy: its own field carries the key).
+        forged = [{}, {"X-Mailgw-Client": "0" * 32 + " 127.0.0.9"},
+                  {"x_mailgw_client": "127.0.0.9"},
+                  {"X-Mailgw-Client": "127.0.0.9"}, {}]
+        cookie, csrf = form_start(port, "127.0.0.2", "/login")
+        for extra in forged:
+            status, _, page = https_request(
+                port, "127.0.0.2", "POST", "/login", cookie=cookie,
+                body=f"csrf={csrf}&password=wrong+password", headers=extra)
+            assert status == 403 and "Wrong password" in page, (status, page)
+        # Locked out, even with the right password.
+        status, _, page = https_request(
+            port, "127.0.0.2", "POST", "/login", cookie=cookie,
+            body=f"csrf={csrf}&password={pwq}")
+        assert status == 429 and "Too many failed" in page, (status, page)
+        # Another client is not.
+        cookie, csrf = form_start(port, "127.0.0.3", "/login")
+        status, headers, page = https_request(
+            port, "127.0.0.3", "POST", "/login", cookie=cookie,
+            body=f"csrf={csrf}&password={pwq}")
+        assert status == 303, (status, page)
+        assert dict((k.lower(), v) for k, v in headers)["location"] \
+            .endswith("/dashboard")
+    finally:
+        kill_pid(tls.pid, timeout=5)
+        tls.wait()
+    # Straight to httpd (not through the proxy), a field with a wrong key
+    # is not believed: the failure counts for 127.0.0.1.
+    import urllib.request
+    req = urllib.request.Request(
+        h.url + "/login", headers={"X-Mailgw-Client": "f" * 32 + " 127.0.0.3"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        page = r.read().decode()
+        cookie = "; ".join(v.split(";")[0] for k, v in r.getheaders()
+                           if k.lower() == "set-cookie")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+    req = urllib.request.Request(
+        h.url + "/login", data=f"csrf={csrf}&password=nope".encode(),
+        headers={"X-Mailgw-Client": "f" * 32 + " 127.0.0.3",
+                 "Cookie": cookie})
+    try:
+        urllib.request.urlopen(req, timeout=60)
+        raise AssertionError("a wrong password was accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403
+    log = (webui_dir / "webui.log").read_text()
+    assert log.count("login failed from 127.0.0.2") == 5, log
+    assert "login refused from 127.0.0.2: too many failures" in log, log
+    assert "login from 127.0.0.3" in log and \
+        "admin password set from 127.0.0.3" in log, log
+    assert "login failed from 127.0.0.1" in log, log
+    assert "127.0.0.9" not in log and "failed from 127.0.0.3" not in log, log

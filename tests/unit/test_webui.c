@@ -13,6 +13,7 @@
 #include "form.h"
 #include "qlist.h"
 #include "webauth.h"
+#include "webui/httphead.h"
 #include "webui/setuptoken.h"
 
 static void test_form(void **state)
@@ -326,6 +327,62 @@ static void test_setup_token(void **state)
 	assert_int_equal(webauth_session_find(dir, id2, strlen(id2), csrf), 0);
 }
 
+/* The proxy's request head rewrite (webui/httphead.h). */
+static void test_httphead(void **state)
+{
+	static const char add[] = "X-Mailgw-Client: KEY 192.0.2.7\r\n";
+	static const char req[] =
+		"POST /cgi-bin/webui.cgi/login HTTP/1.1\r\n"
+		"Host: gw\r\n"
+		"X-Mailgw-Client: forged 10.0.0.1\r\n"
+		"x_mailgw_client: forged too\r\n"
+		"X-MAILGW-CLIENT \t: spaced\r\n"
+		"  folded part of the forged one\r\n"
+		"X-Mailgw-Clients: another field\r\n"
+		"Content-Length: 4\r\n"
+		"\r\n"
+		"a=bc";
+	struct buf o;
+	int n;
+
+	(void)state;
+	buf_init(&o, HTTPHEAD_MAX * 2);
+	/* Not complete yet: nothing out, wait for more. */
+	assert_int_equal(httphead_rewrite(req, 40, add, &o), 0);
+	assert_int_equal(buf_len(&o), 0);
+	n = httphead_rewrite(req, strlen(req), add, &o);
+	assert_int_equal(n, (int)(strlen(req) - 4)); /* the body stays */
+	assert_string_equal(buf_str(&o),
+			    "POST /cgi-bin/webui.cgi/login HTTP/1.1\r\n"
+			    "Host: gw\r\n"
+			    "X-Mailgw-Clients: another field\r\n"
+			    "Content-Length: 4\r\n"
+			    "X-Mailgw-Client: KEY 192.0.2.7\r\n"
+			    "\r\n");
+	/* Bare LF lines; no field to add. */
+	buf_reset(&o);
+	n = httphead_rewrite("GET / HTTP/1.0\nX_Mailgw_Client: x\nA: b\n\n",
+			     40, NULL, &o);
+	assert_int_equal(n, 40);
+	assert_string_equal(buf_str(&o), "GET / HTTP/1.0\nA: b\n\n");
+	/* Too long without an end, or a NUL in the head: refused. */
+	{
+		char big[HTTPHEAD_MAX + 10];
+
+		memset(big, 'a', sizeof(big));
+		buf_reset(&o);
+		assert_int_equal(httphead_rewrite(big, sizeof(big), add, &o),
+				 -1);
+		assert_int_equal(
+			httphead_rewrite("GET /\0 HTTP/1.0\r\n\r\n", 21, add,
+					 &o),
+			-1);
+	}
+	assert_int_equal(httphead_is_client_field("x-MAILGW_client", 15), 1);
+	assert_int_equal(httphead_is_client_field("X-Mailgw-Clien", 14), 0);
+	buf_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_logstat), cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_webauth),
 		cmocka_unit_test(test_setup_token),
+		cmocka_unit_test(test_httphead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
