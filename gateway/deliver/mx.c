@@ -157,6 +157,33 @@ int mx_names_from_answer(const struct dns_answer *ans, const unsigned *rnd,
 	return (int)n;
 }
 
+void mx_order(struct mx_target *t, size_t n, int randomize)
+{
+	unsigned key[MX_TARGET_MAX];
+	size_t i, j;
+
+	if (!randomize || n < 2)
+		return;
+	if (n > MX_TARGET_MAX)
+		n = MX_TARGET_MAX;
+	if (getrandom(key, n * sizeof(key[0]), 0) != (ssize_t)(n * sizeof(key[0])))
+		return;
+	/* As Postfix: shuffle, then a stable sort by preference. Insertion
+	 * sort: at most MX_TARGET_MAX entries, already sorted by pref. */
+	for (i = 1; i < n; i++) {
+		struct mx_target v = t[i];
+		unsigned k = key[i];
+
+		for (j = i; j > 0 && t[j - 1].pref == v.pref && key[j - 1] > k;
+		     j--) {
+			t[j] = t[j - 1];
+			key[j] = key[j - 1];
+		}
+		t[j] = v;
+		key[j] = k;
+	}
+}
+
 static int addr_equal(const struct net_addr *a, const struct net_addr *b)
 {
 	if (a->sa.ss_family != b->sa.ss_family)
@@ -544,6 +571,7 @@ static void assemble(struct mx_lookup *l)
 		finish(l);
 		return;
 	}
+	mx_order(res->t, res->n, l->req.randomize);
 	res->status = DELIVER_SENT;
 	finish(l);
 }
@@ -561,7 +589,8 @@ static void on_mx(int status, const struct dns_answer *ans, void *arg)
 	case DNS_OK:
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			memset(rnd, 0, sizeof(rnd));
-		n = mx_names_from_answer(ans, rnd, l->names, MX_NAMES_MAX);
+		n = mx_names_from_answer(ans, l->req.randomize ? rnd : NULL,
+					 l->names, MX_NAMES_MAX);
 		if (n < 0) {
 			result_set(&l->res, DELIVER_BOUNCE, "5.1.0",
 				   "Domain %s does not accept mail (nullMX)%s",

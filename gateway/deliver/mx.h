@@ -1,8 +1,12 @@
 /* mx - the server addresses of an SMTP next hop, as Postfix's smtp_addr.c.
  *
  * A next hop "domain" (route.literal 0) is looked up as MX records: the
- * exchangers sorted by preference (equal preferences shuffled, RFC 5321
- * 5.1), their A/AAAA records in that order, at most limit addresses. A
+ * exchangers sorted by preference, their A/AAAA records in that order, at
+ * most limit addresses. With randomize (smtp_randomize_addresses, as
+ * Postfix) exchangers of equal preference are shuffled before the limit
+ * (RFC 5321 5.1), and then the addresses of equal preference, so the
+ * load spreads over all of them (a host's own addresses, which all have
+ * the host's preference, too); without it the order is the one received. A
  * domain with no MX records (NODATA) falls back to its own A/AAAA records
  * (RFC 5321 5.1 implicit MX); NXDOMAIN fails at once (the name exists for
  * no type, RFC 8020). A null MX (RFC 7505: one record "0 .") fails for good
@@ -69,6 +73,7 @@ struct mx_request {
 	int mx_enabled;    /* 0: disable_dns_lookups (hosts only) */
 	int loop_detect;   /* SMTP to port 25: own addresses are a loop */
 	unsigned limit;    /* smtp_mx_address_limit (0: MX_TARGET_MAX) */
+	int randomize;     /* smtp_randomize_addresses */
 	const char *hosts; /* hosts file, NULL: HOSTS_PATH */
 	const struct net_addr *self; /* our own addresses */
 	size_t nself;
@@ -98,6 +103,11 @@ struct mx_name {
  * exchanger: RFC 7505 3). */
 int mx_names_from_answer(const struct dns_answer *ans, const unsigned *rnd,
 			 struct mx_name *out, size_t max);
+
+/* mx_order - t[0..n) is sorted by preference; with randomize, the
+ * entries of equal preference come out in a random order (getrandom());
+ * without, nothing changes. */
+void mx_order(struct mx_target *t, size_t n, int randomize);
 
 /* mx_cut_self - loop detection over t[0..*n): cut before the first
  * preference that holds an own address. Returns 0 when nothing matched,

@@ -1983,7 +1983,7 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 {
 	struct mx_request req;
 	struct net_addr lit;
-	const char *dis;
+	const char *dis, *rnd;
 
 	if (r->unix_path)
 		return resolve_unix(s, r);
@@ -1998,6 +1998,8 @@ static int resolve(struct smtp_sess *s, const struct route *r)
 	if (!req.mx_enabled)
 		req.lookup = MX_LOOKUP_NATIVE;
 	req.limit = (unsigned)tp_int(s, "smtp_mx_address_limit");
+	rnd = tp_str(s, "smtp_randomize_addresses");
+	req.randomize = rnd && str_casecmp(rnd, "yes") == 0;
 	/* Postfix: loop detection for SMTP next hops on port 25 only, so
 	 * content filters on [127.0.0.1]:10025 work. */
 	req.loop_detect = !s->lmtp && s->port == 25;

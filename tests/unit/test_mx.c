@@ -169,6 +169,86 @@ static void test_self_addrs(void **state)
 			 2);
 }
 
+/* ---- smtp_randomize_addresses ---- */
+
+static void test_order(void **state)
+{
+	struct mx_target t[3];
+	int first[2] = {0, 0};
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		target(&t[0], "192.0.2.1", 10);
+		target(&t[1], "192.0.2.2", 10);
+		target(&t[2], "192.0.2.3", 20);
+		mx_order(t, 3, 0); /* off: as it is */
+		assert_int_equal(t[0].addr.sa.ss_family, AF_INET);
+		assert_true(has(&t[0].addr, 1, "192.0.2.1"));
+		assert_true(has(&t[1].addr, 1, "192.0.2.2"));
+		assert_true(has(&t[2].addr, 1, "192.0.2.3"));
+		mx_order(t, 3, 1); /* on: the two of preference 10 shuffled */
+		first[has(&t[0].addr, 1, "192.0.2.2")]++;
+		assert_int_equal(t[0].pref, 10);
+		assert_int_equal(t[1].pref, 10);
+		assert_true(has(&t[2].addr, 1, "192.0.2.3"));
+	}
+	/* Both orders came up (each misses 200 times with p = 2^-200). */
+	assert_true(first[0] > 0 && first[1] > 0);
+}
+
+struct got {
+	int done;
+	struct mx_result res;
+};
+
+static void got_result(const struct mx_result *res, void *arg)
+{
+	struct got *g = arg;
+
+	g->done++;
+	g->res = *res;
+}
+
+/* Through a whole lookup: a host with two addresses (the hosts file). */
+static void test_randomize_lookup(void **state)
+{
+	struct loop *lp = loop_new();
+	struct mx_request req;
+	int first[2] = {0, 0};
+	const char *hosts = test_write_file(
+		"hosts2", "127.0.0.7 two.example.test\n"
+			  "127.0.0.8 two.example.test\n");
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.host = "two.example.test";
+	req.literal = 1;
+	req.families = HOSTS_INET4;
+	req.lookup = MX_LOOKUP_NATIVE;
+	req.hosts = hosts;
+	for (int randomize = 0; randomize < 2; randomize++) {
+		req.randomize = randomize;
+		for (int i = 0; i < 200; i++) {
+			struct got g = {0};
+
+			(void)mx_lookup_start(lp, NULL, &req, got_result, &g);
+			while (!g.done)
+				loop_run_once(lp, -1);
+			assert_int_equal(g.done, 1);
+			assert_int_equal(g.res.status, DELIVER_SENT);
+			assert_int_equal(g.res.n, 2);
+			if (!randomize)
+				assert_true(has(&g.res.t[0].addr, 1,
+						"127.0.0.7"));
+			else
+				first[has(&g.res.t[0].addr, 1,
+					  "127.0.0.8")]++;
+		}
+	}
+	assert_true(first[0] > 0 && first[1] > 0);
+	loop_free(lp);
+}
+
 /* ---- lookups cancelled while they wait ---- */
 
 static void never_called(const struct mx_result *res, void *arg)
@@ -270,6 +350,8 @@ int main(void)
 		cmocka_unit_test(test_cut_self),
 		cmocka_unit_test(test_lookup_flags),
 		cmocka_unit_test(test_self_addrs),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_randomize_lookup),
 		cmocka_unit_test(test_cancel),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
