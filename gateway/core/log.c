@@ -245,6 +245,26 @@ void msg_panic(const char *fmt, ...)
 	abort();
 }
 
+void log_escape_header(struct buf *out, const char *v, size_t n)
+{
+	size_t i = 0, start;
+
+	/* Leading blanks and line ends (a value that starts on the next
+	 * line), then the same at the end. */
+	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
+			 v[i] == '\n'))
+		i++;
+	while (n > i && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+			 v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	for (start = i; i < n; i++)
+		if (v[i] == '\r' || v[i] == '\n') {
+			log_escape(out, v + start, i - start);
+			start = i + 1;
+		}
+	log_escape(out, v + start, n - start);
+}
+
 void log_escape(struct buf *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

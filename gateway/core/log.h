@@ -54,6 +54,11 @@ _Noreturn void msg_panic(const char *fmt, ...)
 /* Append s[0..n) to out with control and non-ASCII bytes escaped as \ooo
  * (and backslash as \\), so untrusted text cannot forge log lines. */
 void log_escape(struct buf *out, const char *s, size_t n);
+/* log_escape_header - a header field's value v[0..n) for a log line, as
+ * cleanup logs "message-id=VALUE": unfolded (the CR and LF of folded
+ * lines dropped, RFC 5322 2.2.3), blanks around it trimmed, the rest
+ * through log_escape(). */
+void log_escape_header(struct buf *out, const char *v, size_t n);
 
 /* Test hooks. The sink receives every formatted line (severity prefix
  * included, no timestamp) instead of the destinations when set. The fatal

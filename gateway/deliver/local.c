@@ -121,6 +121,35 @@ int local_header_next(const char **cursor, const char *end, const char *name,
 	return 0;
 }
 
+int local_header_value(const char *content, size_t len, const char *name,
+		       const char **v, size_t *vlen)
+{
+	const char *cur = content, *end = content + len, *t, *p;
+	size_t tl;
+
+	if (!local_header_next(&cur, end, name, &t, &tl))
+		return 0;
+	/* The field's line starts after the last line end before t. */
+	p = t;
+	while (p > content && p[-1] != '\n')
+		p--;
+	*v = p + strlen(name) + 1;
+	/* cur is past the field's first line; continuation lines start
+	 * with a blank. */
+	while (cur < end && (*cur == ' ' || *cur == '\t')) {
+		const char *eol = memchr(cur, '\n', (size_t)(end - cur));
+
+		cur = eol ? eol + 1 : end;
+	}
+	p = cur;
+	if (p > *v && p[-1] == '\n')
+		p--;
+	if (p > *v && p[-1] == '\r')
+		p--;
+	*vlen = (size_t)(p - *v);
+	return 1;
+}
+
 int local_loop_seen(const char *content, size_t len, const char *addr,
 		    size_t n)
 {

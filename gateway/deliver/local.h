@@ -110,6 +110,13 @@ int local_loop_seen(const char *content, size_t len, const char *addr,
 int local_header_next(const char **cursor, const char *end, const char *name,
 		      const char **v, size_t *vlen);
 
+/* local_header_value - the value of the first header field called name
+ * in a canonical CRLF message content[0..len): from after the colon to the
+ * end of its last continuation line (folding line ends kept, the final
+ * one not), untouched. 1 with v/vlen set, or 0. Pure. */
+int local_header_value(const char *content, size_t len, const char *name,
+		       const char **v, size_t *vlen);
+
 struct local_agent;
 
 struct local_agent *local_agent_new(struct loop *lp,

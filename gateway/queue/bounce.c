@@ -298,7 +298,12 @@ int queue_store(struct spool *sp, const char *sender,
 	char prog[64];
 	snprintf(prog, sizeof prog, "%s", log_program());
 	log_set_program("cleanup");
-	msg_info("%s: message-id=<%s>", newqid, msgid ? msgid : "");
+	struct buf id;
+	buf_init(&id, 1024);
+	if (msgid && *msgid)
+		log_escape_header(&id, msgid, strlen(msgid));
+	msg_info("%s: message-id=%s", newqid, id.len ? buf_str(&id) : "<>");
+	buf_free(&id);
 	log_set_program(prog);
 	return 0;
 }
@@ -326,7 +331,9 @@ int bounce_send(struct spool *sp, struct bounce_info *bi,
 		return -1;
 	}
 	char newqid[QID_SIZE];
-	int rc = bounce_queue(sp, bi->from, bi->to, msgid, b.data, b.len,
+	char idval[sizeof(msgid) + 2];
+	snprintf(idval, sizeof idval, "<%s>", msgid);
+	int rc = bounce_queue(sp, bi->from, bi->to, idval, b.data, b.len,
 			      newqid);
 	buf_free(&b);
 	if (rc < 0)

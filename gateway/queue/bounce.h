@@ -51,14 +51,17 @@ int bounce_build(struct buf *out, const struct bounce_info *bi,
 
 /* Store content (canonical CRLF) as a new message from sender (NULL: <>)
  * to rcpts[0..nrcpt), durable before it returns, and log cleanup's
- * "NEWQID: message-id=<msgid>" line; newqid gets its queue ID. 0 or
- * -errno (logged). [blocks] */
+ * "NEWQID: message-id=MSGID" line; msgid is the Message-ID field's value
+ * as found (untrusted: unfolded and escaped for the log by
+ * log_escape_header(); NULL or empty: "<>"); newqid gets its queue ID.
+ * 0 or -errno (logged). [blocks] */
 int queue_store(struct spool *sp, const char *sender,
 		const char *const *rcpts, size_t nrcpt, const char *msgid,
 		const void *content, size_t len, char newqid[QID_SIZE]);
 
-/* Store content as a new message from sender (NULL: <>) to rcpt; newqid gets
- * its queue ID. 0 or -errno (logged). [blocks] */
+/* Store content as a new message from sender (NULL: <>) to rcpt, msgid
+ * as for queue_store(); newqid gets its queue ID. 0 or -errno (logged).
+ * [blocks] */
 int bounce_queue(struct spool *sp, const char *sender, const char *rcpt,
 		 const char *msgid, const void *content, size_t len,
 		 char newqid[QID_SIZE]);

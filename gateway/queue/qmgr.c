@@ -981,13 +981,13 @@ static int qmgr_forward(void *arg, const char *sender,
 			const char *const *rcpts, size_t n,
 			const void *content, size_t len, char *newqid)
 {
-	const char *cur = content, *v = NULL;
-	char msgid[512] = "";
+	const char *v = NULL;
+	char msgid[1024] = "";
 	size_t vl = 0;
 
 	(void)arg;
-	if (local_header_next(&cur, (const char *)content + len, "Message-ID",
-			      &v, &vl))
+	/* Logged as found, folded or not; queue_store() escapes it. */
+	if (local_header_value(content, len, "Message-ID", &v, &vl))
 		snprintf(msgid, sizeof msgid, "%.*s", (int)vl, v);
 	if (queue_store(&Q.sp, sender, rcpts, n, msgid, content, len,
 			newqid) < 0)

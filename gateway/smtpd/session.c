@@ -295,15 +295,9 @@ static void header_line(struct session *s)
 {
 	if (s->hlen >= 11 && str_ncasecmp(s->hline, "Message-ID:", 11) == 0 &&
 	    !s->got_msgid) {
-		const char *v = s->hline + 11;
-		size_t n = s->hlen - 11;
-		while (n > 0 && (*v == ' ' || *v == '\t'))
-			v++, n--;
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
 		struct buf b;
 		buf_init(&b, 1024);
-		log_escape(&b, v, n);
+		log_escape_header(&b, s->hline + 11, s->hlen - 11);
 		log_set_program("cleanup");
 		msg_info("%s: message-id=%s", s->qid, buf_str(&b));
 		log_set_program("smtpd");

@@ -102,6 +102,43 @@ def test_newaliases_nested_and_forward(gateway, smtp_sink):
     gw.wait_queue_empty()
 
 
+def submit(gw, body, sender="a@src.test",
+           rcpts=("postmaster@mx.test.example",)):
+    c = SmtpConn(gw.port)
+    code, text = c.send(sender, list(rcpts), body)
+    c.quit()
+    assert code == 250, text
+
+
+def test_forwarded_copy_logs_message_id_escaped(gateway, smtp_sink):
+    """The forwarded copy's cleanup line gets the Message-ID as smtpd's
+    does: a folded value unfolded, control characters escaped (\\ooo),
+    so a header from the network cannot forge or break a log line."""
+    sink = smtp_sink()
+    gw, _, _ = local_gateway(gateway, sink,
+                             "postmaster chief@remote.example\n")
+    gw.start()
+    submit(gw, b"From: <a@src.test>\r\nSubject: folded id\r\n"
+           b"Message-ID:\r\n <fwd2\x01x@src.test>\r\n\t(Jan 1 00:00:00 vm "
+           b"mailgw/fake[1]: forged)\r\n\r\nhello\r\n")
+    want = (r"<fwd2\\001x@src\.test>\\011\(Jan 1 00:00:00 vm "
+            r"mailgw/fake\[1\]: forged\)$")
+    (line,) = gw.wait_log(r"status=sent \(forwarded as \w+\)")
+    newqid = re.search(r"forwarded as (\w+)\)", line).group(1)
+    qid = re.search(r": (\w+): to=<chief@remote", line).group(1)
+    # The original (smtpd) and the copy (the local agent) alike.
+    gw.wait_log(rf"mailgw/cleanup\[\d+\]: {qid}: message-id={want}")
+    gw.wait_log(rf"mailgw/cleanup\[\d+\]: {newqid}: message-id={want}")
+    (m,) = sink.wait_count(1)
+    assert m.recipients == ["chief@remote.example"]
+    gw.wait_queue_empty()
+    text = gw.log_text()
+    assert "\x01" not in text
+    assert not re.search(r"^\s*\(Jan 1", text, re.M)
+    assert not [ln for ln in text.splitlines() if "mailgw/fake" in ln
+                and "message-id=" not in ln]
+
+
 def test_forwarding_loop_bounces(gateway, smtp_sink):
     """A message that comes back with our Delivered-To bounces 5.4.6."""
     sink = smtp_sink()

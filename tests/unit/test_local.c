@@ -386,6 +386,42 @@ static int setup(void **state)
 	return 0;
 }
 
+/* local_header_value: the whole field, folded lines included. */
+static void test_header_value(void **state)
+{
+	static const char m[] = "Subject: x\r\n"
+				"message-id:\r\n <f@x.example>\r\n\t(c)\r\n"
+				"To: y\r\n"
+				"\r\n"
+				"Message-ID: <body@x>\r\n";
+	static const char plain[] = "Message-ID: <a@b>\r\n\r\n";
+	static const char none[] = "Subject: x\r\n\r\nMessage-ID: <b@x>\r\n";
+	const char *v;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(local_header_value(m, sizeof(m) - 1, "Message-ID", &v,
+					    &n),
+			 1);
+	assert_int_equal(n, strlen("\r\n <f@x.example>\r\n\t(c)"));
+	assert_memory_equal(v, "\r\n <f@x.example>\r\n\t(c)", n);
+	assert_int_equal(local_header_value(plain, sizeof(plain) - 1,
+					    "Message-ID", &v, &n),
+			 1);
+	assert_int_equal(n, 6);
+	assert_memory_equal(v, " <a@b>", 6);
+	/* Only in the header; a body line is not a field. */
+	assert_int_equal(local_header_value(none, sizeof(none) - 1,
+					    "Message-ID", &v, &n),
+			 0);
+	/* The last field, without a line end. */
+	assert_int_equal(local_header_value("Message-ID: <e>\r\n x", 20,
+					    "Message-ID", &v, &n),
+			 1);
+	assert_int_equal(n, 9);
+	assert_memory_equal(v, " <e>\r\n x", 9);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -400,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_header_value),
 	};
 	int rc;
 

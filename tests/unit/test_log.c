@@ -308,6 +308,22 @@ static void test_escape(void **state)
 	log_escape(&b, "RCPT\r\nfake: line", 16);
 	assert_null(strchr(buf_str(&b), '\n'));
 	assert_null(strchr(buf_str(&b), '\r'));
+	/* A header value: unfolded, trimmed, escaped. */
+	static const struct {
+		const char *in, *out;
+	} hv[] = {
+		{" <a@b.example> ", "<a@b.example>"},
+		{"\r\n <a@b.example>\r\n", "<a@b.example>"},
+		{"\t<a\001b@c>\r\n\t(x\033[2J)", "<a\\001b@c>\\011(x\\033[2J)"},
+		{" <a@b>\r\n fake: line", "<a@b> fake: line"},
+		{"", ""},
+		{" \r\n ", ""},
+	};
+	for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+		buf_reset(&b);
+		log_escape_header(&b, hv[i].in, strlen(hv[i].in));
+		assert_string_equal(buf_str(&b), hv[i].out);
+	}
 	buf_free(&b);
 }
 
