@@ -18,9 +18,12 @@ address (all of 127/8 is loopback):
 Each recipient below leads to one restriction class, so one session
 shows what every restriction says about its client.
 """
+import subprocess
+import sys
+
 import pytest
 
-from peers import Nsd, SmtpConn
+from peers import Nsd, SmtpConn, free_port, kill_pid, listening, wait_until
 
 ZONES = {
     "0.0.127.in-addr.arpa": ("5 IN PTR good.client.test.\n"
@@ -54,7 +57,7 @@ def peergw(gateway, smtp_sink):
     restriction class; unknown_client_reject_code 550 tells permanent
     failures (550) from temporary ones (450). dns: an Nsd, or None for
     the conftest's resolver that never answers."""
-    def make(dns, **main_cf):
+    def make(dns, rcpt_restrictions=None, **main_cf):
         sink = smtp_sink()
         params = dict(
             mynetworks="127.0.0.2/32",
@@ -74,8 +77,8 @@ def peergw(gateway, smtp_sink):
             "forged.client.test REJECT reverse name matched\n")
         (gw.dir / "rcpt_access").write_text(
             "".join(f"{c}@example.net {c}\n" for c in CLASSES))
-        gw.set(smtpd_recipient_restrictions="check_recipient_access "
-               f"texthash:{gw.dir}/rcpt_access")
+        gw.set(smtpd_recipient_restrictions=rcpt_restrictions or
+               f"check_recipient_access texthash:{gw.dir}/rcpt_access")
         if dns is not None:
             gw.set(dns_resolv_conf=dns.resolv_conf(gw.dir / "resolv.conf"))
         gw.start()
@@ -226,3 +229,63 @@ def test_unavailable_access_table(gateway):
     gw.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 451 "
                 r"4\.3\.5 <unknown\[127\.0\.0\.1\]>: Client host rejected: "
                 r"Server configuration error;")
+
+
+# A policy server that refuses every request and names the client in its
+# reply, so the SMTP reply shows what smtpd sent it.
+ECHO_POLICY = r'''
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept()
+    f = c.makefile("rwb")
+    while True:
+        attrs = {}
+        while True:
+            line = f.readline()
+            if not line or line == b"\n":
+                break
+            k, _, v = line.decode().rstrip("\n").partition("=")
+            attrs[k] = v
+        if not attrs:
+            break
+        f.write(("action=REJECT client_name=%s reverse_client_name=%s\n\n"
+                 % (attrs.get("client_name"),
+                    attrs.get("reverse_client_name"))).encode())
+        f.flush()
+    c.close()
+'''
+
+
+def test_policy_attributes(peergw, nsd, tmp_path):
+    """The policy service gets client_name (verified) and
+    reverse_client_name (the PTR name even when not verified)."""
+    port = free_port()
+    script = tmp_path / "policy.py"
+    script.write_text(ECHO_POLICY)
+    log = open(tmp_path / "policy.log", "wb")
+    p = subprocess.Popen([sys.executable, str(script), str(port)],
+                         stdout=log, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    log.close()
+    try:
+        wait_until(lambda: listening(port), 30, "policy server")
+        gw, _ = peergw(nsd, rcpt_restrictions="check_policy_service "
+                                              f"inet:127.0.0.1:{port}")
+        for source, name, rev in (("127.0.0.5", "good.client.test",
+                                   "good.client.test"),
+                                  ("127.0.0.6", "unknown",
+                                   "forged.client.test"),
+                                  ("127.0.0.7", "unknown", "unknown")):
+            c = SmtpConn(gw.port, source=source)
+            code, _ = c.cmd("MAIL FROM:<s@sender.test>")
+            assert code == 250
+            code, lines = c.cmd("RCPT TO:<u@example.net>")
+            c.quit()
+            text = " ".join(lines)
+            assert code == 554, text
+            assert f"client_name={name} reverse_client_name={rev}" in text, \
+                text
+    finally:
+        kill_pid(p.pid)
