@@ -23,6 +23,8 @@ struct qw_msg {
 	int result;     /* commit result */
 	qw_done_fn *done;
 	void *arg;
+	int64_t arrival_sec; /* qw_open(): what the queue ID encodes */
+	long arrival_usec;
 	int hold;     /* qw_set_hold() */
 	char *filter; /* qw_set_filter(), or NULL */
 	struct qw_msg *next;
@@ -228,29 +230,51 @@ static int flush(struct qw_msg *m)
 	return m->err;
 }
 
-int qw_begin(struct qwriter *w, const struct qfile_msg *env,
-	     struct qw_msg **out)
+int qw_open(struct qwriter *w, int64_t arrival_sec, long arrival_usec,
+	    struct qw_msg **out)
 {
 	struct qw_msg *m = mem_zalloc(sizeof(*m));
 	int r;
 
 	m->w = w;
 	buf_init(&m->out, 2 * QW_FLUSH_SIZE + 2 * QFILE_VALUE_MAX);
-	r = spool_file_new(&w->sp, &m->f, env->arrival_sec, env->arrival_usec);
+	r = spool_file_new(&w->sp, &m->f, arrival_sec, arrival_usec);
 	if (r < 0) {
 		msg_free(m);
 		return r;
 	}
-	r = qfile_writer_begin(&m->qf, &m->out, env);
-	if (r < 0) {
-		spool_file_abort(&w->sp, &m->f);
-		msg_free(m);
+	m->arrival_sec = arrival_sec;
+	m->arrival_usec = arrival_usec;
+	*out = m;
+	return 0;
+}
+
+int qw_envelope(struct qw_msg *m, const struct qfile_msg *env)
+{
+	struct qfile_msg e = *env;
+	int r;
+
+	/* the time the queue ID encodes */
+	e.arrival_sec = m->arrival_sec;
+	e.arrival_usec = m->arrival_usec;
+	r = qfile_writer_begin(&m->qf, &m->out, &e);
+	if (r < 0)
 		return r == QFILE_ERR_FULL ? -ENOMEM : -EINVAL;
-	}
-	if (m->out.len >= QW_FLUSH_SIZE && flush(m) < 0) {
-		r = m->err;
-		spool_file_abort(&w->sp, &m->f);
-		msg_free(m);
+	if (m->out.len >= QW_FLUSH_SIZE && flush(m) < 0)
+		return m->err;
+	return 0;
+}
+
+int qw_begin(struct qwriter *w, const struct qfile_msg *env,
+	     struct qw_msg **out)
+{
+	struct qw_msg *m;
+	int r = qw_open(w, env->arrival_sec, env->arrival_usec, &m);
+
+	if (r < 0)
+		return r;
+	if ((r = qw_envelope(m, env)) < 0) {
+		qw_abort(m);
 		return r;
 	}
 	*out = m;

@@ -49,6 +49,15 @@ size_t qwriter_batches(const struct qwriter *w);
 /* Create the file and write the envelope. On error nothing is left. */
 int qw_begin(struct qwriter *w, const struct qfile_msg *env,
 	     struct qw_msg **out);
+/* The same in two steps, for the SMTP server, which names the message
+ * at the first accepted RCPT (as Postfix opens its queue file there) and
+ * writes the envelope at DATA: qw_open() creates the file (qw_qid() is
+ * valid from then on; arrival_* is the time the ID encodes, which
+ * qw_envelope() stores whatever env says), qw_envelope() writes the
+ * envelope once. On a qw_envelope() error the caller qw_abort()s. */
+int qw_open(struct qwriter *w, int64_t arrival_sec, long arrival_usec,
+	    struct qw_msg **out);
+int qw_envelope(struct qw_msg *m, const struct qfile_msg *env);
 const char *qw_qid(const struct qw_msg *m);
 /* Store n content bytes (canonical unless BINARYMIME, qfile.h). Returns 0
  * or the message's first error (-errno, or -EINVAL for bad content). */

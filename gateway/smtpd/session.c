@@ -410,7 +410,44 @@ static void received(struct session *s, struct buf *h)
 	buf_printf(h, "; %s\r\n", date);
 }
 
-/* Create the queue file and write the Received header. 0 or replied. */
+/* Name the message: create its queue file at the first accepted RCPT,
+ * as Postfix's smtpd opens its cleanup stream there (so later reject
+ * lines carry the queue ID) and log "QID: client=". 0 or replied. */
+static int msg_open(struct session *s)
+{
+	struct timeval tv;
+
+	if (s->msg != NULL)
+		return 0;
+	gettimeofday(&tv, NULL);
+	int r = qw_open(s->srv->qw, tv.tv_sec, tv.tv_usec, &s->msg);
+	if (r < 0) {
+		s->msg = NULL;
+		msg_warn("queue file create: %s", strerror(-r));
+		reply(s, "452 4.3.1 Insufficient system storage");
+		return -1;
+	}
+	memcpy(s->qid, qw_qid(s->msg), QID_SIZE);
+	struct buf b;
+	buf_init(&b, 1024);
+	client_str(s, &b);
+	if (s->sasl_username != NULL) {
+		/* Postfix's smtpd_sasl_mail_log() */
+		buf_printf(&b,
+			   ", sasl_method=%s, sasl_username=", s->sasl_method);
+		log_escape(&b, s->sasl_username, strlen(s->sasl_username));
+	}
+	if (s->sasl_sender != NULL) {
+		buf_puts(&b, ", sasl_sender=");
+		log_escape(&b, s->sasl_sender, strlen(s->sasl_sender));
+	}
+	msg_info("%s: client=%s", s->qid, buf_str(&b));
+	buf_free(&b);
+	return 0;
+}
+
+/* Write the envelope and the Received header into the message's file
+ * (msg_open() made it at the first RCPT). 0 or replied. */
 static int msg_start(struct session *s)
 {
 	struct qfile_msg m;
@@ -463,29 +500,20 @@ static int msg_start(struct session *s)
 		m.rcpt = all;
 		m.nrcpt = n + act->nbcc;
 	}
-	r = qw_begin(s->srv->qw, &m, &s->msg);
-	mem_free(all);
-	if (r < 0) {
-		msg_warn("queue file create: %s", strerror(-r));
+	r = msg_open(s);
+	if (r == 0 && (r = qw_envelope(s->msg, &m)) < 0) {
+		msg_warn("%s: queue file write error: %s", s->qid,
+			 strerror(-r));
 		reply(s, "452 4.3.1 Insufficient system storage");
-		return -1;
+		qw_abort(s->msg);
+		s->msg = NULL;
+		s->qid[0] = 0;
 	}
-	memcpy(s->qid, qw_qid(s->msg), QID_SIZE);
+	mem_free(all);
+	if (r < 0)
+		return -1;
 	struct buf b;
 	buf_init(&b, 1024);
-	client_str(s, &b);
-	if (s->sasl_username != NULL) {
-		/* Postfix's smtpd_sasl_mail_log() */
-		buf_printf(&b,
-			   ", sasl_method=%s, sasl_username=", s->sasl_method);
-		log_escape(&b, s->sasl_username, strlen(s->sasl_username));
-	}
-	if (s->sasl_sender != NULL) {
-		buf_puts(&b, ", sasl_sender=");
-		log_escape(&b, s->sasl_sender, strlen(s->sasl_sender));
-	}
-	msg_info("%s: client=%s", s->qid, buf_str(&b));
-	buf_reset(&b);
 	/* PREPEND headers go before our Received:, as Postfix's smtpd
 	 * writes them */
 	buf_append(&b, act->prepend.data, act->prepend.len);
@@ -767,6 +795,10 @@ static int do_rcpt(struct session *s, const struct smtp_cmd *c)
 	if (cr != CHECK_OK) {
 		mem_free(addr);
 		return cr == CHECK_PENDING ? CHECK_PENDING : -1;
+	}
+	if (msg_open(s) < 0) {
+		mem_free(addr);
+		return -1;
 	}
 	s->rcpt = mem_realloc(s->rcpt, (s->nrcpt + 1) * sizeof(*s->rcpt));
 	s->owned =

@@ -14,8 +14,11 @@
  * newlines per smtpd_forbid_bare_newline ("yes"/"reject" reject, others
  * normalise; smtpd_forbid_bare_newline_exclusions always normalise).
  * Logs follow Postfix's trail: connect/disconnect with command counts,
- * "QID: client=", "QID: message-id=" (as mailgw/cleanup), NOQUEUE reject
- * lines, timeout/lost connection/too many errors. At connect the
+ * "QID: client=", "QID: message-id=" (as mailgw/cleanup), reject
+ * lines, timeout/lost connection/too many errors. The queue file is
+ * created (the message named) at the first accepted RCPT, as Postfix's
+ * smtpd_delay_open_until_valid_rcpt = yes: reject lines before it say
+ * NOQUEUE, after it the queue ID; the envelope is written at DATA. At connect the
  * client's name is looked up (peer.h; smtpd_peername_lookup = no skips
  * it): the "connect from name[addr]" line and the banner wait for it,
  * other sessions do not. */

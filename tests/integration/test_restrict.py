@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from peers import PFLOGSUMM, SmtpConn, wait_until
+from peers import PFLOGSUMM, SmtpConn, listening, wait_until
 
 
 def conn(gw, helo="client.test"):
@@ -171,9 +171,8 @@ def test_multi_recipient_bounce(restricted):
     cmd(c, "DATA", 550,
         "5.5.3 <DATA>: Data command rejected: Multi-recipient bounce")
     c.quit()
-    # (Postfix logs its queue ID here: its queue file opens at the first
-    # RCPT; mailgw's at DATA, so NOQUEUE)
-    gw.wait_log(r"\w+: reject: DATA from \S+\[127\.0\.0\.1\]: 550 5\.5\.3 "
+    # the queue file opened at the first accepted RCPT: the queue ID
+    gw.wait_log(r"(?!NOQUEUE)[0-9A-Za-z]+: reject: DATA from \S+\[127\.0\.0\.1\]: 550 5\.5\.3 "
                 r"<DATA>: Data command rejected: Multi-recipient bounce; "
                 r"from=<> proto=ESMTP helo=<client\.test>")
 
@@ -489,3 +488,47 @@ def test_prepend_every_stage(restricted):
     assert b"X-Eod:" not in raw, raw[:800]
     gw.wait_log(r"warning: access table inline:\S.*: action PREPEND must be "
                 r"used before smtpd_end_of_data_restrictions")
+
+
+def test_queue_id_in_logs(restricted):
+    """As Postfix (smtpd_delay_open_until_valid_rcpt = yes), the queue file
+    opens at the first accepted RCPT: rejects before it log NOQUEUE, the
+    ones after it the queue ID that "client=" and "queued as" name; after
+    RSET a new transaction starts over with NOQUEUE."""
+    gw, sink = restricted(smtpd_recipient_restrictions="check_recipient_access "
+                                                       "inline:{ {no@example.net = REJECT} }")
+    gw.start()
+    c = conn(gw)
+    cmd(c, "MAIL FROM:<a@sender.test>", 250)
+    cmd(c, "RCPT TO:<no@example.net>", 554)
+    cmd(c, "RCPT TO:<yes@example.net>", 250)
+    cmd(c, "RCPT TO:<no@example.net>", 554)
+    cmd(c, "RCPT TO:<x@elsewhere.org>", 554, "Relay access denied")
+    cmd(c, "DATA", 354)
+    c.sock.sendall(b"Subject: qid\r\nMessage-ID: <qid@x>\r\n\r\nbody\r\n.\r\n")
+    code, lines = c.reply()
+    assert code == 250, lines
+    qid = lines[0].split()[-1]
+    cmd(c, "MAIL FROM:<b@sender.test>", 250)
+    cmd(c, "RCPT TO:<no@example.net>", 554)
+    cmd(c, "RSET", 250)
+    c.quit()
+    sink.wait_count(1)
+    tail = (r"; from=<a@sender\.test> to=<no@example\.net> proto=ESMTP "
+            r"helo=<client\.test>")
+    gw.wait_log(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                r"<no@example\.net>: Recipient address rejected: Access "
+                r"denied" + tail)
+    gw.wait_log(rf"{qid}: client=\S+\[127\.0\.0\.1\]")
+    gw.wait_log(rf"{qid}: reject: RCPT from \S+\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                r"<no@example\.net>: Recipient address rejected: Access "
+                r"denied" + tail)
+    gw.wait_log(rf"{qid}: reject: RCPT from \S+\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                r"<x@elsewhere\.org>: Relay access denied; "
+                r"from=<a@sender\.test> to=<x@elsewhere\.org>")
+    gw.wait_log(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                r"<no@example\.net>: Recipient address rejected: Access "
+                r"denied; from=<b@sender\.test>")
+    assert len(gw.log_lines(r"NOQUEUE: reject: RCPT")) == 2, gw.log_text()[-3000:]
+    assert len(gw.log_lines(rf"{qid}: reject: RCPT")) == 2, gw.log_text()[-3000:]
+
