@@ -532,3 +532,38 @@ def test_queue_id_in_logs(restricted):
     assert len(gw.log_lines(r"NOQUEUE: reject: RCPT")) == 2, gw.log_text()[-3000:]
     assert len(gw.log_lines(rf"{qid}: reject: RCPT")) == 2, gw.log_text()[-3000:]
 
+
+def test_rate_limit_per_service(restricted):
+    """anvil counts per service and client, as Postfix's anvil(8) keys its
+    counts by "service:address": two smtpd services of one master.cf do
+    not share a client's connection rate (mailgw runs one smtpd process
+    per service, so its in-process anvil is exactly that count)."""
+    import socket
+    from peers import free_port
+    gw, _ = restricted(anvil_rate_time_unit="60s",
+                       smtpd_client_connection_rate_limit="2")
+    port2 = free_port()
+    gw.master_cf = gw.default_master_cf() + \
+        f"127.0.0.1:{port2} inet n - n - - smtpd\n"
+    gw.write_config()
+    gw.start()
+    wait_until(lambda: listening(port2), 30, "the second smtpd service")
+
+    def greeting(port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        f = s.makefile("rb")
+        line = f.readline().decode()
+        if line.startswith("220"):
+            s.sendall(b"QUIT\r\n")
+            f.readline()
+        f.close()
+        s.close()
+        return line
+    for port in (gw.port, port2):
+        assert greeting(port).startswith("220 "), port
+        assert greeting(port).startswith("220 "), port
+        line = greeting(port)
+        assert line.startswith("421 4.7.0 mx.test.example Error: too many "
+                               "connections from 127.0.0.1"), (port, line)
+    gw.wait_log(r"warning: Connection rate limit exceeded: 3 from "
+                r"\S+\[127\.0\.0\.1\] for service \S+", count=2)
