@@ -990,6 +990,7 @@ struct ev {
 	struct dflag dip, dir;
 	struct buf log; /* lines, '\n' after each */
 	struct buf warn; /* warnings, logged with the lines */
+	const char *cur; /* the restriction being evaluated */
 	struct restrict_actions act;
 };
 
@@ -1738,33 +1739,50 @@ static int known_name(const char *n)
  * and its prefixes. As in Postfix the name is looked up even when it is
  * "unknown", so a table can say what to do with nameless clients. */
 static int client_access(struct ev *e, const struct stg *st, const char *t,
-			 const char *name)
+			 const char *name, const char *reply, const char *cls)
 {
-	char na[600];
 	int found, r;
 
-	namaddr(e->x, na, sizeof(na));
 	if (name != NULL && *name != 0) {
-		r = domain_access(e, st, t, name, 1, na, "Client host",
-				  &found);
+		r = domain_access(e, st, t, name, 1, reply, cls, &found);
 		if (found || r != R_DUNNO)
 			return r;
 	}
 	if (e->x->client_addr == NULL)
 		return R_DUNNO;
-	return addr_access(e, st, t, e->x->client_addr, 1, na, "Client host",
-			   &found);
+	return addr_access(e, st, t, e->x->client_addr, 1, reply, cls, &found);
+}
+
+/* forbid_allowlist(): an OK from a table that the client controls (its
+ * reverse name, the MX or name servers of a name it chose) would let
+ * anybody in; Postfix refuses it as a configuration error. */
+static int forbid_ok(struct ev *e, int r, const char *target)
+{
+	if (r != R_OK || e->act.discard)
+		return r;
+	ev_warn(e, "restriction %s returns OK for %s", e->cur, target);
+	ev_warn(e, "this is not allowed for security reasons");
+	ev_warn(e, "use DUNNO instead of OK if you want to make an exception");
+	return server_error(e);
 }
 
 static int r_check_client(struct ev *e, const struct stg *st, const char *t)
 {
-	return client_access(e, st, t, e->x->client_name);
+	char na[600];
+	namaddr(e->x, na, sizeof(na));
+	return client_access(e, st, t,
+			     e->x->client_name ? e->x->client_name : "unknown",
+			     na, "Client host");
 }
 
+/* Postfix names the unverified name in the reply, not name[addr]. */
 static int r_check_reverse_client(struct ev *e, const struct stg *st,
 				  const char *t)
 {
-	return client_access(e, st, t, e->x->reverse_name);
+	const char *rev = e->x->reverse_name ? e->x->reverse_name : "unknown";
+	return forbid_ok(
+		e, client_access(e, st, t, rev, rev, "Unverified Client host"),
+		rev);
 }
 
 static int r_check_helo(struct ev *e, const struct stg *st, const char *t)
@@ -1954,54 +1972,50 @@ static int server_access(struct ev *e, const struct stg *st, const char *t,
 	return R_DUNNO;
 }
 
-static int r_helo_a(struct ev *e, const struct stg *st, const char *t)
+/* check_{client,reverse_client,helo,sender,recipient}_{a,mx,ns}_access,
+ * told apart by the restriction's name: what they look at as Postfix's
+ * generic_checks() (an unknown client name, an empty address: nothing),
+ * and OK refused (forbid_ok). */
+static int r_server(struct ev *e, const struct stg *st, const char *t)
 {
-	return server_access(e, st, t, e->x->helo, DNS_T_A, e->x->helo,
-			     "Helo command");
-}
+	const struct restrict_ctx *x = e->x;
+	const char *n = e->cur + 6; /* after "check_" */
+	const char *target, *reply, *cls;
+	char na[600];
 
-static int r_helo_mx(struct ev *e, const struct stg *st, const char *t)
-{
-	return server_access(e, st, t, e->x->helo, DNS_T_MX, e->x->helo,
-			     "Helo command");
-}
-
-static int r_helo_ns(struct ev *e, const struct stg *st, const char *t)
-{
-	return server_access(e, st, t, e->x->helo, DNS_T_NS, e->x->helo,
-			     "Helo command");
-}
-
-static int r_sender_mx(struct ev *e, const struct stg *st, const char *t)
-{
-	if (e->x->sender == NULL || *e->x->sender == 0)
+	if (strncmp(n, "client_", 7) == 0) {
+		target = x->client_name;
+		if (!known_name(target))
+			return R_DUNNO;
+		namaddr(x, na, sizeof(na));
+		reply = na;
+		cls = "Client host";
+	} else if (strncmp(n, "reverse_client_", 15) == 0) {
+		target = reply = x->reverse_name;
+		if (!known_name(target))
+			return R_DUNNO;
+		cls = "Unverified Client host";
+	} else if (strncmp(n, "helo_", 5) == 0) {
+		target = reply = x->helo;
+		cls = "Helo command";
+	} else if (strncmp(n, "sender_", 7) == 0) {
+		target = reply = x->sender;
+		cls = "Sender address";
+	} else {
+		target = reply = x->recipient;
+		cls = "Recipient address";
+	}
+	if (target == NULL || *target == 0)
 		return R_DUNNO;
-	return server_access(e, st, t, e->x->sender, DNS_T_MX, e->x->sender,
-			     "Sender address");
-}
-
-static int r_sender_ns(struct ev *e, const struct stg *st, const char *t)
-{
-	if (e->x->sender == NULL || *e->x->sender == 0)
-		return R_DUNNO;
-	return server_access(e, st, t, e->x->sender, DNS_T_NS, e->x->sender,
-			     "Sender address");
-}
-
-static int r_recipient_mx(struct ev *e, const struct stg *st, const char *t)
-{
-	if (e->x->recipient == NULL)
-		return R_DUNNO;
-	return server_access(e, st, t, e->x->recipient, DNS_T_MX,
-			     e->x->recipient, "Recipient address");
-}
-
-static int r_recipient_ns(struct ev *e, const struct stg *st, const char *t)
-{
-	if (e->x->recipient == NULL)
-		return R_DUNNO;
-	return server_access(e, st, t, e->x->recipient, DNS_T_NS,
-			     e->x->recipient, "Recipient address");
+	const char *suffix = strrchr(e->cur, '_'); /* "_access" */
+	const char *type = suffix;
+	while (type > e->cur && type[-1] != '_')
+		type--;
+	uint16_t qt = strncmp(type, "mx_", 3) == 0   ? DNS_T_MX
+		      : strncmp(type, "ns_", 3) == 0 ? DNS_T_NS
+						     : DNS_T_A;
+	return forbid_ok(e, server_access(e, st, t, target, qt, reply, cls),
+			 target);
 }
 
 /* ---- DNS lists ---- */
@@ -2872,13 +2886,21 @@ static const struct row {
 	{"check_helo_access", r_check_helo, 1},
 	{"check_sender_access", r_check_sender, 1},
 	{"check_recipient_access", r_check_recipient, 1},
-	{"check_helo_a_access", r_helo_a, 1},
-	{"check_helo_mx_access", r_helo_mx, 1},
-	{"check_sender_mx_access", r_sender_mx, 1},
-	{"check_recipient_mx_access", r_recipient_mx, 1},
-	{"check_helo_ns_access", r_helo_ns, 1},
-	{"check_sender_ns_access", r_sender_ns, 1},
-	{"check_recipient_ns_access", r_recipient_ns, 1},
+	{"check_client_a_access", r_server, 1},
+	{"check_client_mx_access", r_server, 1},
+	{"check_client_ns_access", r_server, 1},
+	{"check_reverse_client_a_access", r_server, 1},
+	{"check_reverse_client_mx_access", r_server, 1},
+	{"check_reverse_client_ns_access", r_server, 1},
+	{"check_helo_a_access", r_server, 1},
+	{"check_helo_mx_access", r_server, 1},
+	{"check_helo_ns_access", r_server, 1},
+	{"check_sender_a_access", r_server, 1},
+	{"check_sender_mx_access", r_server, 1},
+	{"check_sender_ns_access", r_server, 1},
+	{"check_recipient_a_access", r_server, 1},
+	{"check_recipient_mx_access", r_server, 1},
+	{"check_recipient_ns_access", r_server, 1},
 	{"check_policy_service", r_policy, 1},
 	{"reject_rbl_client", r_rbl_client, 1},
 	{"permit_dnswl_client", r_dnswl_client, 1},
@@ -2955,6 +2977,7 @@ static int eval_list(struct ev *e, const struct stg *st, char **it, size_t n)
 			arg = it[++i];
 		}
 		if (row != NULL) {
+			e->cur = name;
 			r = row->fn(e, st, arg);
 		} else {
 			size_t k;

@@ -40,6 +40,7 @@ CLASSES = {
     "acc": "check_client_access texthash:{dir}/client_access",
     "racc": "check_reverse_client_hostname_access "
             "texthash:{dir}/reverse_access",
+    "ra": "check_reverse_client_a_access texthash:{dir}/reverse_a",
 }
 
 
@@ -75,6 +76,8 @@ def peergw(gateway, smtp_sink):
             "127.0.0.7 REJECT address matched\n")
         (gw.dir / "reverse_access").write_text(
             "forged.client.test REJECT reverse name matched\n")
+        (gw.dir / "reverse_a").write_text(
+            "192.0.2.66 REJECT address of the reverse name matched\n")
         (gw.dir / "rcpt_access").write_text(
             "".join(f"{c}@example.net {c}\n" for c in CLASSES))
         gw.set(smtpd_recipient_restrictions=rcpt_restrictions or
@@ -116,6 +119,7 @@ def test_verified_name(peergw, nsd):
     expect(got, "acc", 554, "5.7.1 <good.client.test[127.0.0.5]>: Client "
            "host rejected: name or parent domain matched")
     expect(got, "racc", 250)
+    expect(got, "ra", 250)
     gw.wait_log(r"smtpd\[\d+\]: connect from good\.client\.test"
                 r"\[127\.0\.0\.5\]$")
     # (the queue ID once an earlier RCPT was accepted, as Postfix)
@@ -149,8 +153,10 @@ def test_unverified_and_missing_names(peergw, nsd):
            "your hostname, [127.0.0.6]")
     expect(got, "rev", 250)
     expect(got, "acc", 250)
-    expect(got, "racc", 554, "5.7.1 <unknown[127.0.0.6]>: Client host "
-           "rejected: reverse name matched")
+    expect(got, "racc", 554, "5.7.1 <forged.client.test>: Unverified "
+           "Client host rejected: reverse name matched")
+    expect(got, "ra", 554, "5.7.1 <forged.client.test>: Unverified Client "
+           "host rejected: address of the reverse name matched")
     gw.wait_log(r"warning: hostname forged\.client\.test does not resolve "
                 r"to address 127\.0\.0\.6$")
     gw.wait_log(r"connect from unknown\[127\.0\.0\.6\]$")

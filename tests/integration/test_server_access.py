@@ -26,8 +26,11 @@ ZONES = {
         # null MX (RFC 7505): nothing to check
         "nullmx IN MX 0 .\n"
         # an MX host that does not exist
-        "lame IN MX 10 nowhere\n"),
+        "lame IN MX 10 nowhere\n"
+        # an MX host the name table says OK to: not allowed
+        "okmx IN MX 10 mx.okhost.example.\n"),
     "badhost.example": "mx IN A 192.0.2.50\n",
+    "okhost.example": "mx IN A 192.0.2.60\n",
     "nsdel.test": "www IN A 192.0.2.80\n",
 }
 
@@ -47,7 +50,8 @@ def mxgw(gateway, nsd):
                  smtpd_relay_restrictions="permit_mynetworks, "
                                           "reject_unauth_destination")
     names = gw.dir / "mx_names"
-    names.write_text("badhost.example REJECT mx name parent matched\n")
+    names.write_text("badhost.example REJECT mx name parent matched\n"
+                     "okhost.example OK\n")
     nets = gw.dir / "mx_nets"
     nets.write_text("10.66.0.0/16 REJECT mx in dark net\n")
     ns = gw.dir / "ns_names"
@@ -121,3 +125,17 @@ def test_recipient_and_helo_mx_ns_access(mxgw):
                helo="dark.mxt.test")
     assert got.startswith("554 5.7.1 <dark.mxt.test>: Helo command "
                           "rejected: mx in dark net"), got
+
+
+def test_ok_is_refused(mxgw):
+    """OK from a table keyed by hosts the client chooses would let anybody
+    in: Postfix answers 451 4.3.5 Server configuration error with its
+    three warnings instead."""
+    gw = mxgw
+    got = rcpt(gw, "a@okmx.mxt.test", "u@good.mxt.test")
+    assert got.startswith("451 4.3.5 Server configuration error"), got
+    gw.wait_log(r"warning: restriction check_sender_mx_access returns OK "
+                r"for a@okmx\.mxt\.test$")
+    gw.wait_log(r"warning: this is not allowed for security reasons$")
+    gw.wait_log(r"warning: use DUNNO instead of OK if you want to make an "
+                r"exception$")
