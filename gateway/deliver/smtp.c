@@ -533,7 +533,14 @@ static void go_idle(struct smtp_sess *s)
 	long count = tp_int(s, "smtp_connection_reuse_count_limit");
 	long life = tp_time(s, "smtp_connection_reuse_time_limit");
 
+	const char *tlsreuse = tp_str(s, "smtp_tls_connection_reuse");
+
+	/* Postfix keeps a TLS connection for reuse only with
+	 * smtp_tls_connection_reuse=yes; otherwise each delivery has its
+	 * own handshake (and the session cache makes it a short one) */
 	if ((count > 0 && s->xacts >= (unsigned long)count) ||
+	    (s->tc != NULL &&
+	     (tlsreuse == NULL || str_casecmp(tlsreuse, "yes") != 0)) ||
 	    loop_clock_ms() - s->born_ms >= (uint64_t)life * 1000) {
 		sess_quit(s);
 		return;
@@ -1152,6 +1159,11 @@ static struct tls_client *tls_client_of(struct smtp_sess *s)
 	if (c->tls != NULL)
 		return c->tls;
 	c->tls = tls_client_new();
+	/* sessions to resume: in this process's memory, whatever
+	 * smtp_tls_session_cache_database names; a timeout of 0 disables */
+	long ttl = tp_time(s, "smtp_tls_session_cache_timeout");
+	if (ttl > 0)
+		tls_client_set_cache(c->tls, 256, (unsigned)ttl);
 	if ((f == NULL || !*f) && (d == NULL || !*d))
 		f = "/etc/ssl/certs/ca-certificates.crt";
 	if (f != NULL && *f && (r = tls_client_add_cafile(c->tls, f)) < 0)
@@ -1358,6 +1370,18 @@ static void tls_start(struct smtp_sess *s)
 			sni = snibuf;
 	}
 	s->tc = tls_conn_new_client(cl, sni, s->tls_level, match, n);
+	/* a session is offered again only to the same server under the
+	 * same checks (a resumed handshake shows no certificate) */
+	struct buf key;
+	buf_init(&key, 4096);
+	buf_printf(&key, "[%s]:%u %s %s %s", s->addr, s->port,
+		   sni != NULL ? sni : "", tls_level_name(s->tls_level),
+		   s->tls_implicit ? "smtps" : "starttls");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&key, " %s", match[i]);
+	tls_conn_client_cache(s->tc, buf_str(&key),
+			      loop_clock_ms() / 1000);
+	buf_free(&key);
 	s->tls_up = 0;
 	buf_reset(&s->tin);
 	s->state = S_TLS;
@@ -1433,6 +1457,8 @@ static void tls_established(struct smtp_sess *s)
 			 "%s (%d/%d bits)",
 			 trust[tls_conn_trust(s->tc)], buf_str(&t), i.proto,
 			 i.cipher, i.bits, i.bits);
+		if (tp_int(s, "smtp_tls_loglevel") >= 2 && i.resumed)
+			tls_log(s, "%s: Reusing old session", buf_str(&t));
 		if (tp_int(s, "smtp_tls_loglevel") >= 2)
 			tls_log(s, "%s: server certificate SHA-256 fingerprint "
 				 "%s",

@@ -21,10 +21,23 @@
 #define EE_MAX (64 * 1024) /* largest end-entity certificate read */
 #define CA_FILE_MAX (16 * 1024 * 1024)
 
+/* One cached session: BearSSL's parameters (ID, version, suite, master
+ * secret) and what the full handshake learned of the peer. */
+struct sess_entry {
+	char *key;
+	uint64_t saved;
+	br_ssl_session_parameters sp;
+	enum tls_trust trust;
+	char fingerprint[96];
+};
+
 struct tls_client {
 	br_x509_trust_anchor *ta;
 	size_t nta, cap;
 	struct tls_policy policy;
+	struct sess_entry *cache;
+	size_t ncache;
+	unsigned ttl;
 };
 
 struct conn_check {
@@ -122,10 +135,109 @@ struct tls_client *tls_client_new(void)
 	return cl;
 }
 
+void tls_client_set_cache(struct tls_client *cl, size_t n, unsigned ttl_s)
+{
+	for (size_t i = 0; i < cl->ncache; i++)
+		mem_free(cl->cache[i].key);
+	if (cl->cache != NULL)
+		explicit_bzero(cl->cache, cl->ncache * sizeof(*cl->cache));
+	mem_free(cl->cache);
+	cl->cache = n > 0 ? mem_zalloc(n * sizeof(*cl->cache)) : NULL;
+	cl->ncache = n;
+	cl->ttl = ttl_s;
+}
+
+static struct sess_entry *cache_find(struct tls_client *cl, const char *key,
+				     uint64_t now)
+{
+	for (size_t i = 0; i < cl->ncache; i++) {
+		struct sess_entry *e = &cl->cache[i];
+		if (e->key == NULL || strcmp(e->key, key) != 0)
+			continue;
+		if (now - e->saved >= cl->ttl) {
+			mem_free(e->key);
+			explicit_bzero(e, sizeof(*e));
+			return NULL;
+		}
+		return e;
+	}
+	return NULL;
+}
+
+void tls_conn_client_cache(struct tls_conn *c, const char *key,
+			   uint64_t now_s)
+{
+	struct tls_client *cl = c->cl;
+	struct sess_entry *e;
+
+	if (cl == NULL || cl->ncache == 0 || key == NULL)
+		return;
+	mem_free(c->cache_key);
+	c->cache_key = mem_strdup(key);
+	c->cache_now = now_s;
+	e = cache_find(cl, key, now_s);
+	if (e == NULL)
+		return;
+	memcpy(c->offered_id, e->sp.session_id, e->sp.session_id_len);
+	c->offered_len = e->sp.session_id_len;
+	c->cached_trust = e->trust;
+	memcpy(c->cached_fp, e->fingerprint, sizeof(c->cached_fp));
+	br_ssl_engine_set_session_parameters(c->eng, &e->sp);
+	br_ssl_client_reset(&c->u.c, c->servername, 1);
+}
+
+void tls_client_cache_done(struct tls_conn *c, int ok)
+{
+	struct tls_client *cl = c->cl;
+	struct sess_entry *e = cache_find(cl, c->cache_key, c->cache_now);
+	br_ssl_session_parameters sp;
+
+	if (!ok) { /* a session that fails is not offered again */
+		if (e != NULL) {
+			mem_free(e->key);
+			explicit_bzero(e, sizeof(*e));
+		}
+		return;
+	}
+	br_ssl_engine_get_session_parameters(c->eng, &sp);
+	if (c->offered_len > 0 && sp.session_id_len == c->offered_len &&
+	    memcmp(sp.session_id, c->offered_id, c->offered_len) == 0) {
+		/* resumed: no certificate came; the one seen before counts */
+		c->resumed = 1;
+		c->trust = c->cached_trust;
+		memcpy(c->fingerprint, c->cached_fp, sizeof(c->fingerprint));
+		explicit_bzero(&sp, sizeof(sp));
+		return;
+	}
+	if (sp.session_id_len == 0) { /* the server keeps no sessions */
+		explicit_bzero(&sp, sizeof(sp));
+		return;
+	}
+	if (e == NULL) { /* a free slot, else the oldest */
+		e = &cl->cache[0];
+		for (size_t i = 0; i < cl->ncache; i++) {
+			if (cl->cache[i].key == NULL) {
+				e = &cl->cache[i];
+				break;
+			}
+			if (cl->cache[i].saved < e->saved)
+				e = &cl->cache[i];
+		}
+		mem_free(e->key);
+		e->key = mem_strdup(c->cache_key);
+	}
+	e->saved = c->cache_now;
+	e->sp = sp;
+	e->trust = c->trust;
+	memcpy(e->fingerprint, c->fingerprint, sizeof(e->fingerprint));
+	explicit_bzero(&sp, sizeof(sp));
+}
+
 void tls_client_free(struct tls_client *cl)
 {
 	if (cl == NULL)
 		return;
+	tls_client_set_cache(cl, 0, 0);
 	for (size_t i = 0; i < cl->nta; i++) {
 		mem_free(cl->ta[i].dn.data);
 		if (cl->ta[i].pkey.key_type == BR_KEYTYPE_RSA) {

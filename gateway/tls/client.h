@@ -15,6 +15,7 @@
 #define MAILGW_TLS_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tls/tls.h"
 
@@ -62,5 +63,22 @@ size_t tls_client_anchors(const struct tls_client *cl);
 struct tls_conn *tls_conn_new_client(struct tls_client *cl,
 				     const char *servername, int level,
 				     const char *const *match, size_t nmatch);
+
+/* Client session resumption (Postfix's smtp_tls_session_cache_database,
+ * kept in memory by the process that delivers): up to n sessions, each
+ * offered for ttl_s seconds after the full handshake that made it; n 0
+ * (the default) disables it. A session is found by the key the caller
+ * gives; the key must name everything the peer checks depended on
+ * (address, port, server name, level, names to match), because a
+ * resumed handshake sends no certificate: its trust and fingerprint are
+ * those saved with the session. */
+void tls_client_set_cache(struct tls_client *cl, size_t n, unsigned ttl_s);
+/* Before the handshake of c (a client connection): offer the session
+ * saved under key, if any; after a full handshake, save the new one
+ * under key; after a failed one, forget it. now_s: a seconds clock. */
+void tls_conn_client_cache(struct tls_conn *c, const char *key,
+			   uint64_t now_s);
+/* 1 when the handshake resumed a session (client or server). */
+int tls_conn_resumed(const struct tls_conn *c);
 
 #endif

@@ -390,6 +390,7 @@ void tls_conn_free(struct tls_conn *c)
 	if (c->x509 != NULL)
 		tls_client_x509_free(c);
 	mem_free(c->servername);
+	mem_free(c->cache_key);
 	explicit_bzero(c->iobuf, TLS_IBUF + TLS_OBUF);
 	mem_free(c->iobuf);
 	explicit_bzero(&c->u, sizeof(c->u));
@@ -401,6 +402,8 @@ static void check_ready(struct tls_conn *c, unsigned st)
 	if (c->ready || !(st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 		return;
 	c->ready = 1;
+	if (!c->is_server && c->cache_key != NULL)
+		tls_client_cache_done(c, 1);
 	if (c->is_server) {
 		struct tls_server_stats *s = tls_server_stats(c->srv);
 		s->handshakes++;
@@ -494,6 +497,8 @@ int tls_conn_io(struct tls_conn *c, int fd, struct buf *in, struct buf *out)
 	if (cork)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
 	int r = conn_io(c, fd, in, out);
+	if (r < 0 && !c->ready && !c->is_server && c->cache_key != NULL)
+		tls_client_cache_done(c, 0);
 	if (cork)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 	return r;
@@ -511,6 +516,11 @@ int tls_conn_want(const struct tls_conn *c)
 	if (st & BR_SSL_RECVREC)
 		want |= LOOP_READABLE;
 	return want;
+}
+
+int tls_conn_resumed(const struct tls_conn *c)
+{
+	return c->resumed;
 }
 
 int tls_conn_ready(const struct tls_conn *c)

@@ -57,6 +57,14 @@ struct tls_conn {
 	char *servername;
 	void *servername_check; /* client.c: level and names to match */
 	unsigned char *iobuf;
+	/* client session cache (client.c): the key, the clock, the ID
+	 * offered and what was known of the peer when it was saved */
+	char *cache_key;
+	uint64_t cache_now;
+	unsigned char offered_id[32];
+	size_t offered_len;
+	enum tls_trust cached_trust;
+	char cached_fp[96];
 };
 
 /* Shared engine set-up: hashes, PRFs, ciphers, EC, versions, suites. */
@@ -66,5 +74,8 @@ struct tls_conn *tls_conn_alloc(void);
 /* tls_client.c: set up the X.509 wrapper of a client connection. */
 void tls_client_x509_setup(struct tls_conn *c);
 void tls_client_x509_free(struct tls_conn *c);
+/* client.c: the handshake of a client connection with a cache key ended
+ * (ok: completed; else failed): save, note a resumption, or forget. */
+void tls_client_cache_done(struct tls_conn *c, int ok);
 
 #endif

@@ -730,3 +730,46 @@ def test_client_policy_protocols_and_ciphers(gateway, s_server, tmp_path):
     gw.wait_log(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]"
                 rf":{p['rsahigh']}: TLSv1\.2 with cipher AES128-GCM-SHA256")
     assert "CIPHER is AES128-GCM-SHA256" in srv["rsahigh"][1].text()
+
+
+def test_client_resumes_sessions_with_postfix(gateway, smtp_sink, postfix_peer,
+                                              pubdir):
+    """Client session resumption (smtp_tls_session_cache_timeout, kept in
+    the delivering process's memory): three messages one after another to
+    a real Postfix (STARTTLS, its server session cache in tlsmgr's
+    database) go over three connections (smtp_tls_connection_reuse=no, as
+    Postfix); the first handshake is full, the later ones resume: Postfix
+    logs "Reusing old session" for them, and mailgw still says Verified
+    (the trust saved with the session: a resumed handshake shows no
+    certificate)."""
+    ca = TestCA(pubdir / "ca")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"])
+    sink = smtp_sink()
+    pf = postfix_peer(
+        relayhost=sink.nexthop, smtpd_tls_security_level="may",
+        smtpd_tls_cert_file=str(crt), smtpd_tls_key_file=str(key),
+        smtpd_tls_loglevel="2",
+        smtpd_tls_session_cache_database="btree:${data_directory}/scache"
+    ).start()
+    policy = pubdir / "policy"
+    policy.write_text(f"[127.0.0.1]:{pf.port} verify "
+                      "match=peer.test.example\n")
+    gw = gateway(relay_to=pf.port, smtp_tls_CAfile=str(ca.crt),
+                 smtp_tls_loglevel="2",
+                 smtp_tls_policy_maps=f"texthash:{policy}")
+    gw.start()
+    for n in range(3):
+        r = swaks(gw.port, "--from", "a@origin.test", "--to",
+                  f"b{n}@example.net")
+        assert r.returncode == 0, r.stdout
+        gw.wait_log(rf"to=<b{n}@example\.net>, relay=127\.0\.0\.1.*"
+                    r"status=sent")
+    sink.wait_count(3, timeout=60)
+    wait_until(lambda: pf.log_text().count("Reusing old session") >= 2, 30,
+               "Postfix: Reusing old session, twice")
+    log = gw.log_text()
+    assert len(re.findall(r"Verified TLS connection established to "
+                          rf"127\.0\.0\.1\[127\.0\.0\.1\]:{pf.port}",
+                          log)) == 3, log
+    assert log.count(f"127.0.0.1[127.0.0.1]:{pf.port}: Reusing old "
+                     "session") == 2, log

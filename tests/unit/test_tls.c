@@ -268,6 +268,17 @@ static void test_pem(void **state)
 	buf_free(&der);
 }
 
+/* A non-blocking socketpair and the four application buffers. */
+static void channel_open(int sv[2], struct buf *sin, struct buf *sout,
+			 struct buf *cin, struct buf *cout)
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	buf_init(sin, 65536), buf_init(sout, 65536);
+	buf_init(cin, 65536), buf_init(cout, 65536);
+}
+
 /* Drive both ends until both are ready or one fails; 0 or the error. */
 static int pump(struct tls_conn *s, int sfd, struct tls_conn *c, int cfd,
 		struct buf *sin, struct buf *sout, struct buf *cin,
@@ -311,11 +322,7 @@ static void handshake(struct pair *p, const char *ca_path, int level,
 		assert_int_equal(tls_client_add_cafile(cl, ca_path), 1);
 	if (cpol != NULL)
 		tls_client_set_policy(cl, cpol);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	buf_init(&sin, 65536), buf_init(&sout, 65536);
-	buf_init(&cin, 65536), buf_init(&cout, 65536);
+	channel_open(sv, &sin, &sout, &cin, &cout);
 	struct tls_conn *s = tls_conn_new_server(srv);
 	struct tls_conn *c = tls_conn_new_client(cl, "mx.test.example", level,
 						 &want, want ? 1 : 0);
@@ -422,6 +429,104 @@ static void test_handshake(void **state)
 /* The keys process: the chain it sends, signatures that verify with the
  * certificate's key, and requests it refuses (wrong hash size, MD5+SHA-1
  * or decryption for an EC key, a truncated datagram). */
+/* One client connection to srv over a fresh socketpair, offering the
+ * session cached under key; 0 or the pump's error. */
+static int connect_cached(struct tls_server *srv, struct tls_client *cl,
+			  const char *key, uint64_t now, int *resumed,
+			  int *trust, char *fp)
+{
+	int sv[2];
+	struct buf sin, sout, cin, cout;
+	const char *want = "mx.test.example";
+
+	channel_open(sv, &sin, &sout, &cin, &cout);
+	struct tls_conn *s = tls_conn_new_server(srv);
+	struct tls_conn *c = tls_conn_new_client(cl, "mx.test.example",
+						 TLS_LEV_VERIFY, &want, 1);
+	tls_conn_client_cache(c, key, now);
+	buf_puts(&cout, "EHLO client\r\n");
+	buf_puts(&sout, "220 hello\r\n");
+	int r = pump(s, sv[0], c, sv[1], &sin, &sout, &cin, &cout);
+	*resumed = tls_conn_resumed(c);
+	*trust = tls_conn_trust(c);
+	snprintf(fp, 96, "%s", tls_conn_peer_fingerprint(c));
+	if (r == 0)
+		assert_int_equal(tls_conn_resumed(s), *resumed);
+	tls_conn_free(s);
+	tls_conn_free(c);
+	close(sv[0]), close(sv[1]);
+	buf_free(&sin), buf_free(&sout), buf_free(&cin), buf_free(&cout);
+	return r;
+}
+
+/* Client session cache: the second connection under the same key
+ * resumes (the server's cache says so too) and keeps the first one's
+ * trust and fingerprint; another key, an expired entry, or a cache of
+ * size 0 does a full handshake. */
+static void test_client_resumption(void **state)
+{
+	struct pair ec;
+	int resumed, trust;
+	char fp[96], fp1[96];
+	(void)state;
+
+	make_pair(&ec, TLS_CERTGEN_EC, "mx.test.example");
+	const char *ca = test_write_file("ca-res.pem", buf_str(&ec.cert_pem));
+	struct tls_server *srv = tls_server_new();
+	const unsigned char *d[1] = {(unsigned char *)ec.der.data};
+	size_t l[1] = {ec.der.len};
+	assert_int_equal(tls_server_set_chain(srv, d, l, 1), 0);
+	tls_server_set_signer(srv, tls_key_sign, ec.key);
+	tls_server_set_cache(srv, 64);
+	struct tls_client *cl = tls_client_new();
+	assert_int_equal(tls_client_add_cafile(cl, ca), 1);
+
+	/* no cache configured: never resumed */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(connect_cached(srv, cl, "k", 100, &resumed,
+						&trust, fp), 0);
+		assert_false(resumed);
+	}
+	tls_client_set_cache(cl, 2, 60);
+	assert_int_equal(connect_cached(srv, cl, "k", 100, &resumed, &trust,
+					fp1), 0);
+	assert_false(resumed);
+	assert_int_equal(trust, TLS_VERIFIED);
+	assert_int_equal(connect_cached(srv, cl, "k", 110, &resumed, &trust,
+					fp), 0);
+	assert_true(resumed);
+	assert_int_equal(trust, TLS_VERIFIED);
+	assert_string_equal(fp, fp1);
+	assert_string_equal(fp, ec.fp);
+	/* another key: full */
+	assert_int_equal(connect_cached(srv, cl, "other", 110, &resumed,
+					&trust, fp), 0);
+	assert_false(resumed);
+	/* saved at 100, offered until 160 */
+	assert_int_equal(connect_cached(srv, cl, "k", 159, &resumed, &trust,
+					fp), 0);
+	assert_true(resumed);
+	assert_int_equal(connect_cached(srv, cl, "k", 160, &resumed, &trust,
+					fp), 0);
+	assert_false(resumed); /* expired; this full one is saved at 160 */
+	assert_int_equal(connect_cached(srv, cl, "k", 161, &resumed, &trust,
+					fp), 0);
+	assert_true(resumed);
+	/* a third key evicts the oldest of the two slots ("other") */
+	assert_int_equal(connect_cached(srv, cl, "third", 162, &resumed,
+					&trust, fp), 0);
+	assert_int_equal(connect_cached(srv, cl, "k", 163, &resumed, &trust,
+					fp), 0);
+	assert_true(resumed);
+	assert_int_equal(connect_cached(srv, cl, "other", 163, &resumed,
+					&trust, fp), 0);
+	assert_false(resumed);
+	assert_true(tls_server_stats(srv)->resumed >= 4);
+	tls_client_free(cl);
+	tls_server_free(srv);
+	free_pair(&ec);
+}
+
 static void test_keys_process(void **state)
 {
 	char dir[256], path[300];
@@ -497,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_certgen),
 		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_client_resumption),
 		cmocka_unit_test(test_keys_process),
 	};
 	test_write_file("main.cf", "");
