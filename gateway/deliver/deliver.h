@@ -188,6 +188,10 @@ void deliver_log_as(const struct deliver_job *job, size_t i, const char *to,
 struct smtp_client;
 
 struct smtp_client *smtp_client_new(struct loop *lp);
+/* The socket to the keys process that holds the client certificate's
+ * key (smtp_tls_cert_file; tls/keys.h): the certificate is presented
+ * when a server asks for one. The client owns fd from now on. */
+void smtp_client_set_keys(struct smtp_client *c, int fd);
 /* Start a job; callbacks follow later. 0, or -errno (nothing called):
  * -EINVAL for no recipients or a transport that is neither TRANSPORT_SMTP
  * nor TRANSPORT_LMTP. The job, its message and file must

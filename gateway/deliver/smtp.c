@@ -58,6 +58,8 @@
 #include "deliver/smtp_reply.h"
 #include "deliver/smtp_sasl.h"
 #include "tls/client.h"
+#include "tls/keys.h"
+#include "tls/server.h"
 #include "tls/tls.h"
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
@@ -105,6 +107,8 @@ struct smtp_client {
 	struct net_addr self[MX_SELF_MAX];
 	size_t nself;
 	struct tls_client *tls; /* trust anchors, made at first TLS use */
+	int keys_fd;            /* the client certificate's keys process */
+	struct tls_server *ident; /* its chain and signer (tls_keys_attach) */
 };
 
 struct smtp_sess {
@@ -1172,6 +1176,18 @@ static struct tls_client *tls_client_of(struct smtp_sess *s)
 	if (d != NULL && *d && (r = tls_client_add_capath(c->tls, d)) < 0)
 		msg_warn("cannot load CA certificates from %s: %s", d,
 			 strerror(-r));
+	/* the client certificate: the chain from the keys process, which
+	 * signs the CertificateVerify; the key never enters this process */
+	if (c->keys_fd >= 0) {
+		c->ident = tls_server_new();
+		if (tls_keys_attach(&c->keys_fd, c->ident) == 0) {
+			tls_client_set_identity(c->tls, c->ident);
+		} else {
+			msg_warn("no client certificate from the keys process");
+			tls_server_free(c->ident);
+			c->ident = NULL;
+		}
+	}
 	return c->tls;
 }
 
@@ -1881,7 +1897,13 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 	struct smtp_client *c = mem_zalloc(sizeof(*c));
 
 	c->lp = lp;
+	c->keys_fd = -1;
 	return c;
+}
+
+void smtp_client_set_keys(struct smtp_client *c, int fd)
+{
+	c->keys_fd = fd;
 }
 
 /* default_port - smtp_tcp_port (lmtp_tcp_port): a number or a name. */
@@ -2143,6 +2165,9 @@ void smtp_client_free(struct smtp_client *c)
 	}
 	if (c->dns)
 		dns_resolver_free(c->dns);
+	tls_server_free(c->ident);
+	if (c->keys_fd >= 0)
+		close(c->keys_fd);
 	mem_free(c);
 }
 

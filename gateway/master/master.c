@@ -494,6 +494,8 @@ static _Noreturn void child_main(struct slot *sl, int ready_w)
 	if (sl->role == ROLE_QMGR) {
 		char path[4096];
 
+		/* while root: the client certificate's key, if any */
+		keys_fd = tls_keys_start_client(M.uid, M.gid);
 		snprintf(path, sizeof(path), "%s/%s", M.queue_dir, QMGR_LOCK);
 		lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (lock_fd < 0)

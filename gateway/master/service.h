@@ -52,7 +52,8 @@ struct service_ctx {
 	unsigned drain_ms;   /* graceful-stop bound */
 	unsigned generation; /* reload count, for logs */
 	int keys_fd;         /* smtpd: socket to its keys process (tls/keys.h),
-				-1 when the service does not use TLS */
+				-1 when the service does not use TLS;
+				qmgr: the client certificate's, or -1 */
 };
 
 /* gateway/smtpd/smtpd.c */

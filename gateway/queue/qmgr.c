@@ -1091,6 +1091,8 @@ int qmgr_service(const struct service_ctx *ctx)
 	if (!Q.lp)
 		msg_fatal("cannot create event loop");
 	Q.smtp = smtp_client_new(Q.lp);
+	if (ctx != NULL && ctx->keys_fd >= 0)
+		smtp_client_set_keys(Q.smtp, ctx->keys_fd);
 	struct local_forward fwd = {qmgr_forward, NULL};
 	Q.local = local_agent_new(Q.lp, &fwd);
 	buf_init(&Q.fifo_in, 16 * TRIGGER_MAX);

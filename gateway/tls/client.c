@@ -38,6 +38,7 @@ struct tls_client {
 	struct sess_entry *cache;
 	size_t ncache;
 	unsigned ttl;
+	struct tls_server *ident; /* the client certificate, or NULL */
 };
 
 struct conn_check {
@@ -134,6 +135,81 @@ struct tls_client *tls_client_new(void)
 	cl->policy = p;
 	return cl;
 }
+
+void tls_client_set_identity(struct tls_client *cl, struct tls_server *ident)
+{
+	cl->ident = ident;
+}
+
+/* ---- the client certificate (BearSSL's client certificate class) ---- */
+
+static void cc_none0(const br_ssl_client_certificate_class **pctx)
+{
+	(void)pctx;
+}
+
+static void cc_none1(const br_ssl_client_certificate_class **pctx,
+		     size_t len)
+{
+	(void)pctx, (void)len;
+}
+
+static void cc_none2(const br_ssl_client_certificate_class **pctx,
+		     const unsigned char *data, size_t len)
+{
+	(void)pctx, (void)data, (void)len;
+}
+
+/* The server's CertificateRequest: auth_types bits 0..7 are the hashes
+ * it takes with RSA, 8..15 with ECDSA (bit 0: TLS 1.0/1.1's MD5+SHA-1).
+ * The certificate goes when its key type is in the list; else none
+ * (an empty Certificate: the server decides). The CA names are not
+ * checked: there is one certificate. */
+static void cc_choose(const br_ssl_client_certificate_class **pctx,
+		      const br_ssl_client_context *cc, uint32_t auth_types,
+		      br_ssl_client_certificate *ch)
+{
+	const struct tls_ccert_ctx *x = (const void *)pctx;
+	int rsa = tls_server_key_type(x->ident) == TLS_KEY_RSA;
+	unsigned bits = rsa ? auth_types & 0xFF : (auth_types >> 8) & 0xFF;
+	unsigned h = tls_pick_hash(bits);
+	(void)cc;
+
+	memset(ch, 0, sizeof(*ch));
+	if (h == 0xFF && rsa && (bits & 1))
+		h = 0;
+	if (h == 0xFF)
+		return;
+	ch->auth_type = rsa ? BR_AUTH_RSA : BR_AUTH_ECDSA;
+	ch->hash_id = (int)h;
+	ch->chain = tls_server_chain(x->ident, &ch->chain_len);
+}
+
+static uint32_t cc_do_keyx(const br_ssl_client_certificate_class **pctx,
+			   unsigned char *data, size_t *len)
+{
+	(void)pctx, (void)data, (void)len;
+	return 0; /* no static ECDH: choose() never offers it */
+}
+
+/* The CertificateVerify: data holds the hash; the signature replaces it. */
+static size_t cc_do_sign(const br_ssl_client_certificate_class **pctx,
+			 int hash_id, size_t hv_len, unsigned char *data,
+			 size_t len)
+{
+	const struct tls_ccert_ctx *x = (const void *)pctx;
+	unsigned char hv[64];
+
+	if (hv_len > sizeof(hv) || hash_id < 0)
+		return 0;
+	memcpy(hv, data, hv_len);
+	return tls_server_sign(x->ident, (unsigned)hash_id, hv, hv_len, data,
+			       len);
+}
+
+static const br_ssl_client_certificate_class ccert_vtable = {
+	sizeof(struct tls_ccert_ctx), cc_none0, cc_none1, cc_none2, cc_none0,
+	cc_none0, cc_choose, cc_do_keyx, cc_do_sign};
 
 void tls_client_set_cache(struct tls_client *cl, size_t n, unsigned ttl_s)
 {
@@ -555,6 +631,11 @@ struct tls_conn *tls_conn_new_client(struct tls_client *cl,
 	x->vtable = &xw_vtable;
 	x->conn = c;
 	br_ssl_engine_set_x509(&cc->eng, &x->vtable);
+	if (cl->ident != NULL) {
+		c->ccert.vtable = &ccert_vtable;
+		c->ccert.ident = cl->ident;
+		cc->client_auth_vtable = &c->ccert.vtable;
+	}
 	br_ssl_engine_set_buffers_bidi(&cc->eng, c->iobuf, TLS_IBUF,
 				       c->iobuf + TLS_IBUF, TLS_OBUF);
 	br_ssl_client_reset(cc, c->servername, 0);

@@ -64,6 +64,15 @@ struct tls_conn *tls_conn_new_client(struct tls_client *cl,
 				     const char *servername, int level,
 				     const char *const *match, size_t nmatch);
 
+/* The client certificate: a tls_server object used for its chain and
+ * its signer only (tls_keys_attach() fills both from the keys process;
+ * a test may set a tls_key signer). It is presented when the server asks
+ * (CertificateRequest) and the key type suits the server's list; the
+ * CertificateVerify signature is the signer's. NULL: none. ident must
+ * outlive cl's connections. */
+struct tls_server;
+void tls_client_set_identity(struct tls_client *cl, struct tls_server *ident);
+
 /* Client session resumption (Postfix's smtp_tls_session_cache_database,
  * kept in memory by the process that delivers): up to n sessions, each
  * offered for ttl_s seconds after the full handshake that made it; n 0

@@ -37,6 +37,24 @@ struct tls_x509_ctx {
 	size_t ee_len, ee_max;
 };
 
+/* A client certificate (tls_client_set_identity()): BearSSL's client
+ * certificate class over the identity's chain and signer. */
+struct tls_ccert_ctx {
+	const br_ssl_client_certificate_class *vtable;
+	struct tls_server *ident;
+};
+
+/* server.c, for the client certificate: the chain, the key type and a
+ * signature by the identity's signer (tls_signer_fn's contract). */
+const br_x509_certificate *tls_server_chain(const struct tls_server *srv,
+					    size_t *n);
+size_t tls_server_sign(struct tls_server *srv, unsigned hash_id,
+		       const unsigned char *hv, size_t hvlen,
+		       unsigned char *sig, size_t max);
+/* The strongest hash in a BearSSL bit field (1 << id), SHA-256 first;
+ * 0xFF when none. */
+unsigned tls_pick_hash(unsigned bits);
+
 struct tls_conn {
 	int is_server;
 	int ready;
@@ -52,6 +70,7 @@ struct tls_conn {
 	br_ssl_engine_context *eng;
 	struct tls_policy_ctx pol;
 	struct tls_x509_ctx *x509; /* client only */
+	struct tls_ccert_ctx ccert; /* client only, with an identity */
 	enum tls_trust trust;
 	char fingerprint[96];
 	char *servername;

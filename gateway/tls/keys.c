@@ -193,11 +193,19 @@ static int self_signed(struct tls_key **key, struct buf *chain, int generate)
 	return 0;
 }
 
-int tls_keys_load(struct tls_key **key, struct buf *chain, int generate)
+/* The pair of role's parameters (smtpd_tls_* or smtp_tls_*): chain
+ * files, or cert and key file; the server's self-signed pair when none
+ * is configured (the client then has no certificate: an error). */
+static int keys_load(const char *role, struct tls_key **key,
+		     struct buf *chain, int generate)
 {
-	const char *cf = conf_get("smtpd_tls_chain_files");
-	const char *cert = conf_get("smtpd_tls_cert_file");
-	const char *kf = conf_get("smtpd_tls_key_file");
+	char pn[3][64];
+	snprintf(pn[0], sizeof(pn[0]), "%s_tls_chain_files", role);
+	snprintf(pn[1], sizeof(pn[1]), "%s_tls_cert_file", role);
+	snprintf(pn[2], sizeof(pn[2]), "%s_tls_key_file", role);
+	const char *cf = conf_get(pn[0]);
+	const char *cert = conf_get(pn[1]);
+	const char *kf = conf_get(pn[2]);
 	int r = 0;
 
 	*key = NULL;
@@ -216,8 +224,10 @@ int tls_keys_load(struct tls_key **key, struct buf *chain, int generate)
 			r = TLS_ERR_CONFIG;
 		if (load_pem(kf != NULL && *kf ? kf : cert, key, chain) < 0)
 			r = TLS_ERR_CONFIG;
-	} else {
+	} else if (strcmp(role, "smtpd") == 0) {
 		r = self_signed(key, chain, generate);
+	} else {
+		r = TLS_ERR_CONFIG;
 	}
 	if (r == 0 && (*key == NULL || chain->len < 4)) {
 		msg_warn("TLS: %s", *key == NULL ? "no private key found"
@@ -241,7 +251,17 @@ int tls_keys_load(struct tls_key **key, struct buf *chain, int generate)
 	return r;
 }
 
+int tls_keys_load(struct tls_key **key, struct buf *chain, int generate)
+{
+	return keys_load("smtpd", key, chain, generate);
+}
+
 /* ---- the keys process ---- */
+
+static const char *role_name(const char *role)
+{
+	return strcmp(role, "smtp") == 0 ? "qmgr" : "smtpd";
+}
 
 static size_t hash_len(unsigned id)
 {
@@ -267,7 +287,8 @@ static void close_inherited(int keep)
 	}
 }
 
-static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
+static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid,
+				const char *role)
 {
 	struct tls_key *key;
 	struct buf chain;
@@ -279,8 +300,9 @@ static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
 	log_set_program("keys");
 	close_inherited(fd);
 	buf_init(&chain, CHAIN_MAX);
-	if (tls_keys_load(&key, &chain, 1) < 0)
-		msg_fatal("cannot load the TLS key and certificate");
+	if (keys_load(role, &key, &chain, 1) < 0)
+		msg_fatal("cannot load the %s TLS key and certificate",
+			  strcmp(role, "smtp") == 0 ? "client" : "server");
 	if (geteuid() == 0 &&
 	    (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	     setresuid(uid, uid, uid) < 0))
@@ -315,7 +337,8 @@ static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
 		size_t hl = (size_t)n >= 12 ? hash_len(q.hash_id) : 0;
 		if ((size_t)n < 12 || q.len > TLS_KEYS_DATA_MAX ||
 		    (size_t)n != 12 + q.len) {
-			msg_warn("bad request from smtpd (%zd bytes)", n);
+			msg_warn("bad request from %s (%zd bytes)",
+				 role_name(role), n);
 		} else if (q.op == OP_SIGN && hl != 0 && q.len == hl &&
 			   (q.hash_id != 0 || tls_key_type(key) == TLS_KEY_RSA)) {
 			size_t s = tls_key_sign(key, q.hash_id, q.data, q.len,
@@ -333,7 +356,8 @@ static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
 			if (s == 48)
 				a.status = 0, a.len = 48;
 		} else {
-			msg_warn("bad request from smtpd (op %u)", q.op);
+			msg_warn("bad request from %s (op %u)", role_name(role),
+				 q.op);
 		}
 		if (send(fd, &a, 8 + a.len, MSG_NOSIGNAL) < 0)
 			break;
@@ -342,15 +366,11 @@ static _Noreturn void keys_main(int fd, uid_t uid, gid_t gid)
 	_exit(0);
 }
 
-int tls_keys_start(uid_t uid, gid_t gid)
+static int keys_fork(uid_t uid, gid_t gid, const char *role)
 {
-	const char *lev = conf_get("smtpd_tls_security_level");
-	int wrapper = conf_get_bool("smtpd_tls_wrappermode") > 0;
 	int sv[2];
 	pid_t pid;
 
-	if (!wrapper && (lev == NULL || *lev == 0 || strcmp(lev, "none") == 0))
-		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		msg_fatal("socketpair: %s", strerror(errno));
 	pid = fork();
@@ -358,10 +378,30 @@ int tls_keys_start(uid_t uid, gid_t gid)
 		msg_fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(sv[0]);
-		keys_main(sv[1], uid, gid);
+		keys_main(sv[1], uid, gid, role);
 	}
 	close(sv[1]);
 	return sv[0];
+}
+
+int tls_keys_start(uid_t uid, gid_t gid)
+{
+	const char *lev = conf_get("smtpd_tls_security_level");
+	int wrapper = conf_get_bool("smtpd_tls_wrappermode") > 0;
+
+	if (!wrapper && (lev == NULL || *lev == 0 || strcmp(lev, "none") == 0))
+		return -1;
+	return keys_fork(uid, gid, "smtpd");
+}
+
+int tls_keys_start_client(uid_t uid, gid_t gid)
+{
+	const char *cf = conf_get("smtp_tls_chain_files");
+	const char *cert = conf_get("smtp_tls_cert_file");
+
+	if ((cf == NULL || *cf == 0) && (cert == NULL || *cert == 0))
+		return -1;
+	return keys_fork(uid, gid, "smtp");
 }
 
 int tls_keys_attach(int *fdp, struct tls_server *srv)

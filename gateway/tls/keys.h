@@ -38,6 +38,14 @@
  * does not use TLS. Configuration errors are fatal (logged). */
 int tls_keys_start(uid_t uid, gid_t gid);
 
+/* The same for the SMTP client's certificate (smtp_tls_chain_files, or
+ * smtp_tls_cert_file and smtp_tls_key_file): master's set-up of qmgr
+ * calls it as root; a keys process of its own holds the client key, and
+ * qmgr reads the chain with tls_keys_attach() into a tls_server object
+ * that the client presents (tls_client_set_identity()). -1 when no
+ * client certificate is configured. */
+int tls_keys_start_client(uid_t uid, gid_t gid);
+
 /* smtpd: read the chain from the keys process into srv and make the keys
  * process srv's signer (fdp must stay valid). 0 or TLS_ERR_CONFIG. */
 int tls_keys_attach(int *fdp, struct tls_server *srv);

@@ -61,8 +61,7 @@ static const br_ssl_session_cache_class cache_vtable = {
 
 /* ---- policy ---- */
 
-/* The strongest hash of the bit field (BearSSL's ids), SHA-256 first. */
-static unsigned pick_hash(unsigned bits)
+unsigned tls_pick_hash(unsigned bits)
 {
 	static const unsigned pref[] = {br_sha256_ID, br_sha384_ID,
 					br_sha512_ID, br_sha224_ID,
@@ -91,7 +90,7 @@ static int pol_choose(const br_ssl_server_policy_class **pctx,
 		unsigned h;
 		if (kx == BR_SSLKEYX_ECDHE_ECDSA &&
 		    srv->key_type == TLS_KEY_EC) {
-			h = tls12 ? pick_hash((hashes >> 8) & 0xFF)
+			h = tls12 ? tls_pick_hash((hashes >> 8) & 0xFF)
 				  : br_sha1_ID;
 			if (h == 0xFF)
 				continue;
@@ -101,7 +100,7 @@ static int pol_choose(const br_ssl_server_policy_class **pctx,
 		}
 		if (kx == BR_SSLKEYX_ECDHE_RSA &&
 		    srv->key_type == TLS_KEY_RSA) {
-			h = tls12 ? pick_hash(hashes & 0xFF) : 0;
+			h = tls12 ? tls_pick_hash(hashes & 0xFF) : 0;
 			if (h == 0xFF)
 				continue;
 			ch->cipher_suite = st[i][0];
@@ -217,6 +216,22 @@ int tls_server_set_chain(struct tls_server *srv, const unsigned char *const *der
 	srv->chain_len = n;
 	srv->key_type = kt;
 	return 0;
+}
+
+const br_x509_certificate *tls_server_chain(const struct tls_server *srv,
+					    size_t *n)
+{
+	*n = srv->chain_len;
+	return srv->chain;
+}
+
+size_t tls_server_sign(struct tls_server *srv, unsigned hash_id,
+		       const unsigned char *hv, size_t hvlen,
+		       unsigned char *sig, size_t max)
+{
+	if (srv->sign == NULL)
+		return 0;
+	return srv->sign(srv->sign_arg, hash_id, hv, hvlen, sig, max);
 }
 
 int tls_server_key_type(const struct tls_server *srv)

@@ -773,3 +773,44 @@ def test_client_resumes_sessions_with_postfix(gateway, smtp_sink, postfix_peer,
                           log)) == 3, log
     assert log.count(f"127.0.0.1[127.0.0.1]:{pf.port}: Reusing old "
                      "session") == 2, log
+
+
+def test_client_certificate_to_postfix(gateway, smtp_sink, postfix_peer,
+                                       pubdir):
+    """smtp_tls_cert_file/smtp_tls_key_file: mailgw presents its client
+    certificate to a Postfix with smtpd_tls_ask_ccert=yes, which verifies
+    it against the test CA ("Trusted TLS connection established from",
+    and its Received header names the client CN, verified OK). The key
+    file is root's, mode 0600: qmgr (user mailgw) cannot read it; the
+    keys process started for qmgr signs the CertificateVerify."""
+    ca = TestCA(pubdir / "ca")
+    key, crt = ca.leaf("peer", "peer.test.example", ["peer.test.example"])
+    ckey, ccrt = ca.leaf("client", "client.test.example",
+                         ["client.test.example"])
+    assert stat.S_IMODE(ckey.stat().st_mode) == 0o600
+    assert ckey.stat().st_uid == 0
+    sink = smtp_sink()
+    pf = postfix_peer(
+        relayhost=sink.nexthop, smtpd_tls_security_level="may",
+        smtpd_tls_cert_file=str(crt), smtpd_tls_key_file=str(key),
+        smtpd_tls_ask_ccert="yes", smtpd_tls_CAfile=str(ca.crt),
+        smtpd_tls_loglevel="1", smtpd_tls_received_header="yes").start()
+    gw = gateway(relay_to=pf.port, smtp_tls_CAfile=str(ca.crt),
+                 smtp_tls_security_level="encrypt", smtp_tls_loglevel="1",
+                 smtp_tls_cert_file=str(ccrt), smtp_tls_key_file=str(ckey))
+    gw.start()
+    r = swaks(gw.port, "--from", "a@origin.test", "--to", "b@example.net",
+              "--header", "Subject: client cert")
+    assert r.returncode == 0, r.stdout
+    gw.wait_log(r"to=<b@example\.net>, relay=127\.0\.0\.1.*status=sent")
+    (m,) = [m for m in sink.wait_count(1) if b"client cert" in m.content]
+    text = m.content.decode()
+    assert re.search(r'\(Client CN "client\.test\.example", Issuer "[^"]*"'
+                     r' \(verified OK\)\)', text), text
+    wait_until(lambda: "Trusted TLS connection established from" in
+               pf.log_text(), 30, "Postfix: Trusted TLS connection")
+    # the key is not in qmgr: a keys process, qmgr's child, holds it
+    qmgr = gw.role_pids("qmgr")
+    keys = [int(p) for p in os.listdir("/proc") if p.isdigit()
+            and _comm(int(p)) == "keys" and _ppid(int(p)) in qmgr]
+    assert len(keys) == 1, (qmgr, keys)
