@@ -256,7 +256,9 @@ static int report(int fd, const char *queue, const char *id,
 			r[k].reason_len = q->text.len;
 			k++;
 		}
-	m.queue = queue;
+	/* the H record is the truth; hold/ follows it (smtpd's HOLD is
+	 * in incoming/ until qmgr moves it) */
+	m.queue = qm.hold ? "hold" : queue;
 	m.id = id;
 	m.arrival = qm.arrival_sec;
 	/* Postfix shows a maildrop file's size, else the message size. */
