@@ -1148,10 +1148,76 @@ static void act_add_bcc(struct restrict_actions *a, const char *addr,
 	a->bcc[a->nbcc++] = mem_strndup(addr, n);
 }
 
+/* Postfix's warning for an action word whose argument is missing or of
+ * the wrong form (the entry is then skipped), or NULL. */
+static const char *bad_argument(const char *v)
+{
+	size_t n = strcspn(v, " \t");
+	const char *arg = v + n + strspn(v + n, " \t");
+
+	if (n == 6 && str_ncasecmp(v, "FILTER", 6) == 0)
+		return *arg == 0 ? "has FILTER entry without value"
+				 : "requires transport:destination";
+	if (n == 7 && str_ncasecmp(v, "PREPEND", 7) == 0)
+		return "requires header: text";
+	if ((n == 8 && str_ncasecmp(v, "REDIRECT", 8) == 0) ||
+	    (n == 3 && str_ncasecmp(v, "BCC", 3) == 0))
+		return "requires user@domain target";
+	return NULL;
+}
+
+/* can_delegate_action(), not_in_client_helo(): actions for the queue file
+ * need a mail transaction. 1 when a can take effect here, else 0 (and
+ * Postfix's warning). */
+static int can_delegate(struct ev *e, const struct stg *st, const char *tab,
+			const struct access_result *a)
+{
+	const char *w;
+
+	switch (a->action) {
+	case ACCESS_FILTER:
+		w = "FILTER";
+		break;
+	case ACCESS_HOLD:
+		w = "HOLD";
+		break;
+	case ACCESS_DISCARD:
+		w = "DISCARD";
+		break;
+	case ACCESS_REDIRECT:
+		w = "REDIRECT";
+		break;
+	case ACCESS_BCC:
+		w = "BCC";
+		break;
+	case ACCESS_PREPEND:
+		w = "PREPEND";
+		break;
+	default:
+		return 1;
+	}
+	if (st->stage == RESTRICT_ETRN && a->action != ACCESS_PREPEND) {
+		msg_warn("access table %s: action %s is unavailable in %s", tab,
+			 w, restrict_stage_param(RESTRICT_ETRN));
+		return 0;
+	}
+	if (e->x->sender == NULL) {
+		/* smtpd_delay_reject = no: client and helo restrictions run
+		 * outside a mail transaction */
+		msg_warn("access table %s: with smtpd_delay_reject=no, action "
+			 "%s is always skipped in Client host or Helo command "
+			 "restrictions",
+			 tab, w);
+		return 0;
+	}
+	return 1;
+}
+
 /* check_table_result(): what an access table's (or a policy server's)
  * value means. datum names what was looked up, for the logs. */
 static int table_result(struct ev *e, const struct stg *st, const char *tab,
-			const char *value, const char *name, const char *cls)
+			const char *value, const char *datum, const char *name,
+			const char *cls)
 {
 	struct access_result a;
 	char dsn[ACCESS_DSN_MAX];
@@ -1159,12 +1225,32 @@ static int table_result(struct ev *e, const struct stg *st, const char *tab,
 	int tl;
 
 	if (access_parse(value, strlen(value), &a) < 0) {
+		/* an action without its argument is skipped, as Postfix */
+		const char *why = bad_argument(value);
+		if (why != NULL) {
+			msg_warn("access table %s entry \"%s\" %s", tab, datum,
+				 why);
+			return R_DUNNO;
+		}
 		msg_warn("table %s: malformed result \"%s\"", tab, value);
 		return server_error(e);
 	}
 	text = a.text;
 	tl = (int)a.text_len;
 	snprintf(dsn, sizeof(dsn), "%.*s", (int)a.dsn_len, a.dsn ? a.dsn : "");
+	if (!can_delegate(e, st, tab, &a))
+		return R_DUNNO;
+	if ((a.action == ACCESS_REDIRECT || a.action == ACCESS_BCC) &&
+	    memchr(text, '@', (size_t)tl) == NULL) {
+		msg_warn("access table %s entry \"%s\" requires user@domain "
+			 "target",
+			 tab, datum);
+		return R_DUNNO;
+	}
+	/* one HOLD per transaction is logged, as Postfix */
+	if (a.action == ACCESS_HOLD &&
+	    (e->act.hold || (e->rs != NULL && e->rs->act.hold)))
+		return R_DUNNO;
 	switch (a.action) {
 	case ACCESS_OK:
 		return R_OK;
@@ -1288,7 +1374,7 @@ static int table_error(struct ev *e, const struct stg *st, const char *tab,
 		msg_warn("%s is unavailable. %s", tab, table_why(e->c, tab));
 	msg_warn("%s lookup error for \"%s\"", tab, key);
 	return table_result(e, st, tab, "451 4.3.5 Server configuration error",
-			    name, cls);
+			    key, name, cls);
 }
 
 /* One key in one table: 1 found (*r set), 0 not. */
@@ -1300,7 +1386,7 @@ static int lookup(struct ev *e, const struct stg *st, const char *tab,
 	int x = dict_get(d, key, &v);
 	if (x == DICT_OK) {
 		char *copy = mem_strdup(v); /* v lives until the next get */
-		*r = table_result(e, st, tab, copy, name, cls);
+		*r = table_result(e, st, tab, copy, key, name, cls);
 		mem_free(copy);
 		return 1;
 	}
@@ -2827,7 +2913,8 @@ static int r_policy(struct ev *e, const struct stg *st, const char *server)
 	struct memo *m = memo_find(e->rs, M_POLICY, buf_str(&key));
 	if (m != NULL && m->done) {
 		char *v = mem_strdup(m->val);
-		r = table_result(e, st, server, v, st->name, st->cls);
+		r = table_result(e, st, server, v, "policy query", st->name,
+				 st->cls);
 		mem_free(v);
 	} else if (m == NULL) {
 		e->pending = 1;
@@ -2846,7 +2933,8 @@ static int r_policy(struct ev *e, const struct stg *st, const char *server)
 				e->rs->npending--;
 				e->pending = 0;
 				r = table_result(e, st, server, m->val,
-						 st->name, st->cls);
+						 "policy query", st->name,
+						 st->cls);
 			}
 		}
 	} else {

@@ -567,3 +567,36 @@ def test_rate_limit_per_service(restricted):
                                "connections from 127.0.0.1"), (port, line)
     gw.wait_log(r"warning: Connection rate limit exceeded: 3 from "
                 r"\S+\[127\.0\.0\.1\] for service \S+", count=2)
+
+
+def test_action_misuse_skipped(restricted):
+    """Postfix skips, with a warning, an action that cannot take effect:
+    FILTER without transport:destination, REDIRECT without an address,
+    and with smtpd_delay_reject = no a HOLD in the client restrictions
+    (they run outside a mail transaction). The mail is accepted and
+    delivered as if the entry said DUNNO."""
+    gw, sink = restricted(
+        smtpd_delay_reject="no",
+        smtpd_client_restrictions="check_client_access "
+                                  "inline:{ {127.0.0.1 = HOLD} }")
+    rcpt = write(gw, "rcpt_access",
+                 "f@example.net FILTER nocolon\n"
+                 "r@example.net REDIRECT nobody\n")
+    gw.set(smtpd_recipient_restrictions=f"check_recipient_access {rcpt}")
+    gw.start()
+    c = conn(gw)
+    code, text = c.send("a@sender.test", ["f@example.net", "r@example.net"],
+                        b"Subject: skipped\r\nMessage-ID: <skip@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    sink.wait_count(1)
+    assert sorted(sink.messages()[0].recipients) == ["f@example.net",
+                                                     "r@example.net"]
+    gw.wait_log(r"warning: access table \S+ entry \"f@example\.net\" "
+                r"requires transport:destination")
+    gw.wait_log(r"warning: access table \S+ entry \"r@example\.net\" "
+                r"requires user@domain target")
+    gw.wait_log(r"warning: access table inline:.*: with smtpd_delay_reject=no, "
+                r"action HOLD is always skipped in Client host or Helo "
+                r"command restrictions")
+    gw.wait_queue_empty()
