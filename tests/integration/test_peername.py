@@ -18,6 +18,7 @@ address (all of 127/8 is loopback):
 Each recipient below leads to one restriction class, so one session
 shows what every restriction says about its client.
 """
+import socket
 import subprocess
 import sys
 
@@ -47,7 +48,9 @@ CLASSES = {
 @pytest.fixture(scope="module")
 def nsd():
     n = Nsd(ZONES).start()
-    assert n.query("5.0.0.127.in-addr.arpa", "PTR") == "good.client.test."
+    # dig waits 1 s: on a loaded machine ask again rather than fail
+    wait_until(lambda: n.query("5.0.0.127.in-addr.arpa", "PTR") ==
+               "good.client.test.", 30, "nsd's PTR answer")
     yield n
     n.cleanup()
 
@@ -83,7 +86,8 @@ def peergw(gateway, smtp_sink):
         gw.set(smtpd_recipient_restrictions=rcpt_restrictions or
                f"check_recipient_access texthash:{gw.dir}/rcpt_access")
         if dns is not None:
-            gw.set(dns_resolv_conf=dns.resolv_conf(gw.dir / "resolv.conf"))
+            gw.set(dns_resolv_conf=dns.resolv_conf(gw.dir / "resolv.conf",
+                                               timeout=5, attempts=3))
         gw.start()
         return gw, sink
     return make
@@ -294,5 +298,110 @@ def test_policy_attributes(peergw, nsd, tmp_path):
             assert code == 554, text
             assert f"client_name={name} reverse_client_name={rev}" in text, \
                 text
+    finally:
+        kill_pid(p.pid)
+
+
+# A DNS server that holds back its answer for 5.0.0.127.in-addr.arpa
+# until the file RELEASE exists; everything else is answered at once (PTR
+# of 127.0.0.1: NXDOMAIN; A of good.client.test: 127.0.0.5). It notes
+# each question in LOG, so the test waits for the question, not a time.
+HOLD_DNS = r'''
+import os, select, socket, struct, sys
+addr, release, log = sys.argv[1:4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, 53))
+with open(log, "a") as f:
+    f.write("ready\n")
+held = []
+
+def question(pkt):
+    i, labels = 12, []
+    while pkt[i]:
+        labels.append(pkt[i + 1:i + 1 + pkt[i]].decode().lower())
+        i += 1 + pkt[i]
+    qtype = struct.unpack(">H", pkt[i + 1:i + 3])[0]
+    return ".".join(labels), qtype, i + 5
+
+def reply(pkt, peer):
+    name, qtype, end = question(pkt)
+    rr = b""
+    if name == "5.0.0.127.in-addr.arpa" and qtype == 12:
+        target = b"".join(bytes([len(l)]) + l.encode()
+                          for l in "good.client.test".split(".")) + b"\0"
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 12, 1, 60, len(target)) \
+            + target
+    elif name == "good.client.test" and qtype == 1:
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) \
+            + bytes([127, 0, 0, 5])
+    flags = 0x8400 | (0 if rr else 3)
+    hdr = pkt[:2] + struct.pack(">HHHHH", flags, 1, 1 if rr else 0, 0, 0)
+    s.sendto(hdr + pkt[12:end] + rr, peer)
+
+while True:
+    r, _, _ = select.select([s], [], [], 0.05)
+    if r:
+        pkt, peer = s.recvfrom(4096)
+        name, qtype, _ = question(pkt)
+        with open(log, "a") as f:
+            f.write(f"{name} {qtype}\n")
+        if name == "5.0.0.127.in-addr.arpa" and not os.path.exists(release):
+            held.append((pkt, peer))
+        else:
+            reply(pkt, peer)
+    if held and os.path.exists(release):
+        for pkt, peer in held:
+            reply(pkt, peer)
+        held = []
+'''
+
+
+def test_lookup_does_not_block_other_sessions(gateway, smtp_sink, tmp_path):
+    """While one client's PTR answer is held back, its banner waits, and
+    another client is served and relays a message meanwhile; when the
+    answer comes, the first client gets its banner and its name."""
+    addr = Nsd._free_addr()
+    release, qlog = tmp_path / "release", tmp_path / "questions"
+    script = tmp_path / "holddns.py"
+    script.write_text(HOLD_DNS)
+    out = open(tmp_path / "holddns.out", "wb")
+    p = subprocess.Popen([sys.executable, str(script), addr, str(release),
+                          str(qlog)], stdout=out, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    out.close()
+    try:
+        wait_until(lambda: qlog.exists() or p.poll() is not None, 30,
+                   "the DNS server to listen")
+        assert p.poll() is None, (tmp_path / "holddns.out").read_text()
+        sink = smtp_sink()
+        gw = gateway(relay_to=sink.port, mynetworks="127.0.0.0/8")
+        (gw.dir / "resolv.conf").write_text(
+            f"nameserver {addr}\noptions timeout:30 attempts:1\n")
+        gw.start()
+        held = socket.create_connection(("127.0.0.1", gw.port), timeout=60,
+                                        source_address=("127.0.0.5", 0))
+        wait_until(lambda: qlog.exists() and "5.0.0.127.in-addr.arpa 12"
+                   in qlog.read_text(), 30, "the held PTR question")
+        c = SmtpConn(gw.port)
+        code, text = c.send("s@sender.test", ["u@example.net"],
+                            b"Subject: meanwhile\r\n\r\nbody\r\n")
+        assert code == 250, text
+        c.quit()
+        gw.wait_log(r"connect from unknown\[127\.0\.0\.1\]$")
+        held.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            held.recv(1)  # no banner while the answer is held
+        held.setblocking(True)
+        release.write_text("")
+        f = held.makefile("rb")
+        assert f.readline().startswith(b"220 "), "banner after the answer"
+        held.sendall(b"QUIT\r\n")
+        f.readline()
+        held.close()
+        gw.wait_log(r"connect from good\.client\.test\[127\.0\.0\.5\]$")
+        log = gw.log_text()
+        assert log.index("connect from unknown[127.0.0.1]") < \
+            log.index("connect from good.client.test[127.0.0.5]"), log
+        sink.wait_count(1)
     finally:
         kill_pid(p.pid)
