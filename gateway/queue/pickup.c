@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf/conf.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -127,6 +128,13 @@ static int pick_one(struct spool *sp, int mfd, const char *name,
 	struct buf qf;
 	buf_init(&qf, in.len + 1024);
 	rc = qfile_format(&qf, &out, in.data + m.content_off, m.content_len);
+	/* content_filter: as Postfix's pickup writes its FILT record */
+	const char *cf = conf_get("content_filter");
+	if (rc == 0 && cf != NULL && *cf) {
+		rc = qfile_format_filter(&qf, cf, strlen(cf));
+		if (rc == 0)
+			qf.data[QFILE_VERSION_OFF] = '0' + QFILE_VERSION_FILTER;
+	}
 	struct spool_file f;
 	memset(&f, 0, sizeof f);
 	f.fd = -1;

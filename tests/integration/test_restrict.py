@@ -600,3 +600,38 @@ def test_action_misuse_skipped(restricted):
                 r"action HOLD is always skipped in Client host or Helo "
                 r"command restrictions")
     gw.wait_queue_empty()
+
+
+def test_content_filter(restricted, smtp_sink):
+    """content_filter = transport:destination sends mail from smtpd and
+    from sendmail to the filter (a second smtp-sink here); a reinjection
+    service with -o content_filter= delivers by the normal route."""
+    from peers import free_port
+    fsink = smtp_sink()
+    gw, sink = restricted(content_filter=f"smtp:[127.0.0.1]:{fsink.port}")
+    port2 = free_port()
+    gw.master_cf = gw.default_master_cf() + \
+        f"127.0.0.1:{port2} inet n - n - - smtpd\n  -o content_filter=\n"
+    gw.write_config()
+    gw.start()
+    wait_until(lambda: listening(port2), 30, "the reinjection service")
+    c = conn(gw)
+    code, text = c.send("a@sender.test", ["u@example.net"],
+                        b"Subject: smtpd\r\nMessage-ID: <cf1@x>\r\n\r\nbody\r\n")
+    assert code == 250, text
+    c.quit()
+    r = gw.cmd("sendmail", "-f", "b@sender.test", "v@example.net",
+               input="Subject: sendmail\nMessage-ID: <cf2@x>\n\nbody\n")
+    assert r.rc == 0, r
+    c = SmtpConn(port2, helo="filter.test")
+    code, text = c.send("c@sender.test", ["w@example.net"],
+                        b"Subject: reinjected\r\nMessage-ID: <cf3@x>\r\n\r\n"
+                        b"body\r\n")
+    assert code == 250, text
+    c.quit()
+    fsink.wait_count(2)
+    sink.wait_count(1)
+    assert sorted(m.header("Subject") for m in fsink.messages()) == \
+        ["sendmail", "smtpd"]
+    assert sink.messages()[0].header("Subject") == "reinjected"
+    gw.wait_queue_empty()
