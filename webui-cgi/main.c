@@ -5,6 +5,8 @@
  *               (and the setup token mailgw printed, webui/setuptoken.h)
  *   /login      /logout (POST)
  *   /password   change the admin password (current one, new one twice)
+ *   /users      SMTP AUTH users of the submission ports: list, add, delete
+ *               (POST; mailgw passwd through the control socket)
  *   /dashboard  running state, version, uptime, queue sizes, today's counts
  *   /settings   the settings schema as a form; a valid form is staged
  *   /apply      the staged change as a diff of main.cf/master.cf; apply or
@@ -187,6 +189,8 @@ static void page_begin(const char *title)
 		    staged_exists() ? " (1)" : "");
 		esc(R.script);
 		out("/queue\">Queue</a><a href=\"");
+		esc(R.script);
+		out("/users\">Users</a><a href=\"");
 		esc(R.script);
 		out("/password\">Password</a><form method=\"post\" "
 		    "action=\"");
@@ -1272,6 +1276,148 @@ static void page_queue(void)
 	buf_free(&note);
 }
 
+/* ------------------------------------------------------------ users */
+
+/* A user name the control socket takes (master checks it again). */
+static int user_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= CONTROL_USER_MAX &&
+	       strspn(s, CONTROL_USER_CHARS) == n;
+}
+
+/* SMTP AUTH users of the submission ports: list, add, delete, through
+ * master's control socket (mailgw passwd). */
+static void page_users(void)
+{
+	struct buf reply, note, name, pw, again, action, req;
+	const char *name_err = NULL, *pw_err = NULL;
+	int rc, ok = 0;
+
+	buf_init(&note, 4096);
+	buf_init(&name, FORM_VALUE_MAX + 1);
+	buf_init(&pw, FORM_VALUE_MAX + 1);
+	buf_init(&again, FORM_VALUE_MAX + 1);
+	buf_init(&action, 64);
+	buf_init(&req, MASTER_REQUEST_MAX + 1);
+	buf_init(&reply, CONTROL_OUTPUT_MAX + 1);
+	if (strcmp(R.method, "POST") == 0) {
+		field("action", &action);
+		field("name", &name);
+		field("password", &pw);
+		field("confirm", &again);
+		if (!user_name_ok(buf_str(&name)))
+			name_err = "A user name is 1 to 64 letters, digits and "
+				   "the characters . _ @ + -.";
+		if (strcmp(buf_str(&action), "add") == 0 && !name_err) {
+			pw_err = new_password_error(&pw, &again);
+			for (size_t i = 0; !pw_err && i < buf_len(&pw); i++)
+				if ((unsigned char)buf_str(&pw)[i] < ' ' ||
+				    (unsigned char)buf_str(&pw)[i] > 0x7e)
+					pw_err = "Printable ASCII characters "
+						 "only.";
+			if (!pw_err)
+				buf_printf(&req, "users add %s %s",
+					   buf_str(&name), buf_str(&pw));
+		} else if (strcmp(buf_str(&action), "delete") == 0 &&
+			   !name_err) {
+			buf_printf(&req, "users del %s", buf_str(&name));
+		} else if (!name_err) {
+			buf_puts(&note, "Unknown action.");
+		}
+		if (buf_len(&req) && !buf_error(&req)) {
+			rc = control_request(R.queue_dir, buf_str(&req),
+					     &reply);
+			ok = rc == 0;
+			msg_info("user %s %s by %s: %s", buf_str(&name),
+				 buf_str(&action)[0] == 'a' ? "added"
+							    : "deleted",
+				 R.addr, ok ? "done" : "failed");
+			buf_printf(&note, "%s %s: %s", buf_str(&action),
+				   buf_str(&name), ok ? "done." : "failed: ");
+			if (!ok)
+				buf_append(&note, buf_str(&reply),
+					   buf_len(&reply) < 300
+						   ? buf_len(&reply)
+						   : 300);
+			buf_reset(&reply);
+		}
+	}
+	rc = control_request(R.queue_dir, "users list", &reply);
+	page_begin("Mail users");
+	if (buf_len(&note)) {
+		out("<section><p class=\"%s\" id=\"note\">", ok ? "ok" : "err");
+		esc(buf_str(&note));
+		out("</p></section>");
+	}
+	out("<section><p>Users who may send mail through this gateway with "
+	    "SMTP AUTH on the submission ports (587 with STARTTLS, 465 with "
+	    "TLS).</p>");
+	if (rc != 0) {
+		out("<p class=\"err\">The gateway does not answer.</p>");
+	} else {
+		unsigned count = 0;
+
+		out("<table id=\"users\"><tbody>");
+		for (size_t off = 0; off < buf_len(&reply);) {
+			const char *l = buf_str(&reply) + off;
+			const char *nl = memchr(l, '\n', buf_len(&reply) - off);
+			size_t n =
+				nl ? (size_t)(nl - l) : buf_len(&reply) - off;
+			char u[CONTROL_USER_MAX * 4 + 1];
+
+			off += n + 1;
+			if (n == 0 || n >= sizeof(u))
+				continue;
+			memcpy(u, l, n);
+			u[n] = 0;
+			count++;
+			out("<tr><td>");
+			esc(u);
+			out("</td><td>");
+			form_open("/users", R.csrf);
+			out("<input type=\"hidden\" name=\"name\" value=\"");
+			esc(u);
+			out("\"><button type=\"submit\" name=\"action\" "
+			    "value=\"delete\" class=\"danger\">Delete</button>"
+			    "</form></td></tr>");
+		}
+		out("</tbody></table>");
+		if (count == 0)
+			out("<p>No users yet.</p>");
+	}
+	out("</section><section><h2>Add a user</h2>");
+	form_open("/users", R.csrf);
+	out("<label for=\"name\">User name</label><input id=\"name\" "
+	    "name=\"name\" autocomplete=\"off\" required%s value=\"",
+	    name_err ? " aria-invalid=\"true\"" : "");
+	if (name_err || pw_err)
+		esc(buf_str(&name));
+	out("\">");
+	if (name_err) {
+		out("<p class=\"err\" id=\"name-error\">");
+		esc(name_err);
+		out("</p>");
+	}
+	pw_field("password", "password", "Password", NULL, "new-password",
+		 pw_err);
+	pw_field("confirm", "password", "Password again", NULL,
+		 "new-password", NULL);
+	out("<button type=\"submit\" name=\"action\" value=\"add\">Add "
+	    "user</button></form></section>");
+	page_end();
+	send_response(name_err || pw_err ? 400 : 200,
+		      name_err || pw_err ? "Bad Request" : "OK");
+	buf_free(&note);
+	buf_free(&name);
+	buf_free(&pw);
+	buf_free(&again);
+	buf_free(&action);
+	buf_free(&req);
+	buf_free(&reply);
+}
+
 /* ------------------------------------------------------------ main */
 
 /* The client's address: what `mailgw webui-tls` put in its request field
@@ -1327,6 +1473,7 @@ int main(void)
 		{"/queue", page_queue, 0},
 		{"/queue/view", page_queue_view, 0},
 		{"/password", page_password, 0},
+		{"/users", page_users, 0},
 		{"/logout", page_logout, 1},
 	};
 	const char *dir = getenv("MAIL_CONFIG");

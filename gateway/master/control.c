@@ -32,6 +32,60 @@ static int word(const char **p, const char *end, const char *w)
 	return 1;
 }
 
+/* "users list", "users del NAME", "users add NAME PASSWORD": mailgw
+ * passwd, the password on the child's stdin (never on argv). */
+static int users_job(const char *p, const char *end, struct control_job *job,
+		     struct buf *why)
+{
+	int add = 0;
+	size_t n;
+
+	if (word(&p, end, "list")) {
+		if (p != end) {
+			buf_puts(why, "unexpected argument");
+			return -1;
+		}
+		job->argv[job->argc++] = "passwd";
+		job->argv[job->argc++] = "list";
+		return 1;
+	}
+	if (!(add = word(&p, end, "add")) && !word(&p, end, "del")) {
+		buf_puts(why, "unknown users action");
+		return -1;
+	}
+	for (n = 0; p + n < end && strchr(CONTROL_USER_CHARS, p[n]) && p[n];)
+		n++;
+	if (n == 0 || n > CONTROL_USER_MAX ||
+	    (add ? p + n >= end || p[n] != ' ' : p + n != end)) {
+		buf_puts(why, add ? "a user name and a password are needed"
+				  : "not a user name");
+		return -1;
+	}
+	memcpy(job->user, p, n);
+	job->user[n] = 0;
+	if (add) {
+		size_t pl = (size_t)(end - (p + n + 1));
+
+		if (pl == 0 || pl >= sizeof(job->input)) {
+			buf_puts(why, "no password, or one too long");
+			return -1;
+		}
+		for (size_t i = 0; i < pl; i++)
+			if ((unsigned char)p[n + 1 + i] < ' ' ||
+			    (unsigned char)p[n + 1 + i] > 0x7e) {
+				buf_puts(why, "the password has control or "
+					      "non-ASCII characters");
+				return -1;
+			}
+		memcpy(job->input, p + n + 1, pl);
+		job->input[pl] = 0;
+	}
+	job->argv[job->argc++] = "passwd";
+	job->argv[job->argc++] = add ? "add" : "del";
+	job->argv[job->argc++] = job->user;
+	return 1;
+}
+
 int control_job_parse(const char *req, size_t len, const char *webui_dir,
 		      struct control_job *job, struct buf *why)
 {
@@ -72,6 +126,8 @@ int control_job_parse(const char *req, size_t len, const char *webui_dir,
 		job->log = 1;
 		return 1;
 	}
+	if (word(&p, end, "users"))
+		return users_job(p, end, job, why);
 	if (!word(&p, end, "queue"))
 		return 0;
 	for (size_t i = 0; i < sizeof(queue_ops) / sizeof(queue_ops[0]); i++) {
@@ -160,7 +216,19 @@ pid_t control_job_start(int fd, const char *dir, const char *maillog,
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (job->input[0]) {
+		/* The password: one line on a pipe (far below PIPE_BUF). */
+		int pp[2];
+
+		if (pipe(pp) < 0 ||
+		    write(pp[1], job->input, strlen(job->input)) < 0 ||
+		    write(pp[1], "\n", 1) < 0)
+			_exit(1);
+		close(pp[1]);
+		devnull = pp[0];
+	} else {
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(fd, 1) < 0 ||
 	    dup2(fd, 2) < 0)
 		_exit(1);

@@ -13,6 +13,12 @@
  *     "queue hold QID"        mailgw postsuper -h QID
  *     "queue release QID"     mailgw postsuper -H QID
  *     "queue delete QID"      mailgw postsuper -d QID
+ *     "users list"            mailgw passwd list (SMTP AUTH users)
+ *     "users del NAME"        mailgw passwd del NAME
+ *     "users add NAME PASSWORD"
+ *                             mailgw passwd add NAME, with PASSWORD (the
+ *                             rest of the line, printable ASCII) on its
+ *                             standard input; never on argv, never logged
  *     "log"                   the last CONTROL_LOG_TAIL bytes of
  *                             maillog_file (the dashboard counts today's
  *                             lines; the log is not readable by webui_owner)
@@ -37,6 +43,9 @@
 #define CONTROL_OUTPUT_MAX  (4 * 1024 * 1024) /* bytes a client reads */
 #define CONTROL_STAGED_FILE "settings.staged"
 #define CONTROL_LOG_TAIL    (2 * 1024 * 1024)
+#define CONTROL_USER_MAX    64 /* bytes of a user name */
+#define CONTROL_USER_CHARS                                                   \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-"
 
 /* control_job - a parsed request: argv for `mailgw ARGV...` after
  * "-c DIR", pointing into arg storage of the struct. */
@@ -46,6 +55,8 @@ struct control_job {
 	char qid[64];
 	char staged[4096];
 	int log; /* "log": no argv; the child copies maillog_file */
+	char user[CONTROL_USER_MAX + 1];
+	char input[256]; /* "users add": the password, the child's stdin */
 };
 
 /* control_job_parse - req[0..len) (no newline) to a job. webui_dir is

@@ -886,7 +886,11 @@ static int ctl_job(int c, const char *req, uid_t uid)
 		dprintf(c, "error %s\n", buf_str(&why));
 		msg_warn("control request refused: %s", buf_str(&why));
 	} else if (rc > 0) {
-		msg_info("control: %s (uid %ld)", req, (long)uid);
+		/* never the password of "users add" */
+		msg_info("control: %.*s (uid %ld)",
+			 job.input[0] ? (int)(strlen(req) - strlen(job.input) - 1)
+				      : (int)strlen(req),
+			 req, (long)uid);
 		if (control_job_start(c, M.dir, M.maillog, &job) < 0)
 			dprintf(c, "error cannot fork: %s\n", strerror(errno));
 	}

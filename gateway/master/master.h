@@ -22,7 +22,7 @@
 
 #include <sys/types.h>
 
-#define MASTER_REQUEST_MAX   64    /* bytes of one control request */
+#define MASTER_REQUEST_MAX   512   /* bytes of one control request */
 #define MASTER_REPLY_MAX     512   /* bytes of one control reply */
 #define MASTER_START_WAIT_S  60    /* `start` waits this long for ready */
 #define MASTER_BACKOFF_MAX_S 60    /* restart delay after repeated failures */

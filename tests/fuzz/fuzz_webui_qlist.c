@@ -84,6 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < job.argc; i++)
 			if (job.argv[i] == job.qid && !qid_valid(job.qid))
 				abort();
+		/* A user name is of its characters only; a password never
+		 * gets onto argv. */
+		if (job.user[0] &&
+		    strspn(job.user, CONTROL_USER_CHARS) != strlen(job.user))
+			abort();
+		for (size_t i = 0; i < job.argc; i++)
+			if (job.argv[i] == job.input)
+				abort();
+		if (job.input[0] && (job.argc != 3 || job.argv[2] != job.user))
+			abort();
 	}
 	buf_free(&why);
 	return 0;

@@ -3,7 +3,8 @@ httpd serving build/webui.cgi as
 webui_owner, master's control socket behind it, and Chromium driven by
 playwright-core (tests/webui/webui_test.js): first run (with the setup
 token master logged), login/logout, change of the admin password,
-dashboard, settings (field errors, XSS probe), CSRF refusals, queue
+dashboard, mail users (added in the browser, then used for SMTP AUTH on
+the submission port), settings (field errors, XSS probe), CSRF refusals, queue
 actions, staged change -> diff -> apply; then a message sent over SMTP
 arrives at the smarthost the browser configured. Screenshots of every page
 go to build/test-artifacts/."""
@@ -35,7 +36,7 @@ def webui_user():
     raise AssertionError("no user for webui_owner")
 
 
-def settings_text(gw, smarthost_port, webui_dir, owner):
+def settings_text(gw, smarthost_port, webui_dir, owner, submission=""):
     return "".join(f"{k} = {v}\n" for k, v in {
         "hostname": "gw.example.test",
         "domains": "example.test",
@@ -52,7 +53,7 @@ def settings_text(gw, smarthost_port, webui_dir, owner):
         "mail_owner": "mailgw",
         "webui_directory": webui_dir,
         "webui_owner": owner,
-        "submission_listen": "",
+        "submission_listen": submission,
         "smtps_listen": "",
     }.items())
 
@@ -110,8 +111,10 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     os.chown(webui_dir, pw.pw_uid, pw.pw_gid)
     # The smarthost starts on a closed port: mail waits in the queue.
     closed = free_port()
+    sub_port = free_port()
     (gw.dir / "settings.cf").write_text(
-        settings_text(gw, closed, webui_dir, pw.pw_name))
+        settings_text(gw, closed, webui_dir, pw.pw_name,
+                      submission=f"127.0.0.1:{sub_port}"))
     r = gw.cmd("config", "apply")
     assert r.rc == 0, r
     gw.start()
@@ -150,6 +153,18 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
               "--header", "Subject: through the browser's smarthost")
     assert r.returncode == 0, r.stdout
     wait_until(lambda: len(sink.messages()) >= 2, 30, "the SMTP message")
+    # The user the browser added submits over 587-style submission.
+    r = swaks(sub_port, "--tls", "--auth", "PLAIN", "--auth-user", "alice",
+              "--auth-password", "submission secret 1", "--from",
+              "alice@example.test", "--to", "friend@example.test",
+              "--header", "Subject: from a web UI user")
+    assert r.returncode == 0, r.stdout
+    r = swaks(sub_port, "--tls", "--auth", "PLAIN", "--auth-user", "bob",
+              "--auth-password", "submission secret 1", "--from",
+              "bob@example.test", "--to", "friend@example.test",
+              "--quit-after", "AUTH")
+    assert "535 5.7.8" in r.stdout, r.stdout
+    wait_until(lambda: len(sink.messages()) >= 3, 30, "the submitted message")
     texts = [m.raw.decode(errors="replace") for m in sink.messages()]
     assert not any("delete me" in t for t in texts)
     # Every login event is in the web UI's log.
@@ -158,6 +173,10 @@ def test_webui_in_chromium(gateway, smtp_sink, httpd):
     assert "admin password set from 127.0.0.1" in log
     assert "setup token wrong from 127.0.0.1" in log
     assert "admin password changed from 127.0.0.1" in log
+    assert "user alice added by 127.0.0.1: done" in log
+    # The password went to mailgw passwd on stdin: never in a log.
+    assert "submission secret" not in log + gw.log_text()
+    assert "control: users add alice (uid" in gw.log_text()
     # The token is spent; a restart of master makes none (a password is
     # set).
     assert not (webui_dir / "setup-token").exists()
@@ -227,6 +246,15 @@ def test_control_socket_refuses_bad_jobs(gateway):
     assert ask("reload", pw.pw_uid).startswith("error not allowed")
     assert ask("status", pw.pw_uid).startswith("ok ")
     assert ask("queue list", pw.pw_uid).endswith("status 0\n")
+    assert ask("users add alice", pw.pw_uid).startswith(
+        "error a user name and a password are needed")
+    assert ask("users del ../../etc/passwd", pw.pw_uid).startswith(
+        "error not a user name")
+    assert ask("users add bob; id x", pw.pw_uid).startswith("error")
+    assert ask("users add carol pass\tword", pw.pw_uid).startswith("error")
+    assert ask("users add carol a good password", pw.pw_uid) == "status 0\n"
+    assert ask("users list", pw.pw_uid) == "carol\nstatus 0\n"
+    assert "a good password" not in gw.log_text()
     assert gw.status() == 0
     # A staged file that changes a system key is refused by apply -u.
     staged = webui_dir / "settings.staged"

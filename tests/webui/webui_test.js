@@ -24,6 +24,7 @@ const ARTIFACTS = process.env.ARTIFACTS;
 const SETUP_TOKEN = process.env.SETUP_TOKEN;
 const FIRST_PASSWORD = 'correct horse battery';
 const PASSWORD = 'a new staple for the battery';
+const SMTP_PASSWORD = 'submission secret 1'; // test_webui.py logs in with it
 
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -120,6 +121,36 @@ async function queueRow(page, sender) {
     await submit(page);
     check((await page.textContent('#note')).includes('password is changed'), 'password: changed');
     await shot(page, 'password-changed');
+
+    // Mail users of the submission ports (mailgw passwd via master).
+    await page.click('header a[href$="/users"]');
+    await page.waitForURL(/\/users$/);
+    check((await page.textContent('main')).includes('No users yet'), 'users: none at first');
+    await page.fill('#name', 'bad name');
+    await page.fill('#password', SMTP_PASSWORD);
+    await page.fill('#confirm', SMTP_PASSWORD);
+    await Promise.all([page.waitForNavigation(), page.click('button[value=add]')]);
+    check((await page.textContent('#name-error')).includes('user name'), 'users: a bad name is refused');
+    await page.fill('#name', 'bob');
+    await page.fill('#password', SMTP_PASSWORD);
+    await page.fill('#confirm', SMTP_PASSWORD + 'x');
+    await Promise.all([page.waitForNavigation(), page.click('button[value=add]')]);
+    check((await page.textContent('#password-error')).includes('differ'), 'users: mismatched passwords refused');
+    for (const u of ['alice', 'bob']) {
+      await page.fill('#name', u);
+      await page.fill('#password', SMTP_PASSWORD);
+      await page.fill('#confirm', SMTP_PASSWORD);
+      await Promise.all([page.waitForNavigation(), page.click('button[value=add]')]);
+      check((await page.textContent('#note')).includes(`add ${u}: done`), `users: ${u} added`);
+    }
+    await Promise.all([page.waitForNavigation(),
+      page.locator('#users tr', { hasText: 'bob' }).locator('button[value=delete]').click()]);
+    check((await page.textContent('#note')).includes('delete bob: done'), 'users: bob deleted');
+    check((await page.textContent('#users')).includes('alice') && !(await page.textContent('#users')).includes('bob'),
+      'users: alice listed, bob gone');
+    r = await page.request.post(URL + '/users', { form: { action: 'add', name: 'eve', password: 'x'.repeat(12), confirm: 'x'.repeat(12) }, maxRedirects: 0 });
+    check(r.status() === 403, `users: add without CSRF token: ${r.status()}`);
+    await shot(page, 'users');
 
     // Logout, a wrong password (the old one), login with the new one.
     await Promise.all([page.waitForNavigation(), page.click('header button')]);
