@@ -344,7 +344,7 @@ def test_transport_maxproc_limits_connections_and_reuses_them(gateway, smtp_sink
     wait_until(done, 120, "300 messages at the sink", interval=0.01)
     gw.wait_queue_empty()
     assert 1 <= peak <= 3, f"{peak} parallel connections with maxproc 3"
-    msgs = sink.messages()
+    msgs = sink.wait_count(300)
     assert len({r for m in msgs for r in m.recipients}) == 300
     sessions = int(re.findall(r"sess=(\d+)", sink.out.read_text())[-1])
     assert sessions < 300 / 5, f"{sessions} SMTP sessions for 300 messages"

@@ -137,8 +137,7 @@ def test_access_results(restricted):
                         b"Subject: discard\r\nMessage-ID: <dis@x>\r\n\r\nbody\r\n")
     assert code == 250, text
     c.quit()
-    wait_until(lambda: sink.count() >= 1, 30, "the PREPEND message")
-    msgs = sink.messages()
+    msgs = sink.wait_count(1, 30)  # complete dump files, not just begun
     assert len(msgs) == 1, [m.content[:200] for m in msgs]
     assert b"\nX-Access: prepended\n" in msgs[0].raw, msgs[0].raw[:600]
     gw.wait_log(r"\w+: warn: RCPT from \S+\[127\.0\.0\.1\]: "

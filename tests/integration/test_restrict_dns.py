@@ -254,8 +254,7 @@ def test_greylisting_round_trip(dnsgw, tmp_path):
                             b"Subject: grey\r\nMessage-ID: <g@x>\r\n\r\nb\r\n")
         assert code == 250, text
         c.quit()
-        wait_until(lambda: sink.count() >= 1, 30, "the greylisted message")
-        raw = sink.messages()[0].raw
+        raw = sink.wait_count(1, 30)[0].raw  # a complete dump file
         assert re.search(rb"\nX-Greylist: delayed \d+ seconds by postgrey-",
                          raw), raw[:600]
         gw.wait_log(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.1\]: 450 "
