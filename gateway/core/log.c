@@ -42,7 +42,7 @@ static void pid_forget(void)
 	cached_pid = 0;
 }
 
-static long log_pid(void)
+long log_pid(void)
 {
 	if (cached_pid == 0) {
 		if (!atfork_set && pthread_atfork(NULL, NULL, pid_forget) == 0)

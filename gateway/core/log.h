@@ -31,6 +31,8 @@ int log_set_file(const char *path);
 /* Set the host name shown in file lines (default: uname nodename). */
 void log_set_hostname(const char *host);
 const char *log_program(void);
+/* This process's pid, asked of the kernel once per fork. */
+long log_pid(void);
 /* Change the name after "mailgw/" for the lines that follow. A process
  * that does several Postfix roles (the qmgr process also logs as "smtp"
  * and "bounce") switches before each line group, so that pflogsumm and

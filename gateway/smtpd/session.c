@@ -233,7 +233,7 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 	x->protocol = s->esmtp ? "ESMTP" : "SMTP";
 	x->queue_id = s->qid[0] ? s->qid : NULL;
 	snprintf(s->instance, sizeof(s->instance), "%lx.%lx.%lx",
-		 (unsigned long)getpid(), (unsigned long)(uintptr_t)s,
+		 (unsigned long)log_pid(), (unsigned long)(uintptr_t)s,
 		 s->txn_seq);
 	x->instance = s->instance;
 	x->rcpt_count = s->nrcpt;
