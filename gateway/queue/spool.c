@@ -11,6 +11,8 @@
  * path names, since postsuper passes them from its command line. */
 #include "spool.h"
 
+#include "core/mem.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -377,6 +379,29 @@ int spool_map(int fd, const void **p, size_t *n)
 		return 0;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
+	if (st.st_size <= SPOOL_READ_MAX) {
+		/* Small files are read: a map costs two system calls and a
+		 * page fault more, per message, in qmgr. */
+		size_t len = (size_t)st.st_size, got = 0;
+		char *b = mem_alloc(len);
+
+		while (got < len) {
+			ssize_t r = pread(fd, b + got, len - got, (off_t)got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				int rc = r < 0 ? neg_errno() : -EIO;
+
+				mem_free(b);
+				return rc;
+			}
+			got += (size_t)r;
+		}
+		*p = b;
+		*n = len;
+		return 0;
+	}
 	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return neg_errno();
@@ -387,7 +412,11 @@ int spool_map(int fd, const void **p, size_t *n)
 
 void spool_unmap(const void *p, size_t n)
 {
-	if (p != NULL)
+	if (p == NULL)
+		return;
+	if (n <= SPOOL_READ_MAX)
+		mem_free((void *)(uintptr_t)p);
+	else
 		munmap((void *)(uintptr_t)p, n);
 }
 

@@ -128,7 +128,9 @@ size_t spool_commit_batch(struct spool *sp, struct spool_file *const *files,
 int spool_open_message(struct spool *sp, enum spool_queue q, const char *qid,
 		       int writable);
 /* Map a whole file read-only for qfile_parse(); *p is NULL for an empty
- * file. Release with spool_unmap(). */
+ * file. Files up to SPOOL_READ_MAX bytes are read into memory instead.
+ * Release with spool_unmap() and the same n. */
+#define SPOOL_READ_MAX (64 * 1024)
 int spool_map(int fd, const void **p, size_t *n);
 void spool_unmap(const void *p, size_t n);
 /* Append one or more whole records and fdatasync [blocks]. On a failed or
