@@ -48,11 +48,13 @@ CLASSES = {
 @pytest.fixture(scope="module")
 def nsd():
     n = Nsd(ZONES).start()
-    # dig waits 1 s: on a loaded machine ask again rather than fail
-    wait_until(lambda: n.query("5.0.0.127.in-addr.arpa", "PTR") ==
-               "good.client.test.", 30, "nsd's PTR answer")
-    yield n
-    n.cleanup()
+    try:
+        # dig waits 1 s: on a loaded machine ask again rather than fail
+        wait_until(lambda: n.query("5.0.0.127.in-addr.arpa", "PTR") ==
+                   "good.client.test.", 30, "nsd's PTR answer")
+        yield n
+    finally:
+        n.cleanup()
 
 
 @pytest.fixture

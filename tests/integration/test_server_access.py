@@ -38,11 +38,13 @@ ZONES = {
 @pytest.fixture(scope="module")
 def nsd():
     n = Nsd(ZONES).start()
-    # dig waits 1 s: on a loaded machine ask again rather than fail
-    wait_until(lambda: n.query("dark.mxt.test", "MX") ==
-               "10 mx.dark.mxt.test.", 30, "nsd's MX answer")
-    yield n
-    n.cleanup()
+    try:
+        # dig waits 1 s: on a loaded machine ask again rather than fail
+        wait_until(lambda: n.query("dark.mxt.test", "MX") ==
+                   "10 mx.dark.mxt.test.", 30, "nsd's MX answer")
+        yield n
+    finally:
+        n.cleanup()
 
 
 @pytest.fixture
