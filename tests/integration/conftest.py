@@ -320,6 +320,10 @@ class Gateway:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def saved_tls_level(params):
+    return params.get("smtpd_tls_security_level", "") in ("may", "encrypt")
+
+
 class PostfixReference(Gateway):
     """MAILGW_REFERENCE=postfix runs the mail-path tests against a real
     Postfix 3.7 logging as "mailgw" instead of mailgw, to check that the
@@ -349,6 +353,20 @@ class PostfixReference(Gateway):
             d.mkdir(exist_ok=True)
         pf = pwd.getpwnam("postfix")
         os.chown(self.dir / "data", pf.pw_uid, pf.pw_gid)
+        if saved_tls_level(self.params) and not any(
+                k in self.params for k in ("smtpd_tls_cert_file",
+                                           "smtpd_tls_chain_files")):
+            # mailgw makes its own certificate; Postfix needs one
+            key, crt = self.dir / "pf-tls.key", self.dir / "pf-tls.crt"
+            if not crt.exists():
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                                "-pkeyopt", "ec_paramgen_curve:P-256",
+                                "-nodes", "-keyout", str(key), "-out",
+                                str(crt), "-days", "2", "-subj",
+                                "/CN=mx.test.example"],
+                               check=True, capture_output=True, timeout=60)
+            extra["smtpd_tls_cert_file"] = str(crt)
+            extra["smtpd_tls_key_file"] = str(key)
         saved = self.params
         self.params = {k: v for k, v in {**saved, **extra,
                                          "mail_owner": "postfix"}.items()
