@@ -1206,17 +1206,17 @@ static int act_starttls(struct session *s, const struct smtp_cmd *c)
 		reply(s, "501 5.5.4 Syntax: STARTTLS");
 		return -1;
 	}
+	/* Postfix's starttls_cmd(): refused once the count of new sessions
+	 * is over the limit; the session that goes over it is ended after
+	 * its handshake (tls_established) */
 	if (s->srv->newtls_rate_limit > 0 &&
 	    !restrict_limit_exempt(s->srv->rc, s->addr) &&
-	    anvil_peek(s->srv->anvil, s->addr, ANVIL_NEWTLS, loop_clock_ms()) >=
+	    anvil_peek(s->srv->anvil, s->addr, ANVIL_NEWTLS, loop_clock_ms()) >
 		    s->srv->newtls_rate_limit) {
 		struct buf b;
 		buf_init(&b, 512);
 		client_str(s, &b);
-		msg_warn("New TLS session rate limit exceeded: %ld from %s for "
-			 "service %s",
-			 anvil_peek(s->srv->anvil, s->addr, ANVIL_NEWTLS,
-				    loop_clock_ms()) + 1,
+		msg_warn("Refusing STARTTLS request from %s for service %s",
 			 buf_str(&b), s->srv->service);
 		reply(s, "454 4.7.0 Error: too many new TLS sessions from %s",
 		      buf_str(&b));
@@ -1254,19 +1254,29 @@ static void tls_established(struct session *s)
 	s->tls.bits = i.bits;
 	if (s->srv->tls_loglevel >= 2 && i.resumed)
 		log_client(s, "%s%s: Reusing old session", "");
+	long n = 0;
 	if (!i.resumed && s->srv->newtls_rate_limit > 0 &&
 	    !restrict_limit_exempt(s->srv->rc, s->addr))
-		anvil_hit(s->srv->anvil, s->addr, ANVIL_NEWTLS,
-			  loop_clock_ms());
-	if (s->srv->tls_loglevel >= 1) {
-		struct buf b;
-		buf_init(&b, 1024);
-		client_str(s, &b);
+		n = anvil_hit(s->srv->anvil, s->addr, ANVIL_NEWTLS,
+			      loop_clock_ms());
+	struct buf b;
+	buf_init(&b, 1024);
+	client_str(s, &b);
+	if (s->srv->tls_loglevel >= 1)
 		msg_info("Anonymous TLS connection established from %s: %s "
 			 "with cipher %s (%d/%d bits)",
 			 buf_str(&b), i.proto, i.cipher, i.bits, i.bits);
-		buf_free(&b);
+	if (n > s->srv->newtls_rate_limit) {
+		/* Postfix's smtpd_start_tls(): the handshake that goes over
+		 * the limit ends the session */
+		msg_warn("New TLS session rate limit exceeded: %ld from %s for "
+			 "service %s",
+			 n, buf_str(&b), s->srv->service);
+		reply(s, "421 4.7.0 %s Error: too many new TLS sessions from %s",
+		      s->srv->myhostname, buf_str(&b));
+		s->closing = 1;
 	}
+	buf_free(&b);
 }
 
 static void tls_failed(struct session *s, int r)
@@ -1487,8 +1497,13 @@ static int tls_step(struct session *s, struct buf *in)
 {
 	int r = tls_conn_io(s->tc, s->fd, in, &s->out);
 
-	if (!s->tls.active && tls_conn_ready(s->tc))
+	if (!s->tls.active && tls_conn_ready(s->tc)) {
 		tls_established(s);
+		/* a reply it made (the new-session limit's 421) goes out
+		 * now: the client only waits for it */
+		if (r >= 0 && s->out.len > 0)
+			r = tls_conn_io(s->tc, s->fd, NULL, &s->out);
+	}
 	if (r < 0) {
 		if (!s->tls.active)
 			tls_failed(s, r);

@@ -282,7 +282,7 @@ def test_rate_limits(restricted):
     import socket
     import ssl
     gw, _ = restricted(anvil_rate_time_unit="60s",
-                       smtpd_client_connection_rate_limit="4",
+                       smtpd_client_connection_rate_limit="5",
                        smtpd_client_message_rate_limit="2",
                        smtpd_client_recipient_rate_limit="3",
                        smtpd_client_new_tls_session_rate_limit="1",
@@ -306,7 +306,7 @@ def test_rate_limits(restricted):
     gw.wait_log(r"warning: Message delivery request rate limit exceeded: 3 "
                 r"from \S+\[127\.0\.0\.1\] for service \S+")
 
-    def starttls():                                     # connections 2, 3
+    def starttls(over=False):                        # connections 2-4
         s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
         f = s.makefile("rb")
         assert f.readline().startswith(b"220")
@@ -315,31 +315,47 @@ def test_rate_limits(restricted):
             pass
         s.sendall(b"STARTTLS\r\n")
         line = f.readline().decode()
+        after = None
         if line.startswith("220"):
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             t = ctx.wrap_socket(s, server_hostname="mx.test.example")
-            t.sendall(b"QUIT\r\n")
-            t.recv(1024)
+            tf = t.makefile("rb")
+            if not over:    # the session goes on
+                t.sendall(b"NOOP\r\n")
+            # over the limit: the server says 421 unasked and closes
+            after = tf.readline().decode()
+            tf.close()
             t.close()
         else:
             s.close()
-        return line
-    assert starttls().startswith("220 2.0.0 Ready to start TLS")
-    line = starttls()
-    assert re.match(r"454 4\.7\.0 Error: too many new TLS sessions from "
-                    r"\S+\[127\.0\.0\.1\]", line), line
+        return line, after
+    line, after = starttls()
+    assert line.startswith("220 2.0.0 Ready to start TLS"), line
+    assert after.startswith("250 "), after
+    # the session that goes over the limit ends after its handshake, the
+    # next STARTTLS is refused before it (Postfix's smtpd_start_tls and
+    # starttls_cmd)
+    line, after = starttls(over=True)
+    assert line.startswith("220 2.0.0 Ready to start TLS"), line
+    assert re.match(r"421 4\.7\.0 mx\.test\.example Error: too many new TLS "
+                    r"sessions from \S+\[127\.0\.0\.1\]", after), after
     gw.wait_log(r"warning: New TLS session rate limit exceeded: 2 from "
                 r"\S+\[127\.0\.0\.1\] for service \S+")
-    c = conn(gw)                                          # connection 4
+    line, _ = starttls()
+    assert re.match(r"454 4\.7\.0 Error: too many new TLS sessions from "
+                    r"\S+\[127\.0\.0\.1\]", line), line
+    gw.wait_log(r"warning: Refusing STARTTLS request from "
+                r"\S+\[127\.0\.0\.1\] for service \S+")
+    c = conn(gw)                                          # connection 5
     c.quit()
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
-    line = s.makefile("rb").readline().decode()           # connection 5
+    line = s.makefile("rb").readline().decode()           # connection 6
     s.close()
     assert line.startswith("421 4.7.0 mx.test.example Error: too many "
                            "connections from 127.0.0.1"), line
-    gw.wait_log(r"warning: Connection rate limit exceeded: 5 from "
+    gw.wait_log(r"warning: Connection rate limit exceeded: 6 from "
                 r"\S+\[127\.0\.0\.1\] for service \S+")
     # the exception list: 127.0.0.9 is never limited
     for i in range(6):
