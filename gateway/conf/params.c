@@ -489,6 +489,8 @@ const struct conf_param conf_params[] = {
 	  "reply code of reject"),
 	S("reject_tempfail_action", "defer_if_permit",
 	  "action when a reject restriction fails temporarily"),
+	M("relay_clientcerts", "",
+	  "client certificate fingerprints for permit_tls_clientcerts"),
 	I("relay_destination_concurrency_limit",
 	  "$default_destination_concurrency_limit", 0, NOMAX,
 	  "parallel deliveries per destination for the relay transport"),

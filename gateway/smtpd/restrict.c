@@ -73,6 +73,7 @@ struct restrict_cfg {
 	struct netlist mynet, limit_exempt, bare_exempt, sasl_exempt;
 	struct dlist mydest, relay, flush;
 	struct maplist rcpt_maps, local_maps, login_maps, rbl_reply;
+	struct maplist clientcerts; /* relay_clientcerts */
 	int local_maps_set;
 	char *tab_spec[MAX_TABLES];
 	struct dict *tab[MAX_TABLES];
@@ -489,6 +490,7 @@ struct restrict_cfg *restrict_new(void)
 	if (c->local_maps_set)
 		maplist_init(&c->local_maps, "local_recipient_maps");
 	maplist_init(&c->login_maps, "smtpd_sender_login_maps");
+	maplist_init(&c->clientcerts, "relay_clientcerts");
 	maplist_init(&c->rbl_reply, "rbl_reply_maps");
 	c->reject_unlisted =
 		conf_get_bool("smtpd_reject_unlisted_recipient") > 0;
@@ -561,6 +563,7 @@ void restrict_free(struct restrict_cfg *c)
 	if (c->local_maps_set)
 		maplist_free(&c->local_maps);
 	maplist_free(&c->login_maps);
+	maplist_free(&c->clientcerts);
 	maplist_free(&c->rbl_reply);
 	for (size_t i = 0; i < c->ntab; i++) {
 		mem_free(c->tab_spec[i]);
@@ -2833,6 +2836,33 @@ static int r_plaintext(struct ev *e, const struct stg *st, const char *a)
 		      "Session encryption is required");
 }
 
+/* permit_tls_clientcerts: the client certificate's fingerprint is in
+ * relay_clientcerts (Postfix: the certificate need not verify; the
+ * client proved it holds the key); permit_tls_all_clientcerts: any
+ * certificate that verified against smtpd_tls_CAfile/CApath. */
+static int r_permit_ccert(struct ev *e, const struct stg *st, const char *a)
+{
+	const char *fp = e->x->ccert_fingerprint, *v;
+	(void)st, (void)a;
+
+	if (fp == NULL || *fp == 0)
+		return R_DUNNO;
+	int r = maplist_get(&e->c->clientcerts, fp, &v);
+	if (r < 0)
+		return server_error(e);
+	return r > 0 ? R_OK : R_DUNNO;
+}
+
+static int r_permit_all_ccerts(struct ev *e, const struct stg *st,
+			       const char *a)
+{
+	(void)st, (void)a;
+	return e->x->ccert_fingerprint != NULL && *e->x->ccert_fingerprint &&
+			       e->x->ccert_trusted
+		       ? R_OK
+		       : R_DUNNO;
+}
+
 static int r_unsupported(struct ev *e, const struct stg *st, const char *a)
 {
 	(void)e, (void)st, (void)a;
@@ -3021,8 +3051,8 @@ static const struct row {
 	{"reject_plaintext_session", r_plaintext, 0},
 	/* need TLS client certificates or address verification: no
 	 * decision until those exist */
-	{"permit_tls_clientcerts", r_unsupported, 0},
-	{"permit_tls_all_clientcerts", r_unsupported, 0},
+	{"permit_tls_clientcerts", r_permit_ccert, 0},
+	{"permit_tls_all_clientcerts", r_permit_all_ccerts, 0},
 	{"reject_unverified_sender", r_unsupported, 0},
 	{"reject_unverified_recipient", r_unsupported, 0},
 };

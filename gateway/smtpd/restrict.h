@@ -109,6 +109,10 @@ struct restrict_ctx {
 	const char *sasl_method, *sasl_username, *sasl_sender;
 	const char *tls_protocol, *tls_cipher;
 	int tls_keysize;
+	/* the client certificate's SHA-256 fingerprint ("" or NULL: none)
+	 * and whether it verified (permit_tls_*clientcerts) */
+	const char *ccert_fingerprint;
+	int ccert_trusted;
 	unsigned long rcpt_count; /* recipients accepted so far */
 	unsigned long size;       /* MAIL SIZE= or the message size */
 	int ill_pipelining;       /* commands sent ahead where not allowed */

@@ -21,6 +21,7 @@
 #include "smtpd/sasl.h"
 #include "smtpd/sasl_worker.h"
 #include "smtpd/smtp_data.h"
+#include "tls/client.h"
 #include "tls/server.h"
 #include "tls/tls.h"
 
@@ -229,6 +230,8 @@ static void rctx_fill(struct session *s, struct restrict_ctx *x,
 	x->sasl_username = s->sasl_username;
 	x->sasl_method = s->sasl_method;
 	x->sasl_sender = s->sasl_sender;
+	x->ccert_fingerprint = s->tls.active ? s->tls.ccert_fp : NULL;
+	x->ccert_trusted = s->tls.active && s->tls.ccert_trusted;
 	x->cmd = cmd;
 	x->protocol = s->esmtp ? "ESMTP" : "SMTP";
 	x->queue_id = s->qid[0] ? s->qid : NULL;
@@ -1252,6 +1255,10 @@ static void tls_established(struct session *s)
 	snprintf(s->tls.proto, sizeof(s->tls.proto), "%s", i.proto);
 	snprintf(s->tls.cipher, sizeof(s->tls.cipher), "%s", i.cipher);
 	s->tls.bits = i.bits;
+	snprintf(s->tls.ccert_fp, sizeof(s->tls.ccert_fp), "%s",
+		 tls_conn_peer_fingerprint(s->tc));
+	s->tls.ccert_trusted =
+		s->tls.ccert_fp[0] && tls_conn_trust(s->tc) != TLS_UNTRUSTED;
 	if (s->srv->tls_loglevel >= 2 && i.resumed)
 		log_client(s, "%s%s: Reusing old session", "");
 	long n = 0;
@@ -1262,10 +1269,18 @@ static void tls_established(struct session *s)
 	struct buf b;
 	buf_init(&b, 1024);
 	client_str(s, &b);
+	/* Postfix: Trusted (the client certificate verified), Untrusted
+	 * (one came, unverified), else Anonymous */
 	if (s->srv->tls_loglevel >= 1)
-		msg_info("Anonymous TLS connection established from %s: %s "
+		msg_info("%s TLS connection established from %s: %s "
 			 "with cipher %s (%d/%d bits)",
+			 s->tls.ccert_trusted ? "Trusted"
+			 : s->tls.ccert_fp[0] ? "Untrusted"
+					      : "Anonymous",
 			 buf_str(&b), i.proto, i.cipher, i.bits, i.bits);
+	if (s->srv->tls_loglevel >= 1 && s->tls.ccert_fp[0])
+		msg_info("%s: client certificate SHA-256 fingerprint %s",
+			 buf_str(&b), s->tls.ccert_fp);
 	if (n > s->srv->newtls_rate_limit) {
 		/* Postfix's smtpd_start_tls(): the handshake that goes over
 		 * the limit ends the session */
@@ -1996,6 +2011,8 @@ void smtpd_server_free(struct smtpd_server *srv)
 				 st->timeouts);
 		tls_server_free(srv->tls);
 		srv->tls = NULL;
+		tls_client_free(srv->ccert_cas);
+		srv->ccert_cas = NULL;
 	}
 	if (srv->keys_fd > 0)
 		close(srv->keys_fd);

@@ -54,6 +54,11 @@ struct session_tls_info {
 	char proto[16];
 	char cipher[64];
 	int bits;
+	/* smtpd_tls_ask_ccert: the client certificate's SHA-256
+	 * fingerprint ("AB:CD:..."; "" when none came) and whether its
+	 * chain verified against smtpd_tls_CAfile/CApath */
+	char ccert_fp[96];
+	int ccert_trusted;
 };
 
 /* Everything sessions share: the loop, the writer, the configuration
@@ -97,6 +102,7 @@ struct smtpd_server {
 	char *service; /* master.cf service name, for logs (or "smtp") */
 	/* TLS (smtpd/starttls.c): tls is NULL when the service has none */
 	struct tls_server *tls;
+	struct tls_client *ccert_cas; /* smtpd_tls_ask_ccert: the anchors */
 	int tls_level;    /* SMTPD_TLS_* */
 	int tls_wrapper;  /* smtpd_tls_wrappermode: handshake first */
 	int tls_loglevel; /* smtpd_tls_loglevel */

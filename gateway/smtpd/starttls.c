@@ -8,6 +8,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "smtpd/session.h"
+#include "tls/client.h"
 #include "tls/keys.h"
 #include "tls/server.h"
 
@@ -30,6 +31,29 @@ static int level(void)
 	if (*v == 0 && conf_get_bool("smtpd_use_tls") > 0)
 		return SMTPD_TLS_MAY;
 	return SMTPD_TLS_NONE;
+}
+
+/* smtpd_tls_ask_ccert: the CAs that client certificates are checked
+ * against, named in the request (BearSSL needs at least one). */
+static void ask_ccert(struct smtpd_server *srv)
+{
+	const char *f = param("smtpd_tls_CAfile");
+	const char *d = param("smtpd_tls_CApath");
+
+	srv->ccert_cas = tls_client_new();
+	if (*f && tls_client_add_cafile(srv->ccert_cas, f) < 0)
+		msg_warn("smtpd_tls_CAfile: cannot read %s", f);
+	if (*d && tls_client_add_capath(srv->ccert_cas, d) < 0)
+		msg_warn("smtpd_tls_CApath: cannot read %s", d);
+	if (tls_client_anchors(srv->ccert_cas) == 0) {
+		msg_warn("smtpd_tls_ask_ccert: no CA certificate in "
+			 "smtpd_tls_CAfile or smtpd_tls_CApath to name in the "
+			 "request; client certificates are not asked for");
+		tls_client_free(srv->ccert_cas);
+		srv->ccert_cas = NULL;
+		return;
+	}
+	tls_server_set_ccert(srv->tls, srv->ccert_cas);
 }
 
 int smtpd_server_tls(struct smtpd_server *srv, int keys_fd)
@@ -79,6 +103,8 @@ int smtpd_server_tls(struct smtpd_server *srv, int keys_fd)
 	tls_server_set_policy(srv->tls, &p);
 	if (conf_get_time("smtpd_tls_session_cache_timeout") > 0)
 		tls_server_set_cache(srv->tls, 4096);
+	if (conf_get_bool("smtpd_tls_ask_ccert") > 0)
+		ask_ccert(srv);
 	if (tls_keys_attach(&srv->keys_fd, srv->tls) < 0) {
 		msg_warn("no TLS certificate from the keys process");
 		tls_server_free(srv->tls);

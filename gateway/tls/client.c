@@ -556,8 +556,12 @@ static unsigned xw_end_chain(const br_x509_class **ctx)
 			c->trust = TLS_VERIFIED;
 	}
 	x->pk = br_x509_decoder_get_pkey(&x->dec);
-	if (x->pk == NULL)
+	if (x->pk == NULL) {
+		/* a server goes on as if none came: nothing to show then */
+		c->fingerprint[0] = 0;
+		c->trust = TLS_UNTRUSTED;
 		return err != 0 ? err : BR_ERR_X509_UNSUPPORTED;
+	}
 	if (ck->level >= TLS_LEV_VERIFY) {
 		if (err != 0)
 			return err;
@@ -594,20 +598,15 @@ void tls_client_x509_free(struct tls_conn *c)
 	c->x509 = NULL;
 }
 
-struct tls_conn *tls_conn_new_client(struct tls_client *cl,
-				     const char *servername, int level,
-				     const char *const *match, size_t nmatch)
+void tls_x509_attach(struct tls_conn *c, const struct tls_client *cl,
+		     int level, const char *const *match, size_t nmatch)
 {
 	static const br_hash_class *const hashes[] = {
 		&br_md5_vtable,    &br_sha1_vtable,   &br_sha224_vtable,
 		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable};
-	struct tls_conn *c = tls_conn_alloc();
-	br_ssl_client_context *cc = &c->u.c;
 	struct tls_x509_ctx *x = mem_zalloc(sizeof(*x));
 	struct conn_check *ck = mem_zalloc(sizeof(*ck));
 
-	c->cl = cl;
-	c->eng = &cc->eng;
 	c->x509 = x;
 	ck->level = level;
 	ck->nmatch = nmatch;
@@ -615,22 +614,39 @@ struct tls_conn *tls_conn_new_client(struct tls_client *cl,
 	for (size_t i = 0; i < nmatch; i++)
 		ck->match[i] = mem_strdup(match[i]);
 	c->servername_check = ck;
-	if (servername != NULL && *servername)
-		c->servername = mem_strdup(servername);
-
-	br_ssl_client_zero(cc);
-	tls_engine_setup(&cc->eng, &cl->policy);
-	br_ssl_client_set_default_rsapub(cc);
 	br_x509_minimal_init(&x->minimal, &br_sha256_vtable, cl->ta, cl->nta);
-	br_x509_minimal_set_rsa(&x->minimal,
-				br_ssl_engine_get_rsavrfy(&cc->eng));
-	br_x509_minimal_set_ecdsa(&x->minimal, br_ssl_engine_get_ec(&cc->eng),
-				  br_ssl_engine_get_ecdsa(&cc->eng));
+	br_x509_minimal_set_rsa(&x->minimal, br_ssl_engine_get_rsavrfy(c->eng));
+	br_x509_minimal_set_ecdsa(&x->minimal, br_ssl_engine_get_ec(c->eng),
+				  br_ssl_engine_get_ecdsa(c->eng));
 	for (int id = br_md5_ID; id <= br_sha512_ID; id++)
 		br_x509_minimal_set_hash(&x->minimal, id, hashes[id - 1]);
 	x->vtable = &xw_vtable;
 	x->conn = c;
-	br_ssl_engine_set_x509(&cc->eng, &x->vtable);
+	br_ssl_engine_set_x509(c->eng, &x->vtable);
+}
+
+const br_x509_trust_anchor *tls_client_ta(const struct tls_client *cl,
+					  size_t *n)
+{
+	*n = cl->nta;
+	return cl->ta;
+}
+
+struct tls_conn *tls_conn_new_client(struct tls_client *cl,
+				     const char *servername, int level,
+				     const char *const *match, size_t nmatch)
+{
+	struct tls_conn *c = tls_conn_alloc();
+	br_ssl_client_context *cc = &c->u.c;
+
+	c->cl = cl;
+	c->eng = &cc->eng;
+	if (servername != NULL && *servername)
+		c->servername = mem_strdup(servername);
+	br_ssl_client_zero(cc);
+	tls_engine_setup(&cc->eng, &cl->policy);
+	br_ssl_client_set_default_rsapub(cc);
+	tls_x509_attach(c, cl, level, match, nmatch);
 	if (cl->ident != NULL) {
 		c->ccert.vtable = &ccert_vtable;
 		c->ccert.ident = cl->ident;

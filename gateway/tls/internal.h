@@ -90,6 +90,15 @@ struct tls_conn {
 void tls_engine_setup(br_ssl_engine_context *eng, const struct tls_policy *p);
 struct tls_conn *tls_conn_alloc(void);
 
+/* client.c: the X.509 wrapper on c's engine (c->eng set): the chain is
+ * checked against cl's anchors; level TLS_LEV_MAY (a server asking for
+ * a client certificate) never fails on trust, verify and secure need
+ * the chain and one of the names. */
+void tls_x509_attach(struct tls_conn *c, const struct tls_client *cl,
+		     int level, const char *const *match, size_t nmatch);
+const br_x509_trust_anchor *tls_client_ta(const struct tls_client *cl,
+					  size_t *n);
+
 /* tls_client.c: set up the X.509 wrapper of a client connection. */
 void tls_client_x509_setup(struct tls_conn *c);
 void tls_client_x509_free(struct tls_conn *c);

@@ -29,6 +29,7 @@ struct tls_server {
 	struct tls_cache cache;
 	int cache_on;
 	struct tls_server_stats stats;
+	const struct tls_client *ccert; /* anchors: ask for client certs */
 };
 
 /* ---- session cache: BearSSL's LRU, noting hits for the log ---- */
@@ -234,6 +235,14 @@ size_t tls_server_sign(struct tls_server *srv, unsigned hash_id,
 	return srv->sign(srv->sign_arg, hash_id, hv, hvlen, sig, max);
 }
 
+void tls_server_set_ccert(struct tls_server *srv,
+			  const struct tls_client *anchors)
+{
+	srv->ccert = anchors;
+	if (anchors != NULL)
+		tls_server_set_cache(srv, 0);
+}
+
 int tls_server_key_type(const struct tls_server *srv)
 {
 	return srv->key_type;
@@ -286,6 +295,18 @@ struct tls_conn *tls_conn_new_server(struct tls_server *srv)
 	br_ssl_server_set_policy(sc, &c->pol.vtable);
 	if (srv->cache_on)
 		br_ssl_server_set_cache(sc, &srv->cache.vtable);
+	if (srv->ccert != NULL) {
+		/* CertificateRequest naming the anchors; a client without a
+		 * certificate, or with one that does not verify, goes on
+		 * (Postfix's ask_ccert); the certificate's key must still
+		 * sign the CertificateVerify */
+		size_t n;
+		const br_x509_trust_anchor *ta = tls_client_ta(srv->ccert, &n);
+		br_ssl_server_set_trust_anchor_names_alt(sc, ta, n);
+		tls_x509_attach(c, srv->ccert, TLS_LEV_MAY, NULL, 0);
+		br_ssl_engine_add_flags(&sc->eng,
+					BR_OPT_TOLERATE_NO_CLIENT_AUTH);
+	}
 	br_ssl_engine_set_buffers_bidi(&sc->eng, c->iobuf, TLS_IBUF,
 				       c->iobuf + TLS_IBUF, TLS_OBUF);
 	br_ssl_server_reset(sc);

@@ -52,6 +52,16 @@ int tls_server_key_type(const struct tls_server *srv);
 void tls_server_set_signer(struct tls_server *srv, tls_signer_fn *fn,
 			   void *arg);
 void tls_server_set_policy(struct tls_server *srv, const struct tls_policy *p);
+/* Ask every client for a certificate (smtpd_tls_ask_ccert), naming
+ * anchors's CAs (at least one: BearSSL sends no empty list). A client
+ * may send none; one that comes is checked against the anchors (then
+ * tls_conn_trust() says TLS_TRUSTED) and must prove its key; its
+ * SHA-256 fingerprint is tls_conn_peer_fingerprint(). Resumption is
+ * switched off (a resumed session would have no certificate to show).
+ * anchors must outlive srv; NULL stops asking. */
+struct tls_client;
+void tls_server_set_ccert(struct tls_server *srv,
+			  const struct tls_client *anchors);
 /* Session cache of n entries (100 bytes each); 0 disables resumption. */
 void tls_server_set_cache(struct tls_server *srv, size_t n);
 struct tls_server_stats *tls_server_stats(struct tls_server *srv);

@@ -814,3 +814,59 @@ def test_client_certificate_to_postfix(gateway, smtp_sink, postfix_peer,
     keys = [int(p) for p in os.listdir("/proc") if p.isdigit()
             and _comm(int(p)) == "keys" and _ppid(int(p)) in qmgr]
     assert len(keys) == 1, (qmgr, keys)
+
+
+def test_server_asks_client_certificates(gateway, smtp_sink, pubdir):
+    """smtpd_tls_ask_ccert=yes with smtpd_tls_CAfile: permit_tls_clientcerts
+    relays for a client whose certificate's SHA-256 fingerprint is in
+    relay_clientcerts (Postfix's format), permit_tls_all_clientcerts for
+    any certificate that verifies against the CA; a client without a
+    certificate, or with a self-signed one, is Anonymous/Untrusted and
+    gets Relay access denied. The clients are swaks --tls-cert (OpenSSL)."""
+    ca = TestCA(pubdir / "ca")
+    listed_key, listed_crt = ca.leaf("listed", "listed.test", ["listed.test"])
+    other_key, other_crt = ca.leaf("other", "other.test", ["other.test"])
+    self_key, self_crt = pubdir / "self.key", pubdir / "self.pem"
+    r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", self_key,
+                "-out", self_crt, "-subj", "/CN=self.test", "-days", "2")
+    assert r.returncode == 0, r.stderr
+    certs = pubdir / "relay_clientcerts"
+    certs.write_text(f"{fingerprint(listed_crt)} listed\n")
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port, mynetworks="10.255.0.0/16",
+                 smtpd_client_event_limit_exceptions="",
+                 smtpd_tls_security_level="may", smtpd_tls_ask_ccert="yes",
+                 smtpd_tls_CAfile=str(ca.crt), smtpd_tls_loglevel="1",
+                 relay_clientcerts=f"texthash:{certs}",
+                 smtpd_relay_restrictions="permit_tls_clientcerts, "
+                 "reject_unauth_destination")
+    from peers import free_port
+    gw.all_port = free_port()
+    gw.master_cf += (f"127.0.0.1:{gw.all_port} inet n - n - - smtpd\n"
+                     "  -o smtpd_relay_restrictions=permit_tls_all_clientcerts,"
+                     "reject_unauth_destination\n")
+    gw.write_config()
+    gw.start()
+
+    def send(port, *cert):
+        extra = ["--tls-cert", str(cert[0]), "--tls-key", str(cert[1])] \
+            if cert else []
+        return swaks(port, "--tls", "--from", "a@origin.test", "--to",
+                     "b@far.example", "--quit-after", "RCPT", *extra)
+
+    denied = "5.7.1 <b@far.example>: Relay access denied"
+    r = send(gw.port, listed_crt, listed_key)
+    assert r.returncode == 0 and denied not in r.stdout, r.stdout
+    for cert in ((), (other_crt, other_key), (self_crt, self_key)):
+        assert denied in send(gw.port, *cert).stdout, cert
+    for cert in ((listed_crt, listed_key), (other_crt, other_key)):
+        r = send(gw.all_port, *cert)
+        assert r.returncode == 0 and denied not in r.stdout, (cert, r.stdout)
+    for cert in ((), (self_crt, self_key)):
+        assert denied in send(gw.all_port, *cert).stdout, cert
+    gw.wait_log(r"Trusted TLS connection established from ")
+    gw.wait_log(r"Untrusted TLS connection established from ")
+    gw.wait_log(r"Anonymous TLS connection established from ")
+    gw.wait_log(r"client certificate SHA-256 fingerprint " +
+                re.escape(fingerprint(listed_crt)) + "$")
