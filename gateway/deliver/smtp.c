@@ -2148,9 +2148,9 @@ size_t smtp_client_busy(const struct smtp_client *c)
 
 void smtp_client_free(struct smtp_client *c)
 {
-	tls_client_free(c->tls);
 	if (c == NULL)
 		return;
+	tls_client_free(c->tls);
 	while (c->sessions) {
 		struct smtp_sess *s = c->sessions;
 
