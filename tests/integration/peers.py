@@ -812,13 +812,31 @@ class Nsd:
                                      stdin=subprocess.DEVNULL)
         out.close()
         first = next(iter(self.zones)).rstrip(".")
-        wait_until(lambda: self.proc.poll() is not None or
-                   self.query(first) != "", 30, f"nsd on {self.addr}:53")
+        try:
+            wait_until(lambda: self.proc.poll() is not None or
+                       self.query(first) != "", 30, f"nsd on {self.addr}:53")
+        except BaseException:
+            self.cleanup()
+            raise
         if self.proc.poll() is not None:
             raise AssertionError(
                 f"nsd exited {self.proc.returncode}: "
                 f"{(self.dir / 'nsd.out').read_text(errors='replace')}"
                 f"{(self.dir / 'nsd.log').read_text(errors='replace') if (self.dir / 'nsd.log').exists() else ''}")
+        return self
+
+    def expect(self, name, rtype, want, timeout=30):
+        """The fixture's check that the zone answers as its tests assume:
+        wait until dig's answer is want (a string, or a predicate on the
+        answer), asking again on a loaded machine (dig waits 1 s); on
+        failure stop nsd before raising. Returns self."""
+        ok = want if callable(want) else (lambda a: a == want)
+        try:
+            wait_until(lambda: ok(self.query(name, rtype)), timeout,
+                       f"nsd's {rtype} answer for {name}")
+        except BaseException:
+            self.cleanup()
+            raise
         return self
 
     def stop(self):

@@ -47,14 +47,10 @@ CLASSES = {
 
 @pytest.fixture(scope="module")
 def nsd():
-    n = Nsd(ZONES).start()
-    try:
-        # dig waits 1 s: on a loaded machine ask again rather than fail
-        wait_until(lambda: n.query("5.0.0.127.in-addr.arpa", "PTR") ==
-                   "good.client.test.", 30, "nsd's PTR answer")
-        yield n
-    finally:
-        n.cleanup()
+    n = Nsd(ZONES).start().expect("5.0.0.127.in-addr.arpa", "PTR",
+                                  "good.client.test.")
+    yield n
+    n.cleanup()
 
 
 @pytest.fixture

@@ -35,8 +35,7 @@ ZONES = {
 
 @pytest.fixture(scope="module")
 def nsd():
-    n = Nsd(ZONES).start()
-    assert n.query("1.0.0.127.bl.test", "A") == "127.0.0.2"
+    n = Nsd(ZONES).start().expect("1.0.0.127.bl.test", "A", "127.0.0.2")
     yield n
     n.cleanup()
 
