@@ -136,6 +136,21 @@ int net_addr_port(const struct net_addr *a)
 	return -EAFNOSUPPORT;
 }
 
+int net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family)
+		return 0;
+	if (a->sa.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->sa)->sin_addr,
+			      &((const struct sockaddr_in *)&b->sa)->sin_addr,
+			      4) == 0;
+	if (a->sa.ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)&a->sa)->sin6_addr,
+			      &((const struct sockaddr_in6 *)&b->sa)->sin6_addr,
+			      16) == 0;
+	return 0;
+}
+
 int net_addr_format(const struct net_addr *a, struct buf *out)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->sa;

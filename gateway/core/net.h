@@ -45,6 +45,8 @@ const char *net_addr_strerror(int err);
 /* Append "1.2.3.4:25" or "[::1]:25" to out (round-trips through parse). */
 int net_addr_format(const struct net_addr *a, struct buf *out);
 int net_addr_port(const struct net_addr *a);
+/* 1 when a and b are the same IPv4 or IPv6 host (ports ignored). */
+int net_addr_same_host(const struct net_addr *a, const struct net_addr *b);
 
 int net_set_nonblock(int fd);
 int net_set_cloexec(int fd);

@@ -1,7 +1,9 @@
 /* hosts - next-hop host names through /etc/hosts.
  *
  * The "native" half of smtp_host_lookup (deliver/mx.c), and the hosts
- * file the resolver consults before DNS (dns/resolv.c).
+ * file the resolver consults before DNS (dns/resolv.c): for A and AAAA,
+ * and for PTR (an address's name, as glibc's gethostbyaddr() "files"
+ * source, which Postfix's smtpd reaches through getnameinfo()).
  * hosts_find() is a pure parser (STYLE.md rule 10) over the file's bytes:
  * "ADDRESS NAME [ALIAS...]" lines, '#' starts a comment, names compare
  * without regard to ASCII case, IPv4 and IPv6 addresses (no zone). Lines
@@ -33,6 +35,25 @@ size_t hosts_find(const char *text, size_t len, const char *name, int families,
  * or -errno when the file cannot be read. */
 int hosts_lookup(const char *path, const char *name, int families,
 		 struct net_addr *out, size_t max);
+
+/* hosts_find_name - the first name (the canonical one) of the first line
+ * whose address is addr's (port ignored) in text[0..len), into
+ * out[0..outsz) NUL-terminated. Returns its length, or 0 when no line has
+ * the address or the name does not fit. */
+size_t hosts_find_name(const char *text, size_t len,
+		       const struct net_addr *addr, char *out, size_t outsz);
+
+/* hosts_name_lookup - read path (NULL: HOSTS_PATH) and hosts_find_name().
+ * The length, 0 when not found, or -errno when the file cannot be read. */
+int hosts_name_lookup(const char *path, const struct net_addr *addr, char *out,
+		      size_t outsz);
+
+/* hosts_ptr_addr - the address a reverse name stands for:
+ * "4.3.2.1.in-addr.arpa" (four decimal labels) or the 32 hex nibbles of
+ * ".ip6.arpa", either with a trailing dot, case ignored, into out with
+ * port 0. 0, or -1 when name[0..n) is not such a name (a partial one
+ * like "2.1.in-addr.arpa" included). */
+int hosts_ptr_addr(const char *name, size_t n, struct net_addr *out);
 
 /* hosts_families - the mask for an inet_protocols value ("all", "ipv4",
  * "ipv6", "ipv4, ipv6"); unknown words are ignored, and an empty result

@@ -184,21 +184,6 @@ void mx_order(struct mx_target *t, size_t n, int randomize)
 	}
 }
 
-static int addr_equal(const struct net_addr *a, const struct net_addr *b)
-{
-	if (a->sa.ss_family != b->sa.ss_family)
-		return 0;
-	if (a->sa.ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)&a->sa)->sin_addr,
-			      &((const struct sockaddr_in *)&b->sa)->sin_addr,
-			      4) == 0;
-	if (a->sa.ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)&a->sa)->sin6_addr,
-			      &((const struct sockaddr_in6 *)&b->sa)->sin6_addr,
-			      16) == 0;
-	return 0;
-}
-
 int mx_cut_self(struct mx_target *t, size_t *n, const struct net_addr *self,
 		size_t nself)
 {
@@ -206,7 +191,7 @@ int mx_cut_self(struct mx_target *t, size_t *n, const struct net_addr *self,
 
 	for (i = 0; i < *n; i++)
 		for (j = 0; j < nself; j++)
-			if (addr_equal(&t[i].addr, &self[j])) {
+			if (net_addr_same_host(&t[i].addr, &self[j])) {
 				unsigned pref = t[i].pref;
 				size_t k = 0;
 
@@ -224,7 +209,7 @@ static size_t add_self(struct net_addr *out, size_t n, size_t max,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (addr_equal(&out[i], a))
+		if (net_addr_same_host(&out[i], a))
 			return n;
 	if (n < max)
 		out[n++] = *a;

@@ -630,15 +630,54 @@ static void tcp_start(struct dns_query *q)
 	q->fd = fd;
 }
 
-/* A and AAAA from the hosts file: 1 when answered. */
+/* PTR of an address from the hosts file: 1 when answered. */
+static int query_hosts_ptr(struct dns_query *q)
+{
+	struct dns_resolver *r = q->r;
+	struct net_addr a;
+	char name[DNS_NAME_TEXT_MAX];
+	size_t plen, nlen;
+	int n;
+
+	if (hosts_ptr_addr(q->name, strlen(q->name), &a) < 0)
+		return 0;
+	n = hosts_name_lookup(r->hosts_path, &a, name, sizeof(name));
+	if (n <= 0)
+		return 0;
+	q->ans = mem_zalloc(sizeof(*q->ans));
+	q->ans->neg_ttl = DNS_NEG_TTL_NONE;
+	key_name(q->name, q->ans->pool);
+	plen = strlen(q->ans->pool) + 1;
+	nlen = (size_t)n + 1;
+	if (plen + nlen > sizeof(q->ans->pool)) {
+		mem_free(q->ans);
+		q->ans = NULL;
+		return 0;
+	}
+	memcpy(q->ans->pool + plen, name, nlen);
+	q->ans->rr[0].type = DNS_T_PTR;
+	q->ans->rr[0].off = (uint32_t)plen;
+	q->ans->rr[0].len = (uint32_t)n;
+	q->ans->n = 1;
+	q->ans->cname_off = 0;
+	q->ans->pool_len = plen + nlen;
+	r->stats.hosts_hits++;
+	query_deliver_later(q, DNS_OK);
+	return 1;
+}
+
+/* A, AAAA and PTR from the hosts file: 1 when answered. */
 static int query_hosts(struct dns_query *q)
 {
 	struct dns_resolver *r = q->r;
 	struct net_addr a[HOSTS_ADDR_MAX];
 	int n;
 
-	if (r->hosts_path == NULL ||
-	    (q->type != DNS_T_A && q->type != DNS_T_AAAA))
+	if (r->hosts_path == NULL)
+		return 0;
+	if (q->type == DNS_T_PTR)
+		return query_hosts_ptr(q);
+	if (q->type != DNS_T_A && q->type != DNS_T_AAAA)
 		return 0;
 	n = hosts_lookup(r->hosts_path, q->name,
 			 q->type == DNS_T_A ? HOSTS_INET4 : HOSTS_INET6, a,

@@ -8,7 +8,9 @@
  * Names are always asked as given (absolute): no search list, ndots is
  * parsed and kept but not used (mail domains are fully qualified).
  *
- * A query: A and AAAA look in the hosts file first (deliver/hosts.h; a hit
+ * A query: A and AAAA look in the hosts file first, and so does PTR of an
+ * in-addr.arpa/ip6.arpa name, answered with the first name of the
+ * address's first line, as glibc's "files" source (deliver/hosts.h; a hit
  * is answered with TTL 0 and not cached); then the cache; then UDP to the
  * servers in order, each attempt from a fresh socket bound to port 0 (a
  * kernel-chosen source port) with a fresh ID from getrandom(), EDNS0 with

@@ -4,9 +4,9 @@
  * sockaddr_to_hostname() (myaddrinfo.c): a numeric or malformed PTR name
  * counts as no name; a name whose forward lookup fails or does not list
  * the client address is not verified. The names come from the DNS
- * through our resolver instead of getnameinfo()/getaddrinfo(), so the
- * forward lookup sees /etc/hosts (the resolver's hosts file) and the PTR
- * lookup does not. Trusts nothing in the answers beyond what the resolver
+ * through our resolver instead of getnameinfo()/getaddrinfo(); both
+ * lookups see /etc/hosts first (the resolver's hosts file), as glibc's do
+ * with "files dns", so 127.0.0.1 is "localhost" as in Postfix. Trusts nothing in the answers beyond what the resolver
  * checked: names are length-bounded and checked as host names before use.
  */
 #include "smtpd/peer.h"

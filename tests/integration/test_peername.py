@@ -380,12 +380,14 @@ def test_lookup_does_not_block_other_sessions(gateway, smtp_sink, tmp_path):
                                         source_address=("127.0.0.5", 0))
         wait_until(lambda: qlog.exists() and "5.0.0.127.in-addr.arpa 12"
                    in qlog.read_text(), 30, "the held PTR question")
-        c = SmtpConn(gw.port)
+        # 127.0.0.7's question goes to the DNS server (no hosts entry)
+        c = SmtpConn(gw.port, source="127.0.0.7")
         code, text = c.send("s@sender.test", ["u@example.net"],
                             b"Subject: meanwhile\r\n\r\nbody\r\n")
         assert code == 250, text
         c.quit()
-        gw.wait_log(r"connect from unknown\[127\.0\.0\.1\]$")
+        gw.wait_log(r"connect from unknown\[127\.0\.0\.7\]$")
+        assert "7.0.0.127.in-addr.arpa 12" in qlog.read_text()
         held.setblocking(False)
         with pytest.raises(BlockingIOError):
             held.recv(1)  # no banner while the answer is held
@@ -398,7 +400,7 @@ def test_lookup_does_not_block_other_sessions(gateway, smtp_sink, tmp_path):
         held.close()
         gw.wait_log(r"connect from good\.client\.test\[127\.0\.0\.5\]$")
         log = gw.log_text()
-        assert log.index("connect from unknown[127.0.0.1]") < \
+        assert log.index("connect from unknown[127.0.0.7]") < \
             log.index("connect from good.client.test[127.0.0.5]"), log
         sink.wait_count(1)
     finally:

@@ -40,8 +40,8 @@ def nsd():
     n.cleanup()
 
 
-def conn(gw, helo="client.test"):
-    return SmtpConn(gw.port, helo=helo)
+def conn(gw, helo="client.test", source=None):
+    return SmtpConn(gw.port, helo=helo, source=source)
 
 
 def cmd(c, line, code, text=None):
@@ -436,17 +436,18 @@ def test_postfix_documentation_block(dnsgw):
     r = gw.cmd("postconf", "-n")
     assert r.rc == 0 and "unused parameter" not in r.out + r.err, r
     gw.start()
-    c = conn(gw)
+    # from an address the hosts file does not name (127.0.0.1 is there)
+    c = conn(gw, source="127.0.0.7")
     cmd(c, "MAIL FROM:<a@nx.dom.test>", 250)
     cmd(c, "RCPT TO:<joe@example.net>", 250)
     cmd(c, "RCPT TO:<jane@example.net>", 450,
         "4.1.8 <a@nx.dom.test>: Sender address rejected: Domain not found")
     cmd(c, "RSET", 250)
     cmd(c, "MAIL FROM:<a@good.dom.test>", 250)
-    # 127.0.0.1 has no name in this DNS
+    # 127.0.0.7 has no name in this DNS
     cmd(c, "RCPT TO:<jane@example.net>", 450,
         "4.7.25 Client host rejected: cannot find your hostname, "
-        "[127.0.0.1]")
+        "[127.0.0.7]")
     cmd(c, "RCPT TO:<joe@example.net>", 250)
     cmd(c, "RCPT TO:<other@example.net>", 250)
     c.quit()

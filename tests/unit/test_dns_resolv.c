@@ -434,6 +434,22 @@ static void test_hosts_first(void **state)
 	assert_string_equal(ip(&res->ans.rr[0]), "::7");
 	assert_int_equal(st->hosts_hits, 2);
 	assert_int_equal(st->udp_sent, 0);
+	/* PTR of a listed address: the name of its first line. */
+	res = ask(r, "77.0.0.127.in-addr.arpa", DNS_T_PTR);
+	assert_int_equal(res->status, DNS_OK);
+	assert_int_equal(res->ans.n, 1);
+	assert_int_equal(res->ans.rr[0].type, DNS_T_PTR);
+	assert_string_equal(dns_rr_text(&res->ans, &res->ans.rr[0]),
+			    "hostsonly.test.example");
+	res = ask(r,
+		  "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		  "0.0.0.ip6.arpa",
+		  DNS_T_PTR);
+	assert_int_equal(res->status, DNS_OK);
+	assert_string_equal(dns_rr_text(&res->ans, &res->ans.rr[0]),
+			    "hostsonly.test.example");
+	assert_int_equal(st->hosts_hits, 4);
+	assert_int_equal(st->udp_sent, 0);
 	/* Not in hosts: DNS says NXDOMAIN; MX never looks at hosts. */
 	res = ask(r, "hostsonly.test.example", DNS_T_MX);
 	assert_int_equal(res->status, DNS_NOTFOUND);

@@ -121,6 +121,109 @@ static void test_families_and_file(void **state)
 			 -ENOENT);
 }
 
+static struct net_addr addr(const char *s)
+{
+	struct net_addr a;
+
+	assert_int_equal(hosts_addr_parse(s, strlen(s), &a), 0);
+	return a;
+}
+
+static void test_find_name(void **state)
+{
+	char name[64];
+	struct net_addr a;
+
+	(void)state;
+	a = addr("192.0.2.10");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 13);
+	assert_string_equal(name, "relay.example"); /* first line wins */
+	a = addr("2001:db8::10");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 13);
+	a = addr("192.0.2.11"); /* CRLF line: the CR is a blank */
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 13);
+	assert_string_equal(name, "other.example");
+	/* no name on the line, not present, a scoped address */
+	a = addr("192.0.2.13");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 0);
+	a = addr("192.0.2.99");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 0);
+	a = addr("fe80::1");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name,
+					 sizeof(name)),
+			 0);
+	/* a name that does not fit is no answer, not a cut one */
+	a = addr("192.0.2.10");
+	assert_int_equal(hosts_find_name(text, strlen(text), &a, name, 13), 0);
+	/* the file */
+	a = addr("127.0.0.1");
+	assert_int_equal(hosts_name_lookup(test_write_file("hosts", text), &a,
+					   name, sizeof(name)),
+			 9);
+	assert_string_equal(name, "localhost");
+	assert_int_equal(hosts_name_lookup("/nonexistent/hosts", &a, name,
+					   sizeof(name)),
+			 -ENOENT);
+}
+
+static const char *ptr(const char *name)
+{
+	static char s[INET6_ADDRSTRLEN];
+	struct net_addr a;
+
+	if (hosts_ptr_addr(name, strlen(name), &a) < 0)
+		return "-";
+	snprintf(s, sizeof(s), "%s", fmt(&a));
+	return s;
+}
+
+static void test_ptr_addr(void **state)
+{
+	(void)state;
+	assert_string_equal(ptr("1.0.0.127.in-addr.arpa"), "127.0.0.1");
+	assert_string_equal(ptr("10.2.0.192.IN-ADDR.ARPA."), "192.0.2.10");
+	assert_string_equal(ptr("255.255.255.255.in-addr.arpa"),
+			    "255.255.255.255");
+	assert_string_equal(
+		ptr("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1."
+		    "0.0.2.ip6.arpa"),
+		"2001:db8::1");
+	assert_string_equal(
+		ptr("F.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		    "0.0.0.IP6.ARPA."),
+		"::f");
+	/* partial, too long, bad labels, other names */
+	assert_string_equal(ptr("2.0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr("1.10.2.0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr("256.2.0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr("01.2.0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr("1..0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr("a.2.0.192.in-addr.arpa"), "-");
+	assert_string_equal(ptr(".in-addr.arpa"), "-");
+	assert_string_equal(ptr("in-addr.arpa"), "-");
+	assert_string_equal(ptr("1.0.0.127.in-addr.arpa.example"), "-");
+	assert_string_equal(ptr("1.0.ip6.arpa"), "-");
+	assert_string_equal(
+		ptr("g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1."
+		    "0.0.2.ip6.arpa"),
+		"-");
+	assert_string_equal(
+		ptr("10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1."
+		    "0.0.2.ip6.arpa"),
+		"-");
+	assert_string_equal(ptr(""), "-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +231,8 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_families_and_file),
+		cmocka_unit_test(test_find_name),
+		cmocka_unit_test(test_ptr_addr),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
