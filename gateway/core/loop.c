@@ -349,8 +349,10 @@ void loop_timer_set_at(struct loop *lp, struct loop_timer *t, uint64_t when_ms)
 void loop_timer_set(struct loop *lp, struct loop_timer *t, uint64_t after_ms)
 {
 	/* Round the present up to the next millisecond so a timer never
-	 * fires before after_ms have really passed. */
-	uint64_t now = (clock_ns() + 999999u) / 1000000u;
+	 * fires before after_ms have really passed; a zero timer ("on the
+	 * next pass") is due at once, not a millisecond of epoll later. */
+	uint64_t now = after_ms == 0 ? loop_clock_ms()
+				     : (clock_ns() + 999999u) / 1000000u;
 
 	loop_timer_set_at(lp, t,
 			  after_ms > UINT64_MAX - now ? UINT64_MAX

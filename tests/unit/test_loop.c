@@ -295,6 +295,25 @@ static void test_timer_not_early(void **state)
 	loop_free(lp);
 }
 
+/* A zero timer runs on the next pass even when that pass may not wait:
+ * due at once, not at the next whole millisecond (which cost every
+ * hosts-file answer a millisecond of epoll). */
+static void test_timer_zero_no_wait(void **state)
+{
+	struct loop *lp = loop_new();
+	struct order o = {0};
+	struct tagged x[20];
+
+	(void)state;
+	tags_init(x, 20, &o);
+	for (int i = 0; i < 20; i++) {
+		loop_timer_set(lp, &x[i].t, 0);
+		assert_true(loop_run_once(lp, 0) >= 0);
+		assert_int_equal(o.n, i + 1);
+	}
+	loop_free(lp);
+}
+
 struct canceller {
 	struct loop_timer t;
 	struct loop_timer *victim;
@@ -764,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_fd_stale_event_dropped),
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_timer_not_early),
+		cmocka_unit_test(test_timer_zero_no_wait),
 		cmocka_unit_test(test_timer_cancel),
 		cmocka_unit_test(test_timer_rearm_from_callback),
 		cmocka_unit_test(test_timer_callback_frees_owner),
