@@ -47,6 +47,8 @@ static void write_conf(const char *extra)
 		 "mydestination = test.example\nmynetworks = 10.0.0.0/8\n"
 		 "relay_domains = relay.example\nsmtpd_error_sleep_time = 0\n"
 		 "local_recipient_maps =\n"
+		 /* no DNS or hosts file of this machine in unit tests */
+		 "smtpd_peername_lookup = no\n"
 		 "%s",
 		 qdir, extra);
 	test_write_file("main.cf", text);
