@@ -25,6 +25,42 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+void buf_cache_init(struct buf_cache *c, size_t cap_max)
+{
+	c->n = 0;
+	c->cap_max = cap_max;
+}
+
+void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max)
+{
+	if (c->n == 0) {
+		buf_init(b, max);
+		return;
+	}
+	*b = c->spare[--c->n];
+	b->max = max; /* a larger block than max + 1 is harmless */
+	buf_reset(b);
+}
+
+void buf_cache_put(struct buf_cache *c, struct buf *b)
+{
+	if (b->data == NULL)
+		return;
+	if (c->n < BUF_CACHE_MAX && b->cap <= c->cap_max) {
+		c->spare[c->n++] = *b;
+		b->data = NULL;
+		b->len = b->cap = 0;
+		return;
+	}
+	buf_free(b);
+}
+
+void buf_cache_free(struct buf_cache *c)
+{
+	while (c->n > 0)
+		buf_free(&c->spare[--c->n]);
+}
+
 struct buf *buf_new(size_t max)
 {
 	struct buf *b = mem_alloc(sizeof(*b));
@@ -77,6 +113,19 @@ static int reserve(struct buf *b, size_t n)
 		b->cap = cap;
 	}
 	return 0;
+}
+
+char *buf_space(struct buf *b, size_t n)
+{
+	if (reserve(b, n) < 0)
+		return NULL;
+	return b->data + b->len;
+}
+
+void buf_commit(struct buf *b, size_t k)
+{
+	b->len += k;
+	b->data[b->len] = 0;
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)

@@ -52,6 +52,34 @@ int buf_sets(struct buf *b, const char *s);
 /* Remove the first n bytes (consumed input). */
 void buf_consume(struct buf *b, size_t n);
 
+/* Direct fill (read(2) into the buffer, no bounce copy): buf_space()
+ * makes room for n more bytes (within max) and returns where they go, or
+ * NULL with BUF_ERR_FULL set; buf_commit() then counts the k <= n bytes
+ * actually stored. */
+char *buf_space(struct buf *b, size_t n);
+void buf_commit(struct buf *b, size_t k);
+
+/* buf_cache - the memory of a few released buffers, kept for the next
+ * buffer of the same use. A process that handles one session or message
+ * after another then stops giving memory back to the kernel and faulting
+ * it in again (each munmap is a TLB flush on every CPU the process runs
+ * on). One owner, one thread. A buffer whose block is larger than
+ * cap_max, or one beyond BUF_CACHE_MAX, is freed as by buf_free(). */
+#define BUF_CACHE_MAX 4
+
+struct buf_cache {
+	struct buf spare[BUF_CACHE_MAX];
+	size_t n;
+	size_t cap_max; /* largest block kept (0: none) */
+};
+
+void buf_cache_init(struct buf_cache *c, size_t cap_max);
+/* buf_init(b, max), with a kept block when there is one. */
+void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max);
+/* buf_free(b), keeping its block when there is room. */
+void buf_cache_put(struct buf_cache *c, struct buf *b);
+void buf_cache_free(struct buf_cache *c);
+
 static inline const char *buf_str(const struct buf *b) { return b->data; }
 static inline size_t buf_len(const struct buf *b) { return b->len; }
 static inline int buf_error(const struct buf *b) { return b->err; }

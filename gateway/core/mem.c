@@ -1,6 +1,7 @@
 /* mem - allocation wrapper that never returns NULL. */
 #include "mem.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +29,60 @@ void mem_fail_after(unsigned long n) { fail_countdown = n; }
 
 void mem_set_oom_handler(void (*fn)(size_t n)) { oom_handler = fn; }
 
-void *mem_alloc(size_t n)
-{
-	void *p = should_fail() ? NULL : malloc(n ? n : 1);
+/* The block cache (mem.h): per thread, so no lock; off in the unit
+ * tests and fuzzers, where ASan must see every free. */
+#if !defined(MAILGW_TESTING) && !defined(MAILGW_FUZZING)
+#define CACHE_ON 1
+#else
+#define CACHE_ON 0
+#endif
 
+struct cache_class {
+	void *p[MEM_CACHE_DEPTH];
+	unsigned n;
+};
+
+static _Thread_local struct cache_class cache[MEM_CACHE_MAX / MEM_CACHE_UNIT];
+
+/* The class of a request of n bytes (its size rounded up to the unit),
+ * or -1 when n is not cached. */
+static int cache_class(size_t n)
+{
+	if (!CACHE_ON || n <= MEM_CACHE_MIN || n > MEM_CACHE_MAX)
+		return -1;
+	return (int)((n + MEM_CACHE_UNIT - 1) / MEM_CACHE_UNIT) - 1;
+}
+
+static void *cache_get(int c)
+{
+	struct cache_class *k = &cache[c];
+
+	return k->n > 0 ? k->p[--k->n] : NULL;
+}
+
+/* A request of n bytes, zero-filled when zero (calloc() for blocks that
+ * do not come from the cache: fresh pages need no clearing). */
+static void *alloc(size_t n, int zero)
+{
+	int c = cache_class(n);
+	void *p;
+
+	if (should_fail())
+		return oom(n);
+	if (c >= 0) {
+		size_t size = (size_t)(c + 1) * MEM_CACHE_UNIT;
+
+		if ((p = cache_get(c)) != NULL)
+			return zero ? memset(p, 0, size) : p;
+		n = size;
+	}
+	p = zero ? calloc(1, n ? n : 1) : malloc(n ? n : 1);
 	return p ? p : oom(n);
 }
 
-void *mem_zalloc(size_t n)
-{
-	void *p = should_fail() ? NULL : calloc(1, n ? n : 1);
+void *mem_alloc(size_t n) { return alloc(n, 0); }
 
-	return p ? p : oom(n);
-}
+void *mem_zalloc(size_t n) { return alloc(n, 1); }
 
 void *mem_realloc(void *p, size_t n)
 {
@@ -70,4 +112,18 @@ char *mem_strndup(const char *s, size_t n)
 
 char *mem_strdup(const char *s) { return mem_strndup(s, SIZE_MAX - 1); }
 
-void mem_free(void *p) { free(p); }
+void mem_free(void *p)
+{
+	if (CACHE_ON && p != NULL) {
+		/* A block of a whole number of units (what mem_alloc asks
+		 * for in that range) serves any request of its class. */
+		size_t u = malloc_usable_size(p);
+		int c = u % MEM_CACHE_UNIT == 0 ? cache_class(u) : -1;
+
+		if (c >= 0 && cache[c].n < MEM_CACHE_DEPTH) {
+			cache[c].p[cache[c].n++] = p;
+			return;
+		}
+	}
+	free(p);
+}

@@ -49,7 +49,7 @@ struct mx_lookup {
 	int by_mx; /* the names came from MX records */
 	int assemble_later; /* the timer assembles (hosts file answers) */
 	struct mx_name names[MX_NAMES_MAX];
-	struct mx_slot slot[MX_NAMES_MAX];
+	struct mx_slot *slot; /* nnames of them, once addresses are asked */
 	size_t nnames, pending;
 	struct mx_result res;
 };
@@ -65,18 +65,30 @@ static void result_set(struct mx_result *res, enum deliver_status st,
 	snprintf(res->text, sizeof(res->text), fmt, a, b);
 }
 
+static void lookup_free(struct mx_lookup *l)
+{
+	loop_timer_cancel(l->lp, &l->timer);
+	mem_free(l->slot);
+	mem_free(l);
+}
+
 static void finish(struct mx_lookup *l)
 {
 	mx_done_fn *fn = l->fn;
 	void *arg = l->arg;
-	struct mx_result *res = mem_alloc(sizeof(*res));
+	struct mx_result res = l->res;
 
 	/* The callback may start a new lookup or cancel nothing: free first. */
-	*res = l->res;
-	loop_timer_cancel(l->lp, &l->timer);
-	mem_free(l);
-	fn(res, arg);
-	mem_free(res);
+	lookup_free(l);
+	fn(&res, arg);
+}
+
+/* The slots of the nnames exchangers: a lookup of an address literal
+ * (relayhost = [192.0.2.1]) never needs them, so they are not part of
+ * every delivery's allocation. */
+static void slots_alloc(struct mx_lookup *l)
+{
+	l->slot = mem_zalloc(l->nnames * sizeof(*l->slot));
 }
 
 static void assemble(struct mx_lookup *l);
@@ -470,6 +482,7 @@ static void start_addresses(struct mx_lookup *l)
 {
 	size_t i;
 
+	slots_alloc(l);
 	l->pending = 1; /* held until every slot has started */
 	for (i = 0; i < l->nnames; i++)
 		if (slot_start(l, i))
@@ -681,6 +694,7 @@ struct mx_lookup *mx_lookup_start(struct loop *lp, struct dns_resolver *r,
 	memcpy(l->names[0].name, l->host, sizeof(l->host));
 	l->nnames = 1;
 	l->pending = 1;
+	slots_alloc(l);
 	if (slot_start(l, 0))
 		return l; /* the queries end in slot_done() */
 	/* Answered from the hosts file: reported from the loop. */
@@ -697,12 +711,11 @@ void mx_lookup_cancel(struct mx_lookup *l)
 		return;
 	if (l->mxq)
 		dns_query_cancel(l->mxq);
-	for (i = 0; i < l->nnames; i++) {
+	for (i = 0; l->slot != NULL && i < l->nnames; i++) {
 		if (l->slot[i].q[0])
 			dns_query_cancel(l->slot[i].q[0]);
 		if (l->slot[i].q[1])
 			dns_query_cancel(l->slot[i].q[1]);
 	}
-	loop_timer_cancel(l->lp, &l->timer);
-	mem_free(l);
+	lookup_free(l);
 }

@@ -109,6 +109,7 @@ struct smtp_client {
 	struct tls_client *tls; /* trust anchors, made at first TLS use */
 	int keys_fd;            /* the client certificate's keys process */
 	struct tls_server *ident; /* its chain and signer (tls_keys_attach) */
+	struct buf_cache bufs;    /* sessions' buffers, reused */
 };
 
 struct smtp_sess {
@@ -195,8 +196,8 @@ static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
 	s->host[sizeof(s->host) - 1] = 0;
 	memcpy(s->key, s->host, sizeof(s->key));
 	s->literal = r->literal;
-	buf_init(&s->out, SMTP_OUT_MAX);
-	buf_init(&s->tin, SMTP_OUT_MAX);
+	buf_cache_get(&c->bufs, &s->out, SMTP_OUT_MAX);
+	buf_cache_get(&c->bufs, &s->tin, SMTP_OUT_MAX);
 	loop_timer_init(&s->timer, on_timer, s);
 	smtp_reply_init(&s->reply);
 	s->next = c->sessions;
@@ -232,8 +233,8 @@ static void sess_free(struct smtp_sess *s)
 		s->c->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	buf_free(&s->out);
-	buf_free(&s->tin);
+	buf_cache_put(&s->c->bufs, &s->out);
+	buf_cache_put(&s->c->bufs, &s->tin);
 	mem_free(s->rs);
 	if (s->cred != NULL)
 		smtp_sasl_wipe(s->cred);
@@ -1898,6 +1899,8 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 
 	c->lp = lp;
 	c->keys_fd = -1;
+	/* a body fill, and the line that ended it, fit */
+	buf_cache_init(&c->bufs, 2 * SMTP_BODY_FILL);
 	return c;
 }
 
@@ -2168,6 +2171,7 @@ void smtp_client_free(struct smtp_client *c)
 	tls_server_free(c->ident);
 	if (c->keys_fd >= 0)
 		close(c->keys_fd);
+	buf_cache_free(&c->bufs);
 	mem_free(c);
 }
 

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -364,6 +365,42 @@ int spool_open_message(struct spool *sp, enum spool_queue q, const char *qid,
 	return fd < 0 ? neg_errno() : fd;
 }
 
+/* Read blocks: a header with the block's capacity, then the bytes. Kept
+ * ones are reused by the next files (spool.h: one thread per process). */
+struct read_block {
+	size_t cap;
+	max_align_t align[];
+};
+
+static struct read_block *read_kept[SPOOL_READ_KEEP];
+static size_t read_nkept;
+
+static struct read_block *read_block_get(size_t len)
+{
+	for (size_t i = 0; i < read_nkept; i++)
+		if (read_kept[i]->cap >= len) {
+			struct read_block *b = read_kept[i];
+
+			read_kept[i] = read_kept[--read_nkept];
+			return b;
+		}
+	/* whole 16 KiB units, so a block fits the next file more often */
+	size_t cap = (len + 16383) / 16384 * 16384;
+	struct read_block *b = mem_alloc(sizeof(*b) + cap);
+
+	b->cap = cap;
+	return b;
+}
+
+static void read_block_put(struct read_block *b)
+{
+	if (read_nkept < SPOOL_READ_KEEP) {
+		read_kept[read_nkept++] = b;
+		return;
+	}
+	mem_free(b);
+}
+
 int spool_map(int fd, const void **p, size_t *n)
 {
 	struct stat st;
@@ -380,10 +417,9 @@ int spool_map(int fd, const void **p, size_t *n)
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
 	if (st.st_size <= SPOOL_READ_MAX) {
-		/* Small files are read: a map costs two system calls and a
-		 * page fault more, per message, in qmgr. */
 		size_t len = (size_t)st.st_size, got = 0;
-		char *b = mem_alloc(len);
+		struct read_block *blk = read_block_get(len);
+		char *b = (char *)blk->align;
 
 		while (got < len) {
 			ssize_t r = pread(fd, b + got, len - got, (off_t)got);
@@ -393,7 +429,7 @@ int spool_map(int fd, const void **p, size_t *n)
 			if (r <= 0) {
 				int rc = r < 0 ? neg_errno() : -EIO;
 
-				mem_free(b);
+				read_block_put(blk);
 				return rc;
 			}
 			got += (size_t)r;
@@ -415,7 +451,8 @@ void spool_unmap(const void *p, size_t n)
 	if (p == NULL)
 		return;
 	if (n <= SPOOL_READ_MAX)
-		mem_free((void *)(uintptr_t)p);
+		read_block_put((struct read_block *)(uintptr_t)(
+			(const char *)p - offsetof(struct read_block, align)));
 	else
 		munmap((void *)(uintptr_t)p, n);
 }

@@ -128,9 +128,13 @@ size_t spool_commit_batch(struct spool *sp, struct spool_file *const *files,
 int spool_open_message(struct spool *sp, enum spool_queue q, const char *qid,
 		       int writable);
 /* Map a whole file read-only for qfile_parse(); *p is NULL for an empty
- * file. Files up to SPOOL_READ_MAX bytes are read into memory instead.
- * Release with spool_unmap() and the same n. */
-#define SPOOL_READ_MAX (64 * 1024)
+ * file. Files up to SPOOL_READ_MAX bytes are read into memory instead,
+ * into blocks of which the process keeps SPOOL_READ_KEEP for the next
+ * files: a map, its page faults and its munmap (a TLB flush) cost more
+ * per message than the copy. Release with spool_unmap() and the same n.
+ * One thread per process maps and unmaps. */
+#define SPOOL_READ_MAX  (128 * 1024)
+#define SPOOL_READ_KEEP 4
 int spool_map(int fd, const void **p, size_t *n);
 void spool_unmap(const void *p, size_t n);
 /* Append one or more whole records and fdatasync [blocks]. On a failed or

@@ -43,6 +43,7 @@ struct qwriter {
 	size_t pending;                   /* submitted, not yet reported */
 	size_t batches;                   /* batches the thread finished */
 	int trig_fd;                      /* qmgr FIFO, kept open; -1 */
+	struct buf_cache bufs;            /* messages' write buffers */
 };
 
 static void *commit_thread(void *arg)
@@ -94,10 +95,11 @@ static void *commit_thread(void *arg)
 	return NULL;
 }
 
+/* Loop context only (the buffer cache has one thread). */
 static void msg_free(struct qw_msg *m)
 {
 	mem_free(m->filter);
-	buf_free(&m->out);
+	buf_cache_put(&m->w->bufs, &m->out);
 	mem_free(m);
 }
 
@@ -169,6 +171,7 @@ int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out)
 	w->queue_dir = mem_strdup(queue_dir);
 	w->todo_tail = &w->todo;
 	w->done_tail = &w->done;
+	buf_cache_init(&w->bufs, QW_FLUSH_SIZE + QW_FLUSH_SIZE / 2);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	r = pthread_create(&w->thread, NULL, commit_thread, w);
@@ -199,6 +202,7 @@ void qwriter_free(struct qwriter *w)
 	spool_close(&w->sp);
 	if (w->trig_fd >= 0)
 		close(w->trig_fd);
+	buf_cache_free(&w->bufs);
 	mem_free(w->queue_dir);
 	mem_free(w);
 }
@@ -237,7 +241,7 @@ int qw_open(struct qwriter *w, int64_t arrival_sec, long arrival_usec,
 	int r;
 
 	m->w = w;
-	buf_init(&m->out, 2 * QW_FLUSH_SIZE + 2 * QFILE_VALUE_MAX);
+	buf_cache_get(&w->bufs, &m->out, 2 * QW_FLUSH_SIZE + 2 * QFILE_VALUE_MAX);
 	r = spool_file_new(&w->sp, &m->f, arrival_sec, arrival_usec);
 	if (r < 0) {
 		msg_free(m);
@@ -297,7 +301,9 @@ int qw_write(struct qw_msg *m, const void *p, size_t n)
 		return m->err;
 	if (qfile_writer_push(&m->qf, p, n) < 0)
 		return m->err = -EINVAL;
-	if (m->out.len + n > 2 * QW_FLUSH_SIZE && flush(m) < 0)
+	/* flushed before it would pass QW_FLUSH_SIZE, so the block stays
+	 * at that size (and fits the cache) */
+	if (m->out.len + n >= QW_FLUSH_SIZE && flush(m) < 0)
 		return m->err;
 	if (n >= QW_FLUSH_SIZE) {
 		int r = spool_file_write(&m->f, p, n);

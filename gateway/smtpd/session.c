@@ -27,6 +27,8 @@
 
 #define IN_MAX    (256 * 1024) /* read buffer: a command line or data */
 #define OUT_MAX   (1024 * 1024)
+#define READ_SIZE (16 * 1024)  /* bytes asked of one read(2) */
+#define SESSION_BUF_KEEP (4 * READ_SIZE) /* largest buffer kept for reuse */
 #define OUT_PAUSE (64 * 1024) /* stop reading while this much is unsent */
 
 enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP, M_AUTH };
@@ -1481,8 +1483,8 @@ static void session_free(struct session *s)
 	restrict_sess_free(s->rs);
 	mem_free(s->helo);
 	tls_conn_free(s->tc);
-	buf_free(&s->in);
-	buf_free(&s->out);
+	buf_cache_put(&srv->bufs, &s->in);
+	buf_cache_put(&srv->bufs, &s->out);
 	mem_free(s);
 }
 
@@ -1773,16 +1775,18 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 		return;
 	}
 	if (ready & LOOP_READABLE) {
-		char tmp[16384];
-		if (s->in.len + sizeof(tmp) <= s->in.max) {
-			ssize_t n = read(fd, tmp, sizeof(tmp));
+		char *p = s->in.len + READ_SIZE <= s->in.max
+				  ? buf_space(&s->in, READ_SIZE)
+				  : NULL;
+		if (p != NULL) {
+			ssize_t n = read(fd, p, READ_SIZE);
 			if (n == 0 ||
 			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				lost(s);
 				return;
 			}
 			if (n > 0)
-				buf_append(&s->in, tmp, (size_t)n);
+				buf_commit(&s->in, (size_t)n);
 		}
 	}
 	session_run(s);
@@ -1843,8 +1847,8 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	s->fd = fd;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	snprintf(s->port, sizeof(s->port), "%s", port);
-	buf_init(&s->in, IN_MAX);
-	buf_init(&s->out, OUT_MAX);
+	buf_cache_get(&srv->bufs, &s->in, IN_MAX);
+	buf_cache_get(&srv->bufs, &s->out, OUT_MAX);
 	s->bare = srv->bare == SMTP_BARE_REJECT &&
 				  !restrict_bare_exempt(srv->rc, addr)
 			  ? SMTP_BARE_REJECT
@@ -1924,6 +1928,8 @@ static char *conf_str(const char *name, const char *def)
 
 void smtpd_server_config(struct smtpd_server *srv)
 {
+	/* a 16 KiB read and what is left of the last one fit */
+	buf_cache_init(&srv->bufs, SESSION_BUF_KEEP);
 	srv->myhostname = conf_str("myhostname", "localhost");
 	srv->banner = conf_str("smtpd_banner", "localhost ESMTP mailgw");
 	srv->queue_dir = conf_str("queue_directory", "/var/spool/mailgw");
@@ -2023,6 +2029,7 @@ void smtpd_server_free(struct smtpd_server *srv)
 	mem_free(srv->service);
 	policy_pool_free(srv->pol);
 	dns_resolver_free(srv->dns);
+	buf_cache_free(&srv->bufs);
 	mem_free(srv->myhostname);
 	mem_free(srv->banner);
 	mem_free(srv->queue_dir);

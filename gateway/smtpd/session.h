@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/loop.h"
 #include "queue/writer.h"
 #include "smtpd/restrict.h"
@@ -68,6 +69,7 @@ struct smtpd_server {
 	struct qwriter *qw;
 	struct restrict_cfg *rc;
 	struct dns_resolver *dns; /* dns_resolv_conf, for the restrictions */
+	struct buf_cache bufs;    /* sessions' in/out buffers, reused */
 	struct policy_pool *pol;  /* check_policy_service connections */
 	char *myhostname;
 	char *banner;
