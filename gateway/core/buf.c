@@ -25,10 +25,12 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-void buf_cache_init(struct buf_cache *c, size_t cap_max)
+void buf_cache_init(struct buf_cache *c, size_t cap_max, size_t bytes_max)
 {
 	c->n = 0;
 	c->cap_max = cap_max;
+	c->bytes = 0;
+	c->bytes_max = bytes_max;
 }
 
 void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max)
@@ -38,6 +40,7 @@ void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max)
 		return;
 	}
 	*b = c->spare[--c->n];
+	c->bytes -= b->cap;
 	b->max = max; /* a larger block than max + 1 is harmless */
 	buf_reset(b);
 }
@@ -46,7 +49,9 @@ void buf_cache_put(struct buf_cache *c, struct buf *b)
 {
 	if (b->data == NULL)
 		return;
-	if (c->n < BUF_CACHE_MAX && b->cap <= c->cap_max) {
+	if (c->n < BUF_CACHE_MAX && b->cap <= c->cap_max &&
+	    b->cap <= c->bytes_max - c->bytes) {
+		c->bytes += b->cap;
 		c->spare[c->n++] = *b;
 		b->data = NULL;
 		b->len = b->cap = 0;
@@ -59,6 +64,7 @@ void buf_cache_free(struct buf_cache *c)
 {
 	while (c->n > 0)
 		buf_free(&c->spare[--c->n]);
+	c->bytes = 0;
 }
 
 struct buf *buf_new(size_t max)

@@ -59,21 +59,25 @@ void buf_consume(struct buf *b, size_t n);
 char *buf_space(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t k);
 
-/* buf_cache - the memory of a few released buffers, kept for the next
- * buffer of the same use. A process that handles one session or message
- * after another then stops giving memory back to the kernel and faulting
- * it in again (each munmap is a TLB flush on every CPU the process runs
- * on). One owner, one thread. A buffer whose block is larger than
- * cap_max, or one beyond BUF_CACHE_MAX, is freed as by buf_free(). */
-#define BUF_CACHE_MAX 4
+/* buf_cache - the memory of released buffers, kept for the next buffer
+ * of the same use. A process that handles one session or message after
+ * another then stops giving memory back to the kernel and faulting it in
+ * again (each munmap is a TLB flush on every CPU the process ran on).
+ * With N sessions at once up to N blocks come and go, so the cache keeps
+ * up to BUF_CACHE_MAX blocks and bytes_max bytes: what the busiest moment
+ * needed stays, within that bound. One owner, one thread. A block larger
+ * than cap_max, or one over the bounds, is freed as by buf_free(). */
+#define BUF_CACHE_MAX 32
 
 struct buf_cache {
 	struct buf spare[BUF_CACHE_MAX];
 	size_t n;
-	size_t cap_max; /* largest block kept (0: none) */
+	size_t cap_max;   /* largest block kept (0: none) */
+	size_t bytes;     /* kept now */
+	size_t bytes_max; /* kept at most */
 };
 
-void buf_cache_init(struct buf_cache *c, size_t cap_max);
+void buf_cache_init(struct buf_cache *c, size_t cap_max, size_t bytes_max);
 /* buf_init(b, max), with a kept block when there is one. */
 void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max);
 /* buf_free(b), keeping its block when there is room. */

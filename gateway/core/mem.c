@@ -43,6 +43,7 @@ struct cache_class {
 };
 
 static _Thread_local struct cache_class cache[MEM_CACHE_MAX / MEM_CACHE_UNIT];
+static _Thread_local size_t cache_bytes;
 
 /* The class of a request of n bytes (its size rounded up to the unit),
  * or -1 when n is not cached. */
@@ -57,7 +58,10 @@ static void *cache_get(int c)
 {
 	struct cache_class *k = &cache[c];
 
-	return k->n > 0 ? k->p[--k->n] : NULL;
+	if (k->n == 0)
+		return NULL;
+	cache_bytes -= (size_t)(c + 1) * MEM_CACHE_UNIT;
+	return k->p[--k->n];
 }
 
 /* A request of n bytes, zero-filled when zero (calloc() for blocks that
@@ -120,8 +124,10 @@ void mem_free(void *p)
 		size_t u = malloc_usable_size(p);
 		int c = u % MEM_CACHE_UNIT == 0 ? cache_class(u) : -1;
 
-		if (c >= 0 && cache[c].n < MEM_CACHE_DEPTH) {
+		if (c >= 0 && cache[c].n < MEM_CACHE_DEPTH &&
+		    u <= MEM_CACHE_BYTES - cache_bytes) {
 			cache[c].p[cache[c].n++] = p;
+			cache_bytes += u;
 			return;
 		}
 	}

@@ -8,8 +8,8 @@
  *
  * Block cache: requests of more than MEM_CACHE_MIN and at most
  * MEM_CACHE_MAX bytes are rounded up to whole MEM_CACHE_UNITs, and
- * mem_free() keeps up to MEM_CACHE_DEPTH freed blocks of each size (per
- * thread) for the next request of that size. musl's allocator gives a
+ * mem_free() keeps up to MEM_CACHE_DEPTH freed blocks of each size (and
+ * MEM_CACHE_BYTES in all, per thread) for the next request of that size. musl's allocator gives a
  * group of such blocks back to the kernel as soon as it empties, so a
  * process handling one session or message after another would otherwise
  * mmap, page-fault and munmap the same few pages per message, and every
@@ -23,7 +23,8 @@
 #define MEM_CACHE_MIN   1024
 #define MEM_CACHE_MAX   (16 * 1024)
 #define MEM_CACHE_UNIT  1024
-#define MEM_CACHE_DEPTH 4
+#define MEM_CACHE_DEPTH 16
+#define MEM_CACHE_BYTES (256 * 1024) /* kept per thread, in all */
 
 void *mem_alloc(size_t n);                 /* uninitialised, n may be 0 */
 void *mem_zalloc(size_t n);                /* zero-filled */

@@ -64,6 +64,7 @@
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
 #define SMTP_BODY_FILL (64 * 1024)       /* content queued per fill */
+#define SMTP_BUFS_KEPT (1024 * 1024)     /* session buffers kept for reuse */
 #define SMTP_READ_SIZE 4096
 #define SMTP_TEXT_MAX  (SMTP_REPLY_TEXT_MAX + 512) /* a status text */
 
@@ -1900,7 +1901,7 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 	c->lp = lp;
 	c->keys_fd = -1;
 	/* a body fill, and the line that ended it, fit */
-	buf_cache_init(&c->bufs, 2 * SMTP_BODY_FILL);
+	buf_cache_init(&c->bufs, 2 * SMTP_BODY_FILL, SMTP_BUFS_KEPT);
 	return c;
 }
 

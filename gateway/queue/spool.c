@@ -373,7 +373,15 @@ struct read_block {
 };
 
 static struct read_block *read_kept[SPOOL_READ_KEEP];
-static size_t read_nkept;
+static size_t read_nkept, read_kept_bytes;
+static struct read_block *read_inuse[SPOOL_READ_INUSE];
+static size_t read_ninuse, read_inuse_bytes;
+
+static size_t read_cap(size_t len)
+{
+	/* whole 16 KiB units, so a block fits the next file more often */
+	return (len + 16383) / 16384 * 16384;
+}
 
 static struct read_block *read_block_get(size_t len)
 {
@@ -382,10 +390,10 @@ static struct read_block *read_block_get(size_t len)
 			struct read_block *b = read_kept[i];
 
 			read_kept[i] = read_kept[--read_nkept];
+			read_kept_bytes -= b->cap;
 			return b;
 		}
-	/* whole 16 KiB units, so a block fits the next file more often */
-	size_t cap = (len + 16383) / 16384 * 16384;
+	size_t cap = read_cap(len);
 	struct read_block *b = mem_alloc(sizeof(*b) + cap);
 
 	b->cap = cap;
@@ -394,8 +402,10 @@ static struct read_block *read_block_get(size_t len)
 
 static void read_block_put(struct read_block *b)
 {
-	if (read_nkept < SPOOL_READ_KEEP) {
+	if (read_nkept < SPOOL_READ_KEEP &&
+	    b->cap <= SPOOL_READ_KEEP_BYTES - read_kept_bytes) {
 		read_kept[read_nkept++] = b;
+		read_kept_bytes += b->cap;
 		return;
 	}
 	mem_free(b);
@@ -416,7 +426,9 @@ int spool_map(int fd, const void **p, size_t *n)
 		return 0;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
-	if (st.st_size <= SPOOL_READ_MAX) {
+	if (st.st_size <= SPOOL_READ_MAX && read_ninuse < SPOOL_READ_INUSE &&
+	    read_cap((size_t)st.st_size) <=
+		    SPOOL_READ_BUDGET - read_inuse_bytes) {
 		size_t len = (size_t)st.st_size, got = 0;
 		struct read_block *blk = read_block_get(len);
 		char *b = (char *)blk->align;
@@ -434,6 +446,8 @@ int spool_map(int fd, const void **p, size_t *n)
 			}
 			got += (size_t)r;
 		}
+		read_inuse[read_ninuse++] = blk;
+		read_inuse_bytes += blk->cap;
 		*p = b;
 		*n = len;
 		return 0;
@@ -450,11 +464,16 @@ void spool_unmap(const void *p, size_t n)
 {
 	if (p == NULL)
 		return;
-	if (n <= SPOOL_READ_MAX)
-		read_block_put((struct read_block *)(uintptr_t)(
-			(const char *)p - offsetof(struct read_block, align)));
-	else
-		munmap((void *)(uintptr_t)p, n);
+	for (size_t i = 0; n <= SPOOL_READ_MAX && i < read_ninuse; i++)
+		if ((const void *)read_inuse[i]->align == p) {
+			struct read_block *b = read_inuse[i];
+
+			read_inuse[i] = read_inuse[--read_ninuse];
+			read_inuse_bytes -= b->cap;
+			read_block_put(b);
+			return;
+		}
+	munmap((void *)(uintptr_t)p, n);
 }
 
 /* Append and, with SPOOL_SYNC, fdatasync. */

@@ -129,12 +129,18 @@ int spool_open_message(struct spool *sp, enum spool_queue q, const char *qid,
 		       int writable);
 /* Map a whole file read-only for qfile_parse(); *p is NULL for an empty
  * file. Files up to SPOOL_READ_MAX bytes are read into memory instead,
- * into blocks of which the process keeps SPOOL_READ_KEEP for the next
- * files: a map, its page faults and its munmap (a TLB flush) cost more
- * per message than the copy. Release with spool_unmap() and the same n.
- * One thread per process maps and unmaps. */
-#define SPOOL_READ_MAX  (128 * 1024)
-#define SPOOL_READ_KEEP 4
+ * while the blocks read and not yet released stay within
+ * SPOOL_READ_BUDGET (qmgr holds every active message's file; beyond the
+ * budget they are mapped, whose pages are read only when delivered): a
+ * map, its page faults and its munmap (a TLB flush) cost more per message
+ * than the copy. Released blocks, up to SPOOL_READ_KEEP of them and
+ * SPOOL_READ_KEEP_BYTES, are kept for the next files. Release with
+ * spool_unmap() and the same n. One thread per process maps and unmaps. */
+#define SPOOL_READ_MAX        (128 * 1024)
+#define SPOOL_READ_BUDGET     (2 * 1024 * 1024)
+#define SPOOL_READ_INUSE      128
+#define SPOOL_READ_KEEP       32
+#define SPOOL_READ_KEEP_BYTES (1024 * 1024)
 int spool_map(int fd, const void **p, size_t *n);
 void spool_unmap(const void *p, size_t n);
 /* Append one or more whole records and fdatasync [blocks]. On a failed or

@@ -171,7 +171,8 @@ int qwriter_new(struct loop *lp, const char *queue_dir, struct qwriter **out)
 	w->queue_dir = mem_strdup(queue_dir);
 	w->todo_tail = &w->todo;
 	w->done_tail = &w->done;
-	buf_cache_init(&w->bufs, QW_FLUSH_SIZE + QW_FLUSH_SIZE / 2);
+	buf_cache_init(&w->bufs, QW_FLUSH_SIZE + QW_FLUSH_SIZE / 2,
+		       QW_BUFS_KEPT);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	r = pthread_create(&w->thread, NULL, commit_thread, w);

@@ -26,6 +26,7 @@
 #include "queue/qid.h"
 
 #define QW_FLUSH_SIZE (64 * 1024) /* content buffered before a write */
+#define QW_BUFS_KEPT  (1024 * 1024) /* write buffers kept for reuse */
 
 struct qwriter;
 struct qw_msg;

@@ -29,6 +29,7 @@
 #define OUT_MAX   (1024 * 1024)
 #define READ_SIZE (16 * 1024)  /* bytes asked of one read(2) */
 #define SESSION_BUF_KEEP (4 * READ_SIZE) /* largest buffer kept for reuse */
+#define SESSION_BUFS_KEPT (1024 * 1024)  /* bytes of buffers kept in all */
 #define OUT_PAUSE (64 * 1024) /* stop reading while this much is unsent */
 
 enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP, M_AUTH };
@@ -1929,7 +1930,7 @@ static char *conf_str(const char *name, const char *def)
 void smtpd_server_config(struct smtpd_server *srv)
 {
 	/* a 16 KiB read and what is left of the last one fit */
-	buf_cache_init(&srv->bufs, SESSION_BUF_KEEP);
+	buf_cache_init(&srv->bufs, SESSION_BUF_KEEP, SESSION_BUFS_KEPT);
 	srv->myhostname = conf_str("myhostname", "localhost");
 	srv->banner = conf_str("smtpd_banner", "localhost ESMTP mailgw");
 	srv->queue_dir = conf_str("queue_directory", "/var/spool/mailgw");
