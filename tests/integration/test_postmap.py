@@ -345,32 +345,68 @@ def test_fatal_errors_leave_no_temporary_file(tmp_path, ours):
     assert ours("postmap", "-s", f"lmdb:{table}").out == "a\t1\n"
 
 
-def test_signal_leaves_no_temporary_file(tmp_path, cmd, confdir, ours):
-    """postmap -d - killed while it waits for keys on stdin (the new table
-    file exists then) removes that file and dies of the signal."""
+def delete_waiting(tmp_path, confdir, table, dispositions):
+    """postmap -d - on table, started with the signal dispositions given
+    ({signal: handler}), once it waits on stdin after the key "a": its new
+    table file (the 5th entry of tmp_path) exists then."""
     import signal
     import subprocess
     import time
+
+    def preexec():
+        for sig, handler in dispositions.items():
+            signal.signal(sig, handler)
+
+    p = subprocess.Popen([str(confdir.parent / "bin" / "postmap"), "-c",
+                          str(confdir), "-d", "-", f"lmdb:{table}"],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=preexec)
+    p.stdin.write(b"a\n")
+    p.stdin.flush()
+    deadline = time.time() + 10
+    while len(os.listdir(tmp_path)) < 5 and time.time() < deadline:
+        time.sleep(0.01)
+    assert len(os.listdir(tmp_path)) == 5, os.listdir(tmp_path)
+    return p
+
+
+def test_signal_leaves_no_temporary_file(tmp_path, confdir, ours):
+    """postmap -d - killed while it waits for keys on stdin (the new table
+    file exists then) removes that file and dies of the signal."""
+    import signal
     table = tmp_path / "t"
     table.write_text("a 1\n")
     assert ours("postmap", f"lmdb:{table}").rc == 0
-    link = confdir.parent / "bin" / "postmap"
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        p = subprocess.Popen([str(link), "-c", str(confdir), "-d", "-",
-                              f"lmdb:{table}"], stdin=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        p.stdin.write(b"a\n")
-        p.stdin.flush()
-        deadline = time.time() + 10
-        while len(os.listdir(tmp_path)) < 5 and time.time() < deadline:
-            time.sleep(0.01)
-        assert len(os.listdir(tmp_path)) == 5, os.listdir(tmp_path)
+    sigs = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    for sig in sigs:
+        # Default dispositions, not inherited ones: a script's `make test &`
+        # ignores SIGINT, nohup SIGHUP, and postmap leaves an ignored
+        # signal ignored (next test).
+        p = delete_waiting(tmp_path, confdir, table,
+                           {s: signal.SIG_DFL for s in sigs})
         p.send_signal(sig)
         assert p.wait(timeout=10) == -sig
         p.stdin.close()
         p.stderr.close()
         assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t", "t.lmdb"]
     assert ours("postmap", "-s", f"lmdb:{table}").out == "a\t1\n"
+
+
+def test_signal_ignored_by_parent_stays_ignored(tmp_path, confdir, ours):
+    """A signal ignored by whoever started postmap (nohup: SIGHUP) stays
+    ignored while it writes: -d - goes on and deletes the key at EOF."""
+    import signal
+    table = tmp_path / "t"
+    table.write_text("a 1\nb 2\n")
+    assert ours("postmap", f"lmdb:{table}").rc == 0
+    p = delete_waiting(tmp_path, confdir, table,
+                       {signal.SIGHUP: signal.SIG_IGN})
+    # An ignored signal is discarded when sent: nothing to wait for.
+    p.send_signal(signal.SIGHUP)
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    assert sorted(os.listdir(tmp_path)) == ["bin", "etc", "t", "t.lmdb"]
+    assert ours("postmap", "-s", f"lmdb:{table}").out == "b\t2\n"
 
 
 @pytest.mark.parametrize("writer", ["mailgw", "postfix"])
