@@ -34,6 +34,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,7 +566,8 @@ static int writer_open(struct dict *d)
 	struct lmdb *m = d->impl;
 	struct stat st;
 	struct buf tmp;
-	int fd, rc, exists;
+	sigset_t all, old;
+	int fd, rc, exists, e;
 
 	m->writing = 1;
 	if ((m->lockfd = writer_lock(m->path)) < 0) {
@@ -576,11 +579,18 @@ static int writer_open(struct dict *d)
 	buf_printf(&tmp, "%s.XXXXXX", m->path);
 	m->tmp = mem_strdup(buf_str(&tmp));
 	buf_free(&tmp);
-	if ((fd = mkstemp(m->tmp)) < 0) {
-		buf_printf(&d->err, "create %s: %s", m->tmp, strerror(errno));
+	/* Signals wait while the file exists unregistered: a cleanup
+	 * handler run in between would leave it behind. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if ((fd = mkstemp(m->tmp)) >= 0)
+		tmp_register(m->tmp);
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (fd < 0) {
+		buf_printf(&d->err, "create %s: %s", m->tmp, strerror(e));
 		return DICT_ERR;
 	}
-	tmp_register(m->tmp);
 	(void)fchmod(fd, exists ? st.st_mode & 07777 : 0644);
 	if (exists && !(d->flags & DICT_FLAG_TRUNC)) {
 		MDB_env *src;
