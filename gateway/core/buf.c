@@ -60,11 +60,19 @@ void buf_cache_put(struct buf_cache *c, struct buf *b)
 	buf_free(b);
 }
 
+void buf_cache_trim(struct buf_cache *c, size_t keep)
+{
+	while (c->n > 0 && c->bytes > keep) {
+		struct buf *b = &c->spare[--c->n];
+
+		c->bytes -= b->cap;
+		buf_free(b);
+	}
+}
+
 void buf_cache_free(struct buf_cache *c)
 {
-	while (c->n > 0)
-		buf_free(&c->spare[--c->n]);
-	c->bytes = 0;
+	buf_cache_trim(c, 0);
 }
 
 struct buf *buf_new(size_t max)
@@ -126,6 +134,18 @@ char *buf_space(struct buf *b, size_t n)
 	if (reserve(b, n) < 0)
 		return NULL;
 	return b->data + b->len;
+}
+
+char *buf_space_all(struct buf *b, size_t n, size_t *avail)
+{
+	char *p = buf_space(b, n);
+
+	if (p == NULL)
+		return NULL;
+	*avail = b->cap - b->len - 1;
+	if (*avail > b->max - b->len)
+		*avail = b->max - b->len;
+	return p;
 }
 
 void buf_commit(struct buf *b, size_t k)

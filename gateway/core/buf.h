@@ -57,6 +57,9 @@ void buf_consume(struct buf *b, size_t n);
  * NULL with BUF_ERR_FULL set; buf_commit() then counts the k <= n bytes
  * actually stored. */
 char *buf_space(struct buf *b, size_t n);
+/* The same, but all the room the block has when that is at least n (so a
+ * reader fills the block before it grows): *avail is set to it. */
+char *buf_space_all(struct buf *b, size_t n, size_t *avail);
 void buf_commit(struct buf *b, size_t k);
 
 /* buf_cache - the memory of released buffers, kept for the next buffer
@@ -64,10 +67,12 @@ void buf_commit(struct buf *b, size_t k);
  * another then stops giving memory back to the kernel and faulting it in
  * again (each munmap is a TLB flush on every CPU the process ran on).
  * With N sessions at once up to N blocks come and go, so the cache keeps
- * up to BUF_CACHE_MAX blocks and bytes_max bytes: what the busiest moment
- * needed stays, within that bound. One owner, one thread. A block larger
- * than cap_max, or one over the bounds, is freed as by buf_free(). */
-#define BUF_CACHE_MAX 32
+ * up to BUF_CACHE_MAX blocks and bytes_max bytes while busy: what the
+ * busiest moment needed stays, within that bound; the owner calls
+ * buf_cache_trim() when it goes idle, as Postfix lets idle processes
+ * exit. One owner, one thread. A block larger than cap_max, or one over
+ * the bounds, is freed as by buf_free(). */
+#define BUF_CACHE_MAX 128
 
 struct buf_cache {
 	struct buf spare[BUF_CACHE_MAX];
@@ -82,6 +87,8 @@ void buf_cache_init(struct buf_cache *c, size_t cap_max, size_t bytes_max);
 void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max);
 /* buf_free(b), keeping its block when there is room. */
 void buf_cache_put(struct buf_cache *c, struct buf *b);
+/* Free kept blocks until at most keep bytes are left. */
+void buf_cache_trim(struct buf_cache *c, size_t keep);
 void buf_cache_free(struct buf_cache *c);
 
 static inline const char *buf_str(const struct buf *b) { return b->data; }

@@ -37,8 +37,9 @@ void mem_set_oom_handler(void (*fn)(size_t n)) { oom_handler = fn; }
 #define CACHE_ON 0
 #endif
 
+/* Freed blocks of one class, linked through their first bytes. */
 struct cache_class {
-	void *p[MEM_CACHE_DEPTH];
+	void *head;
 	unsigned n;
 };
 
@@ -57,11 +58,24 @@ static int cache_class(size_t n)
 static void *cache_get(int c)
 {
 	struct cache_class *k = &cache[c];
+	void *p = k->head;
 
-	if (k->n == 0)
+	if (p == NULL)
 		return NULL;
+	memcpy(&k->head, p, sizeof(k->head));
+	k->n--;
 	cache_bytes -= (size_t)(c + 1) * MEM_CACHE_UNIT;
-	return k->p[--k->n];
+	return p;
+}
+
+static void cache_put(int c, void *p)
+{
+	struct cache_class *k = &cache[c];
+
+	memcpy(p, &k->head, sizeof(k->head));
+	k->head = p;
+	k->n++;
+	cache_bytes += (size_t)(c + 1) * MEM_CACHE_UNIT;
 }
 
 /* A request of n bytes, zero-filled when zero (calloc() for blocks that
@@ -126,10 +140,17 @@ void mem_free(void *p)
 
 		if (c >= 0 && cache[c].n < MEM_CACHE_DEPTH &&
 		    u <= MEM_CACHE_BYTES - cache_bytes) {
-			cache[c].p[cache[c].n++] = p;
-			cache_bytes += u;
+			cache_put(c, p);
 			return;
 		}
 	}
 	free(p);
+}
+
+void mem_trim(void)
+{
+	for (int c = MEM_CACHE_MAX / MEM_CACHE_UNIT - 1;
+	     c >= 0 && cache_bytes > MEM_CACHE_IDLE; c--)
+		while (cache[c].n > 0 && cache_bytes > MEM_CACHE_IDLE)
+			free(cache_get(c));
 }

@@ -9,7 +9,9 @@
  * Block cache: requests of more than MEM_CACHE_MIN and at most
  * MEM_CACHE_MAX bytes are rounded up to whole MEM_CACHE_UNITs, and
  * mem_free() keeps up to MEM_CACHE_DEPTH freed blocks of each size (and
- * MEM_CACHE_BYTES in all, per thread) for the next request of that size. musl's allocator gives a
+ * MEM_CACHE_BYTES in all, per thread) for the next request of that size;
+ * a daemon calls mem_trim() when it goes idle, to give back what a burst
+ * left beyond MEM_CACHE_IDLE. musl's allocator gives a
  * group of such blocks back to the kernel as soon as it empties, so a
  * process handling one session or message after another would otherwise
  * mmap, page-fault and munmap the same few pages per message, and every
@@ -23,8 +25,9 @@
 #define MEM_CACHE_MIN   1024
 #define MEM_CACHE_MAX   (16 * 1024)
 #define MEM_CACHE_UNIT  1024
-#define MEM_CACHE_DEPTH 16
-#define MEM_CACHE_BYTES (256 * 1024) /* kept per thread, in all */
+#define MEM_CACHE_DEPTH 1024
+#define MEM_CACHE_BYTES (2 * 1024 * 1024) /* kept per thread, in all */
+#define MEM_CACHE_IDLE  (256 * 1024)      /* ... once mem_trim() ran */
 
 void *mem_alloc(size_t n);                 /* uninitialised, n may be 0 */
 void *mem_zalloc(size_t n);                /* zero-filled */
@@ -33,6 +36,8 @@ char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n); /* copies at most n bytes + NUL */
 void *mem_memdup(const void *p, size_t n);
 void mem_free(void *p);
+/* Free the calling thread's cached blocks beyond MEM_CACHE_IDLE bytes. */
+void mem_trim(void);
 
 /* Test hook: make the n-th allocation from now fail; 0 disables. */
 void mem_fail_after(unsigned long n);

@@ -64,7 +64,8 @@
 
 #define SMTP_OUT_MAX   (8 * 1024 * 1024) /* pending output bytes */
 #define SMTP_BODY_FILL (64 * 1024)       /* content queued per fill */
-#define SMTP_BUFS_KEPT (1024 * 1024)     /* session buffers kept for reuse */
+#define SMTP_BUFS_KEPT (8 * 1024 * 1024) /* session buffers kept while busy */
+#define SMTP_BUFS_IDLE (1024 * 1024)     /* ... and with no session */
 #define SMTP_READ_SIZE 4096
 #define SMTP_TEXT_MAX  (SMTP_REPLY_TEXT_MAX + 512) /* a status text */
 
@@ -110,7 +111,7 @@ struct smtp_client {
 	struct tls_client *tls; /* trust anchors, made at first TLS use */
 	int keys_fd;            /* the client certificate's keys process */
 	struct tls_server *ident; /* its chain and signer (tls_keys_attach) */
-	struct buf_cache bufs;    /* sessions' buffers, reused */
+	struct buf_cache out_bufs, tin_bufs; /* sessions' buffers, reused */
 };
 
 struct smtp_sess {
@@ -197,8 +198,8 @@ static struct smtp_sess *sess_new(struct smtp_client *c, const struct route *r)
 	s->host[sizeof(s->host) - 1] = 0;
 	memcpy(s->key, s->host, sizeof(s->key));
 	s->literal = r->literal;
-	buf_cache_get(&c->bufs, &s->out, SMTP_OUT_MAX);
-	buf_cache_get(&c->bufs, &s->tin, SMTP_OUT_MAX);
+	buf_cache_get(&c->out_bufs, &s->out, SMTP_OUT_MAX);
+	buf_cache_get(&c->tin_bufs, &s->tin, SMTP_OUT_MAX);
 	loop_timer_init(&s->timer, on_timer, s);
 	smtp_reply_init(&s->reply);
 	s->next = c->sessions;
@@ -234,8 +235,13 @@ static void sess_free(struct smtp_sess *s)
 		s->c->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	buf_cache_put(&s->c->bufs, &s->out);
-	buf_cache_put(&s->c->bufs, &s->tin);
+	buf_cache_put(&s->c->out_bufs, &s->out);
+	buf_cache_put(&s->c->tin_bufs, &s->tin);
+	if (s->c->sessions == NULL) {
+		buf_cache_trim(&s->c->out_bufs, SMTP_BUFS_IDLE);
+		buf_cache_trim(&s->c->tin_bufs, SMTP_BUFS_IDLE / 4);
+		mem_trim();
+	}
 	mem_free(s->rs);
 	if (s->cred != NULL)
 		smtp_sasl_wipe(s->cred);
@@ -1901,7 +1907,8 @@ struct smtp_client *smtp_client_new(struct loop *lp)
 	c->lp = lp;
 	c->keys_fd = -1;
 	/* a body fill, and the line that ended it, fit */
-	buf_cache_init(&c->bufs, 2 * SMTP_BODY_FILL, SMTP_BUFS_KEPT);
+	buf_cache_init(&c->out_bufs, 2 * SMTP_BODY_FILL, SMTP_BUFS_KEPT);
+	buf_cache_init(&c->tin_bufs, 2 * SMTP_BODY_FILL, SMTP_BUFS_KEPT / 4);
 	return c;
 }
 
@@ -2172,7 +2179,8 @@ void smtp_client_free(struct smtp_client *c)
 	tls_server_free(c->ident);
 	if (c->keys_fd >= 0)
 		close(c->keys_fd);
-	buf_cache_free(&c->bufs);
+	buf_cache_free(&c->out_bufs);
+	buf_cache_free(&c->tin_bufs);
 	mem_free(c);
 }
 

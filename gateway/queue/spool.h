@@ -137,8 +137,8 @@ int spool_open_message(struct spool *sp, enum spool_queue q, const char *qid,
  * SPOOL_READ_KEEP_BYTES, are kept for the next files. Release with
  * spool_unmap() and the same n. One thread per process maps and unmaps. */
 #define SPOOL_READ_MAX        (128 * 1024)
-#define SPOOL_READ_BUDGET     (2 * 1024 * 1024)
-#define SPOOL_READ_INUSE      128
+#define SPOOL_READ_BUDGET     (8 * 1024 * 1024)
+#define SPOOL_READ_INUSE      512
 #define SPOOL_READ_KEEP       32
 #define SPOOL_READ_KEEP_BYTES (1024 * 1024)
 int spool_map(int fd, const void **p, size_t *n);

@@ -208,6 +208,11 @@ void qwriter_free(struct qwriter *w)
 	mem_free(w);
 }
 
+void qwriter_trim(struct qwriter *w)
+{
+	buf_cache_trim(&w->bufs, QW_BUFS_IDLE);
+}
+
 size_t qwriter_pending(const struct qwriter *w)
 {
 	return w->pending;

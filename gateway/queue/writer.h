@@ -26,7 +26,8 @@
 #include "queue/qid.h"
 
 #define QW_FLUSH_SIZE (64 * 1024) /* content buffered before a write */
-#define QW_BUFS_KEPT  (1024 * 1024) /* write buffers kept for reuse */
+#define QW_BUFS_KEPT  (8 * 1024 * 1024) /* write buffers kept while busy */
+#define QW_BUFS_IDLE  (1024 * 1024)     /* ... and when idle */
 
 struct qwriter;
 struct qw_msg;
@@ -64,6 +65,9 @@ const char *qw_qid(const struct qw_msg *m);
  * or the message's first error (-errno, or -EINVAL for bad content). */
 int qw_write(struct qw_msg *m, const void *p, size_t n);
 int qw_error(const struct qw_msg *m);
+/* The owner has no message in progress: give back the write buffers
+ * kept beyond QW_BUFS_IDLE. */
+void qwriter_trim(struct qwriter *w);
 /* Access actions for qw_finish() (Postfix's cleanup records): put the
  * message on hold (an "H 1" record: qmgr moves it to hold/ and does not
  * deliver it), and route it through filter "transport:nexthop" (a

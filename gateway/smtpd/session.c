@@ -27,9 +27,11 @@
 
 #define IN_MAX    (256 * 1024) /* read buffer: a command line or data */
 #define OUT_MAX   (1024 * 1024)
-#define READ_SIZE (16 * 1024)  /* bytes asked of one read(2) */
+#define READ_SIZE (16 * 1024)  /* bytes asked of one read(2), about */
+#define READ_MIN  (4 * 1024)   /* room made before a read */
 #define SESSION_BUF_KEEP (4 * READ_SIZE) /* largest buffer kept for reuse */
-#define SESSION_BUFS_KEPT (1024 * 1024)  /* bytes of buffers kept in all */
+#define SESSION_BUFS_KEPT (8 * 1024 * 1024) /* buffers kept while busy */
+#define SESSION_BUFS_IDLE (1024 * 1024)     /* ... and with no session */
 #define OUT_PAUSE (64 * 1024) /* stop reading while this much is unsent */
 
 enum mode { M_CMD = 0, M_DATA, M_BDAT, M_SKIP, M_AUTH };
@@ -1484,9 +1486,17 @@ static void session_free(struct session *s)
 	restrict_sess_free(s->rs);
 	mem_free(s->helo);
 	tls_conn_free(s->tc);
-	buf_cache_put(&srv->bufs, &s->in);
-	buf_cache_put(&srv->bufs, &s->out);
+	buf_cache_put(&srv->in_bufs, &s->in);
+	buf_cache_put(&srv->out_bufs, &s->out);
 	mem_free(s);
+	if (srv->nsessions == 0) {
+		/* quiet again: what the last burst needed goes back */
+		buf_cache_trim(&srv->in_bufs, SESSION_BUFS_IDLE);
+		buf_cache_trim(&srv->out_bufs, SESSION_BUFS_IDLE / 4);
+		if (srv->qw != NULL)
+			qwriter_trim(srv->qw);
+		mem_trim();
+	}
 }
 
 static void lost(struct session *s)
@@ -1776,11 +1786,14 @@ static void on_io(struct loop *lp, int fd, int ready, void *arg)
 		return;
 	}
 	if (ready & LOOP_READABLE) {
+		/* at least READ_MIN, else what the block holds: a partial
+		 * line left from the last read does not double it */
+		size_t room = 0;
 		char *p = s->in.len + READ_SIZE <= s->in.max
-				  ? buf_space(&s->in, READ_SIZE)
+				  ? buf_space_all(&s->in, READ_MIN, &room)
 				  : NULL;
 		if (p != NULL) {
-			ssize_t n = read(fd, p, READ_SIZE);
+			ssize_t n = read(fd, p, room);
 			if (n == 0 ||
 			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				lost(s);
@@ -1848,8 +1861,8 @@ struct session *session_new(struct smtpd_server *srv, int fd, const char *addr,
 	s->fd = fd;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	snprintf(s->port, sizeof(s->port), "%s", port);
-	buf_cache_get(&srv->bufs, &s->in, IN_MAX);
-	buf_cache_get(&srv->bufs, &s->out, OUT_MAX);
+	buf_cache_get(&srv->in_bufs, &s->in, IN_MAX);
+	buf_cache_get(&srv->out_bufs, &s->out, OUT_MAX);
 	s->bare = srv->bare == SMTP_BARE_REJECT &&
 				  !restrict_bare_exempt(srv->rc, addr)
 			  ? SMTP_BARE_REJECT
@@ -1930,7 +1943,8 @@ static char *conf_str(const char *name, const char *def)
 void smtpd_server_config(struct smtpd_server *srv)
 {
 	/* a 16 KiB read and what is left of the last one fit */
-	buf_cache_init(&srv->bufs, SESSION_BUF_KEEP, SESSION_BUFS_KEPT);
+	buf_cache_init(&srv->in_bufs, SESSION_BUF_KEEP, SESSION_BUFS_KEPT);
+	buf_cache_init(&srv->out_bufs, SESSION_BUF_KEEP, SESSION_BUFS_KEPT / 4);
 	srv->myhostname = conf_str("myhostname", "localhost");
 	srv->banner = conf_str("smtpd_banner", "localhost ESMTP mailgw");
 	srv->queue_dir = conf_str("queue_directory", "/var/spool/mailgw");
@@ -2030,7 +2044,8 @@ void smtpd_server_free(struct smtpd_server *srv)
 	mem_free(srv->service);
 	policy_pool_free(srv->pol);
 	dns_resolver_free(srv->dns);
-	buf_cache_free(&srv->bufs);
+	buf_cache_free(&srv->in_bufs);
+	buf_cache_free(&srv->out_bufs);
 	mem_free(srv->myhostname);
 	mem_free(srv->banner);
 	mem_free(srv->queue_dir);

@@ -69,7 +69,7 @@ struct smtpd_server {
 	struct qwriter *qw;
 	struct restrict_cfg *rc;
 	struct dns_resolver *dns; /* dns_resolv_conf, for the restrictions */
-	struct buf_cache bufs;    /* sessions' in/out buffers, reused */
+	struct buf_cache in_bufs, out_bufs; /* sessions' buffers, reused */
 	struct policy_pool *pol;  /* check_policy_service connections */
 	char *myhostname;
 	char *banner;
