@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf/params.h"
 #include "core/buf.h"
+#include "core/mem.h"
 #include "core/str.h"
 #include "deliver/hosts.h"
 
@@ -190,17 +192,46 @@ size_t hosts_find_name(const char *text, size_t len,
 	return 0;
 }
 
-int hosts_name_lookup(const char *path, const struct net_addr *addr, char *out,
-		      size_t outsz)
+void hosts_file_init(struct hosts_file *h, const char *path)
 {
-	struct buf text;
-	int rc = read_hosts(path, &text);
+	memset(h, 0, sizeof(*h));
+	h->path = mem_strdup(path ? path : HOSTS_PATH);
+	buf_init(&h->text, HOSTS_FILE_MAX);
+}
 
-	if (rc == 0)
-		rc = (int)hosts_find_name(buf_str(&text), buf_len(&text), addr,
-					  out, outsz);
-	buf_free(&text);
-	return rc;
+int hosts_file_text(struct hosts_file *h, const char **text, size_t *len)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(h->path, &st) < 0) {
+		h->loaded = 0;
+		return -errno;
+	}
+	if (!h->loaded || st.st_dev != h->dev || st.st_ino != h->ino ||
+	    st.st_size != h->size || st.st_mtim.tv_sec != h->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != h->mtime.tv_nsec) {
+		buf_free(&h->text);
+		if ((rc = read_hosts(h->path, &h->text)) < 0) {
+			h->loaded = 0;
+			return rc;
+		}
+		h->loaded = 1;
+		h->dev = st.st_dev;
+		h->ino = st.st_ino;
+		h->size = st.st_size;
+		h->mtime = st.st_mtim;
+	}
+	*text = buf_str(&h->text);
+	*len = buf_len(&h->text);
+	return 0;
+}
+
+void hosts_file_free(struct hosts_file *h)
+{
+	mem_free(h->path);
+	h->path = NULL;
+	buf_free(&h->text);
 }
 
 static int hex_nibble(char c)

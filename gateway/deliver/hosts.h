@@ -13,7 +13,10 @@
 #define MAILGW_DELIVER_HOSTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
+#include "core/buf.h"
 #include "core/net.h"
 
 #define HOSTS_PATH     "/etc/hosts"
@@ -43,17 +46,33 @@ int hosts_lookup(const char *path, const char *name, int families,
 size_t hosts_find_name(const char *text, size_t len,
 		       const struct net_addr *addr, char *out, size_t outsz);
 
-/* hosts_name_lookup - read path (NULL: HOSTS_PATH) and hosts_find_name().
- * The length, 0 when not found, or -errno when the file cannot be read. */
-int hosts_name_lookup(const char *path, const struct net_addr *addr, char *out,
-		      size_t outsz);
-
 /* hosts_ptr_addr - the address a reverse name stands for:
  * "4.3.2.1.in-addr.arpa" (four decimal labels) or the 32 hex nibbles of
  * ".ip6.arpa", either with a trailing dot, case ignored, into out with
  * port 0. 0, or -1 when name[0..n) is not such a name (a partial one
  * like "2.1.in-addr.arpa" included). */
 int hosts_ptr_addr(const char *name, size_t n, struct net_addr *out);
+
+/* hosts_file - a hosts file kept in memory for a daemon that asks it at
+ * every connection: read again only when stat() shows another file or a
+ * change (device, inode, size, modification time), so a lookup costs one
+ * system call instead of five. */
+struct hosts_file {
+	char *path;
+	struct buf text;
+	int loaded;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+/* path NULL: HOSTS_PATH. */
+void hosts_file_init(struct hosts_file *h, const char *path);
+/* The current text into *text and *len; 0 or -errno (the file cannot be
+ * read: nothing is answered from it). */
+int hosts_file_text(struct hosts_file *h, const char **text, size_t *len);
+void hosts_file_free(struct hosts_file *h);
 
 /* hosts_families - the mask for an inet_protocols value ("all", "ipv4",
  * "ipv6", "ipv4, ipv6"); unknown words are ignored, and an empty result

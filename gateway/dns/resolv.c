@@ -65,7 +65,7 @@ struct dns_query {
 struct dns_resolver {
 	struct loop *lp;
 	struct dns_conf conf;
-	char *hosts_path; /* NULL: none */
+	struct hosts_file *hosts; /* NULL: none */
 	struct dns_query *pending;
 	struct cache_ent *cache[DNS_CACHE_MAX];
 	size_t ncache;
@@ -636,12 +636,15 @@ static int query_hosts_ptr(struct dns_query *q)
 	struct dns_resolver *r = q->r;
 	struct net_addr a;
 	char name[DNS_NAME_TEXT_MAX];
-	size_t plen, nlen;
+	const char *text;
+	size_t plen, nlen, tlen;
 	int n;
 
 	if (hosts_ptr_addr(q->name, strlen(q->name), &a) < 0)
 		return 0;
-	n = hosts_name_lookup(r->hosts_path, &a, name, sizeof(name));
+	if (hosts_file_text(r->hosts, &text, &tlen) < 0)
+		return 0;
+	n = (int)hosts_find_name(text, tlen, &a, name, sizeof(name));
 	if (n <= 0)
 		return 0;
 	q->ans = mem_zalloc(sizeof(*q->ans));
@@ -671,17 +674,21 @@ static int query_hosts(struct dns_query *q)
 {
 	struct dns_resolver *r = q->r;
 	struct net_addr a[HOSTS_ADDR_MAX];
+	const char *text;
+	size_t tlen;
 	int n;
 
-	if (r->hosts_path == NULL)
+	if (r->hosts == NULL)
 		return 0;
 	if (q->type == DNS_T_PTR)
 		return query_hosts_ptr(q);
 	if (q->type != DNS_T_A && q->type != DNS_T_AAAA)
 		return 0;
-	n = hosts_lookup(r->hosts_path, q->name,
-			 q->type == DNS_T_A ? HOSTS_INET4 : HOSTS_INET6, a,
-			 HOSTS_ADDR_MAX);
+	if (hosts_file_text(r->hosts, &text, &tlen) < 0)
+		return 0;
+	n = (int)hosts_find(text, tlen, q->name,
+			    q->type == DNS_T_A ? HOSTS_INET4 : HOSTS_INET6, a,
+			    HOSTS_ADDR_MAX);
 	if (n <= 0)
 		return 0;
 	q->ans = mem_zalloc(sizeof(*q->ans));
@@ -814,9 +821,11 @@ struct dns_resolver *dns_resolver_new(struct loop *lp,
 	if (r->conf.timeout == 0)
 		r->conf.timeout = 1;
 	if (hosts_path == NULL)
-		r->hosts_path = mem_strdup(HOSTS_PATH);
-	else if (hosts_path[0] != 0)
-		r->hosts_path = mem_strdup(hosts_path);
+		hosts_path = HOSTS_PATH;
+	if (hosts_path[0] != 0) {
+		r->hosts = mem_alloc(sizeof(*r->hosts));
+		hosts_file_init(r->hosts, hosts_path);
+	}
 	return r;
 }
 
@@ -827,7 +836,9 @@ void dns_resolver_free(struct dns_resolver *r)
 	while (r->pending)
 		query_free(r->pending);
 	dns_cache_flush(r);
-	mem_free(r->hosts_path);
+	if (r->hosts != NULL)
+		hosts_file_free(r->hosts);
+	mem_free(r->hosts);
 	mem_free(r);
 }
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include "core/net.h"
 #include "deliver/hosts.h"
@@ -165,15 +166,24 @@ static void test_find_name(void **state)
 	/* a name that does not fit is no answer, not a cut one */
 	a = addr("192.0.2.10");
 	assert_int_equal(hosts_find_name(text, strlen(text), &a, name, 13), 0);
-	/* the file */
+	/* the file, kept in memory and read again when it changes */
+	struct hosts_file h;
+	const char *t;
+	size_t tl;
+	const char *path = test_write_file("hosts", text);
+
+	hosts_file_init(&h, path);
+	assert_int_equal(hosts_file_text(&h, &t, &tl), 0);
 	a = addr("127.0.0.1");
-	assert_int_equal(hosts_name_lookup(test_write_file("hosts", text), &a,
-					   name, sizeof(name)),
-			 9);
+	assert_int_equal(hosts_find_name(t, tl, &a, name, sizeof(name)), 9);
 	assert_string_equal(name, "localhost");
-	assert_int_equal(hosts_name_lookup("/nonexistent/hosts", &a, name,
-					   sizeof(name)),
-			 -ENOENT);
+	test_write_file("hosts", "127.0.0.1 other.localdomain\n");
+	assert_int_equal(hosts_file_text(&h, &t, &tl), 0);
+	assert_int_equal(hosts_find_name(t, tl, &a, name, sizeof(name)), 17);
+	assert_string_equal(name, "other.localdomain");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(hosts_file_text(&h, &t, &tl), -ENOENT);
+	hosts_file_free(&h);
 }
 
 static const char *ptr(const char *name)
