@@ -1232,7 +1232,10 @@ static struct dict *tls_map(const char *spec, size_t len)
 }
 
 /* smtp_tls_policy_maps: the next hop as Postfix looks it up ("[host]",
- * "[host]:port", "domain", then ".parent" domains). 1 found. */
+ * "[host]:port", "domain", then ".parent" domains). 1 found, 0 not, -1
+ * when the policy cannot be known (a table that does not open or fails,
+ * an entry that does not parse): then, as in Postfix, the mail waits
+ * rather than go with less protection than the postmaster asked for. */
 static int tls_policy_lookup(struct smtp_sess *s, struct tls_policy_entry *e)
 {
 	const char *cur = tp_str(s, "smtp_tls_policy_maps"), *tok;
@@ -1242,8 +1245,12 @@ static int tls_policy_lookup(struct smtp_sess *s, struct tls_policy_entry *e)
 	while (cur != NULL && conf_list_next(&cur, &tok, &len) > 0) {
 		struct dict *d = tls_map(tok, len);
 		const char *v, *k = key;
-		if (d == NULL)
-			continue;
+		int rc;
+		if (d == NULL) {
+			msg_warn("smtp_tls_policy_maps: %.*s is unavailable",
+				 (int)len, tok);
+			return -1;
+		}
 		if (s->literal && s->port != 25)
 			snprintf(key, sizeof(key), "[%s]:%u", s->key, s->port);
 		else if (s->literal)
@@ -1252,14 +1259,20 @@ static int tls_policy_lookup(struct smtp_sess *s, struct tls_policy_entry *e)
 			snprintf(key, sizeof(key), "%s", s->key);
 		str_lower(key);
 		for (;;) {
-			if (dict_get(d, k, &v) == DICT_OK) {
+			if ((rc = dict_get(d, k, &v)) == DICT_OK) {
 				if (tls_policy_entry_parse(v, strlen(v), e) ==
 				    0)
 					return 1;
 				msg_warn("smtp_tls_policy_maps: %s: bad "
 					 "policy \"%s\"",
 					 k, v);
-				return 0;
+				return -1;
+			}
+			if (rc < 0) {
+				msg_warn("smtp_tls_policy_maps: %.*s: "
+					 "lookup error for \"%s\"",
+					 (int)len, tok, k);
+				return -1;
 			}
 			if (s->literal)
 				break;
@@ -1273,10 +1286,13 @@ static int tls_policy_lookup(struct smtp_sess *s, struct tls_policy_entry *e)
 	return 0;
 }
 
-static void tls_policy_init(struct smtp_sess *s)
+/* The session's TLS policy; 0, or -1 when it cannot be known (an invalid
+ * smtp_tls_security_level too: Postfix refuses to start with one). */
+static int tls_policy_init(struct smtp_sess *s)
 {
 	const char *lev = tp_str(s, "smtp_tls_security_level");
 	struct tls_policy_entry e;
+	int found;
 
 	s->tls_level = TLS_LEV_NONE;
 	if (lev != NULL && *lev)
@@ -1285,11 +1301,16 @@ static void tls_policy_init(struct smtp_sess *s)
 		s->tls_level = TLS_LEV_ENCRYPT;
 	else if (conf_get_bool("smtp_use_tls") > 0)
 		s->tls_level = TLS_LEV_MAY;
-	if (s->tls_level < 0)
+	if (s->tls_level < 0) {
+		msg_warn("invalid TLS security level: \"%s\"", lev);
 		s->tls_level = TLS_LEV_NONE;
+		return -1;
+	}
 	s->tls_match[0] = s->tls_sni[0] = 0;
 	s->tls_protocols[0] = s->tls_ciphers[0] = 0;
-	if (tls_policy_lookup(s, &e)) {
+	if ((found = tls_policy_lookup(s, &e)) < 0)
+		return -1;
+	if (found) {
 		s->tls_level = e.level;
 		snprintf(s->tls_match, sizeof(s->tls_match), "%s", e.match);
 		snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", e.servername);
@@ -1302,6 +1323,7 @@ static void tls_policy_init(struct smtp_sess *s)
 		const char *sn = tp_str(s, "smtp_tls_servername");
 		snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", sn ? sn : "");
 	}
+	return 0;
 }
 
 /* smtp_tls_wrappermode (SMTPS, port 465): 1 when this connection
@@ -2117,12 +2139,18 @@ int smtp_client_deliver(struct smtp_client *c, struct deliver_job *job)
 
 	s = sess_new(c, r);
 	s->port = port;
-	if (!r->unix_path)
-		tls_policy_init(s);
 	s->job = job;
 	s->uses = 1;
 	s->rs = mem_zalloc(job->nrcpt * sizeof(*s->rs));
 	s->start = deliver_now();
+	if (!r->unix_path && tls_policy_init(s) < 0) {
+		/* as Postfix: the mail waits for a policy that parses */
+		set_pending(s, DELIVER_DEFER, "4.7.5",
+			    "client TLS configuration problem");
+		s->state = S_FAILED;
+		loop_timer_set(c->lp, &s->timer, 0);
+		return 0;
+	}
 	rc = resolve(s, r);
 	if (rc > 0)
 		return 0; /* on_mx() goes on */

@@ -105,12 +105,28 @@ int tls_policy_entry_parse(const char *s, size_t n, struct tls_policy_entry *e)
 			first = 0;
 			continue;
 		}
-		if (attr(t, tn, "match=", e->match, sizeof(e->match)) < 0 ||
-		    attr(t, tn, "servername=", e->servername,
-			 sizeof(e->servername)) < 0 ||
-		    attr(t, tn, "protocols=", e->protocols,
-			 sizeof(e->protocols)) < 0 ||
-		    attr(t, tn, "ciphers=", e->ciphers, sizeof(e->ciphers)) < 0)
+		struct {
+			const char *name;
+			char *out;
+			size_t max;
+		} const at[] = {
+			{"match=", e->match, sizeof(e->match)},
+			{"servername=", e->servername, sizeof(e->servername)},
+			{"protocols=", e->protocols, sizeof(e->protocols)},
+			{"ciphers=", e->ciphers, sizeof(e->ciphers)},
+		};
+		int got = 0;
+		for (size_t i = 0; i < sizeof(at) / sizeof(at[0]) && !got; i++)
+			if ((got = attr(t, tn, at[i].name, at[i].out,
+					at[i].max)) < 0)
+				return TLS_ERR_CONFIG;
+		/* An attribute not understood (a typo, or Postfix's
+		 * exclude= and tafile=, which would narrow what is
+		 * trusted) makes the entry invalid, as in Postfix: ignoring
+		 * it could lower protection. connection_reuse= only asks
+		 * for connection reuse, which is safe to leave out. */
+		if (!got && !(tn >= 17 && str_ncasecmp(t, "connection_reuse=",
+						       17) == 0))
 			return TLS_ERR_CONFIG;
 	}
 	unsigned lo, hi;

@@ -870,3 +870,48 @@ def test_server_asks_client_certificates(gateway, smtp_sink, pubdir):
     gw.wait_log(r"Anonymous TLS connection established from ")
     gw.wait_log(r"client certificate SHA-256 fingerprint " +
                 re.escape(fingerprint(listed_crt)) + "$")
+
+
+@pytest.mark.parametrize("case", ["bad-level", "bad-attribute",
+                                  "unavailable"])
+def test_client_policy_errors_defer(gateway, smtp_sink, case):
+    """A TLS policy that cannot be known never lowers protection: an entry
+    with an unknown level or attribute and a policy table that does not
+    open defer the mail with
+    Postfix's "4.7.5 client TLS configuration problem" and a warning,
+    where falling back to main.cf's level would have sent it in plaintext
+    to the sink (which offers no STARTTLS). Fixing the entry lets it
+    go."""
+    sink = smtp_sink()
+    gw = gateway(relay_to=sink.port)
+    policy = gw.dir / "tls_policy"
+    key = f"[127.0.0.1]:{sink.port}"
+    entries = {"bad-level": f"{key} sekure\n",
+               "bad-attribute": f"{key} encrypt protcols=!SSLv2\n",
+               "unavailable": None}
+    if case == "unavailable":
+        gw.set(smtp_tls_policy_maps=f"lmdb:{gw.dir / 'missing'}")
+    else:
+        policy.write_text(entries[case])
+        gw.set(smtp_tls_policy_maps=f"texthash:{policy}")
+    gw.start()
+    r = swaks(gw.port, "--from", "a@origin.test", "--to", "b@example.net")
+    assert r.returncode == 0, r.stdout
+    gw.wait_log(r"to=<b@example\.net>, relay=.*dsn=4\.7\.5, "
+                r"status=deferred \(client TLS configuration problem\)")
+    warning = {"bad-level": r"warning: smtp_tls_policy_maps: .*bad policy",
+               "bad-attribute": r"warning: smtp_tls_policy_maps: .*"
+                                r"bad policy",
+               "unavailable": r"warning: smtp_tls_policy_maps: lmdb:.*"
+                              r"is unavailable"}[case]
+    gw.wait_log(warning)
+    assert sink.count() == 0
+    # the entry fixed, the queue flushed: delivered (no TLS offered, may)
+    gw.stop()
+    if case == "unavailable":
+        gw.set(smtp_tls_policy_maps="")
+    else:
+        policy.write_text(f"{key} may\n")
+    gw.start()
+    assert gw.cmd("postqueue", "-f").rc == 0
+    sink.wait_count(1, timeout=60)

@@ -133,12 +133,18 @@ static void test_policy_entry(void **state)
 	assert_int_equal(tls_protocols_parse(e.protocols, strlen(e.protocols),
 					     &lo, &hi), 0);
 	assert_int_equal(lo, TLS_V12);
-	v = "encrypt protocols=TLSv9";
-	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e),
-			 TLS_ERR_CONFIG);
-	v = "encrypt ciphers=null";
-	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e),
-			 TLS_ERR_CONFIG);
+	/* bad values, and attributes not understood (fail closed) */
+	static const char *const bad[] = {
+		"encrypt protocols=TLSv9", "encrypt ciphers=null",
+		"encrypt protcols=!SSLv2", "secure tafile=/etc/ta.pem",
+		"encrypt exclude=aNULL",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tls_policy_entry_parse(bad[i], strlen(bad[i]),
+							&e),
+				 TLS_ERR_CONFIG);
+	v = "encrypt connection_reuse=yes";
+	assert_int_equal(tls_policy_entry_parse(v, strlen(v), &e), 0);
 	assert_int_equal(tls_policy_entry_parse("  may", 5, &e), 0);
 	assert_int_equal(e.level, TLS_LEV_MAY);
 	assert_string_equal(e.match, "");
