@@ -35,11 +35,18 @@ void buf_cache_init(struct buf_cache *c, size_t cap_max, size_t bytes_max)
 
 void buf_cache_get(struct buf_cache *c, struct buf *b, size_t max)
 {
+	size_t big = 0;
+
 	if (c->n == 0) {
 		buf_init(b, max);
 		return;
 	}
-	*b = c->spare[--c->n];
+	/* the largest block: a reader fills it before it must grow */
+	for (size_t i = 1; i < c->n; i++)
+		if (c->spare[i].cap > c->spare[big].cap)
+			big = i;
+	*b = c->spare[big];
+	c->spare[big] = c->spare[--c->n];
 	c->bytes -= b->cap;
 	b->max = max; /* a larger block than max + 1 is harmless */
 	buf_reset(b);

@@ -104,6 +104,13 @@ struct dest_count {
 	unsigned n;
 };
 
+/* Queue file bytes held in memory by the active queue before new mail
+ * waits in incoming/: Postfix's active queue holds envelopes only, ours
+ * the files (content read or mapped), so a backlog of large messages is
+ * bounded by bytes as well as by qmgr_message_active_limit. Enough for
+ * every delivery slot even with 1 MiB messages. */
+#define QMGR_ACTIVE_BYTES (16 * 1024 * 1024)
+
 static struct {
 	struct loop *lp;
 	struct spool sp;
@@ -125,7 +132,9 @@ static struct {
 	struct loop_timer rmsync_timer; /* group sync of removals */
 	int stopping;
 	int want_rescan;
+	int scan_full;       /* a scan stopped at a limit: rescan on a free */
 	long active_limit;
+	size_t loaded_bytes; /* queue files held in memory (maps, reads) */
 	unsigned drain_ms;
 } Q;
 
@@ -186,8 +195,10 @@ static void msg_unmap(struct qmsg *qm)
 	if (qm->parsed)
 		qfile_msg_free(&qm->m);
 	qm->parsed = 0;
-	if (qm->map)
+	if (qm->map) {
 		spool_unmap(qm->map, qm->maplen);
+		Q.loaded_bytes -= qm->maplen;
+	}
 	qm->map = NULL;
 	qm->maplen = 0;
 }
@@ -199,6 +210,7 @@ static int msg_load(struct qmsg *qm)
 	int rc = spool_map(qm->fd, &qm->map, &qm->maplen);
 	if (rc < 0)
 		return rc;
+	Q.loaded_bytes += qm->maplen;
 	rc = qfile_parse(&qm->m, qm->map, qm->maplen);
 	if (rc < 0)
 		return rc;
@@ -225,6 +237,11 @@ static void msg_free(struct qmsg *qm)
 		qm->next->prev = qm->prev;
 	Q.nmsgs--;
 	mem_free(qm);
+	if (Q.scan_full) {
+		/* room again: the scan that stopped goes on */
+		Q.scan_full = 0;
+		Q.want_rescan = 1;
+	}
 }
 
 static int msg_known(const char *qid)
@@ -547,9 +564,9 @@ static void msg_finish(struct qmsg *qm)
 		loop_timer_set(Q.lp, &Q.rmsync_timer, QMGR_RMSYNC_MS);
 	msg_free(qm);
 	/* No rescan of incoming/ here: new files come with a trigger, and a
-	 * scan that stopped at qmgr_message_active_limit asks for the next
-	 * one itself (scan_one). A rescan per finished message was about
-	 * half of qmgr's system calls at one session. */
+	 * scan that stopped at a limit asks for the next one when a message
+	 * is freed (msg_free). A rescan per finished message was about half
+	 * of qmgr's system calls at one session. */
 }
 
 /* ---- jobs ---- */
@@ -859,8 +876,9 @@ static int scan_one(const char *qid, void *arg)
 	struct scan *s = arg;
 	if (Q.stopping)
 		return 1;
-	if ((long)Q.nmsgs >= Q.active_limit) {
-		Q.want_rescan = 1;
+	if ((long)Q.nmsgs >= Q.active_limit ||
+	    Q.loaded_bytes >= QMGR_ACTIVE_BYTES) {
+		Q.scan_full = 1; /* msg_free() asks for the next scan */
 		return 1;
 	}
 	/* Messages in memory live in active/; only that scan can meet them

@@ -402,6 +402,22 @@ static struct read_block *read_block_get(size_t len)
 
 static void read_block_put(struct read_block *b)
 {
+	/* Full: smaller kept blocks make room, so a run of small files
+	 * cannot leave only blocks too small for the large ones. */
+	while (read_nkept > 0 &&
+	       (read_nkept == SPOOL_READ_KEEP ||
+		b->cap > SPOOL_READ_KEEP_BYTES - read_kept_bytes)) {
+		size_t small = 0;
+
+		for (size_t i = 1; i < read_nkept; i++)
+			if (read_kept[i]->cap < read_kept[small]->cap)
+				small = i;
+		if (read_kept[small]->cap >= b->cap)
+			break;
+		read_kept_bytes -= read_kept[small]->cap;
+		mem_free(read_kept[small]);
+		read_kept[small] = read_kept[--read_nkept];
+	}
 	if (read_nkept < SPOOL_READ_KEEP &&
 	    b->cap <= SPOOL_READ_KEEP_BYTES - read_kept_bytes) {
 		read_kept[read_nkept++] = b;
