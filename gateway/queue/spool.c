@@ -385,14 +385,22 @@ static size_t read_cap(size_t len)
 
 static struct read_block *read_block_get(size_t len)
 {
-	for (size_t i = 0; i < read_nkept; i++)
-		if (read_kept[i]->cap >= len) {
-			struct read_block *b = read_kept[i];
+	size_t fit = read_nkept;
 
-			read_kept[i] = read_kept[--read_nkept];
-			read_kept_bytes -= b->cap;
-			return b;
-		}
+	/* the smallest that fits: a small file leaves the large blocks for
+	 * the large ones */
+	for (size_t i = 0; i < read_nkept; i++)
+		if (read_kept[i]->cap >= len &&
+		    (fit == read_nkept ||
+		     read_kept[i]->cap < read_kept[fit]->cap))
+			fit = i;
+	if (fit < read_nkept) {
+		struct read_block *b = read_kept[fit];
+
+		read_kept[fit] = read_kept[--read_nkept];
+		read_kept_bytes -= b->cap;
+		return b;
+	}
 	size_t cap = read_cap(len);
 	struct read_block *b = mem_alloc(sizeof(*b) + cap);
 
